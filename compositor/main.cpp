@@ -1,0 +1,97 @@
+#include "event_loop.hpp"
+#include "log_scopes.hpp"
+#include "server.hpp"
+#include "tessera_config.hpp"
+#include "util/child_process.hpp"
+#include "util/options.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <print>
+#include <string_view>
+#include <vector>
+
+using namespace tessera;
+using namespace tessera::compositor;
+
+namespace {
+
+void report_child_exit(pid_t pid, int status) {
+    if (WIFEXITED(status)) {
+        log::info(comp_log, "child {} exited with status {}", pid, WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        log::info(comp_log, "child {} killed by signal {}", pid, WTERMSIG(status));
+    }
+}
+
+int run(const Options& options) {
+    auto created = Server::create(options);
+    if (!created) {
+        log::error(comp_log, "{}", created.error());
+        return 1;
+    }
+    auto& server = **created;
+
+    SignalWatch on_sigint(server.event_loop(), SIGINT, [&] { server.terminate(); });
+    SignalWatch on_sigterm(server.event_loop(), SIGTERM, [&] { server.terminate(); });
+    SignalWatch on_sigchld(server.event_loop(), SIGCHLD, [] { reap_children(report_child_exit); });
+
+    if (auto started = server.start(); !started) {
+        log::error(comp_log, "{}", started.error());
+        return 1;
+    }
+    setenv("WAYLAND_DISPLAY", server.socket_name().c_str(), 1);
+    log::info(comp_log, "tessera {} running on WAYLAND_DISPLAY={}", TESSERA_VERSION,
+              server.socket_name());
+    // Scripts read this line to find the socket.
+    std::println("WAYLAND_DISPLAY={}", server.socket_name());
+    std::fflush(stdout);
+
+    for (const auto& command : options.startup_commands) {
+        if (auto pid = spawn_shell_command(command); pid) {
+            log::info(comp_log, "started '{}' as pid {}", command, *pid);
+        } else {
+            log::error(comp_log, "{}", pid.error());
+        }
+    }
+
+    server.run();
+    log::info(comp_log, "shutting down");
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string_view> args(argv + 1, argv + argc);
+    auto options = parse_options(args);
+    if (!options) {
+        std::println(stderr, "tessera: {}\nTry 'tessera --help' for more information.",
+                     options.error());
+        return 2;
+    }
+    if (options->action == Options::Action::help) {
+        std::print("{}", usage_text("tessera"));
+        return 0;
+    }
+    if (options->action == Options::Action::version) {
+        std::println("tessera {}", TESSERA_VERSION);
+        return 0;
+    }
+
+    for (const char* spec : std::array<const char*, 2>{std::getenv("TESSERA_LOG"), options->log_spec.c_str()}) {
+        if (spec && *spec) {
+            if (auto error = log::configure(spec)) {
+                std::println(stderr, "tessera: log level: {}", *error);
+                return 2;
+            }
+        }
+    }
+    route_wlroots_log();
+    signal(SIGPIPE, SIG_IGN);
+    return run(*options);
+}

@@ -1,0 +1,155 @@
+#include "output.hpp"
+
+#include "log_scopes.hpp"
+#include "server.hpp"
+
+#include <time.h>
+
+#include <format>
+
+namespace tessera::compositor {
+namespace {
+
+std::expected<Image, std::string> read_buffer(wlr_buffer* buffer) {
+    void* data = nullptr;
+    uint32_t format = 0;
+    size_t stride = 0;
+    if (!wlr_buffer_begin_data_ptr_access(buffer, WLR_BUFFER_DATA_PTR_ACCESS_READ, &data, &format,
+                                          &stride)) {
+        return std::unexpected("the output's buffer offers no CPU access");
+    }
+    auto bytes = std::span(static_cast<const std::byte*>(data),
+                           stride * static_cast<size_t>(buffer->height));
+    auto image = Image::from_drm_buffer(format, bytes, stride, buffer->width, buffer->height);
+    wlr_buffer_end_data_ptr_access(buffer);
+    return image;
+}
+
+} // namespace
+
+Output::Output(Server& server, wlr_output* output) : server_(server), output_(output) {}
+
+std::expected<std::unique_ptr<Output>, std::string>
+Output::create(Server& server, wlr_output* wlr_out, std::optional<HeadlessOutputSpec> headless) {
+    if (!wlr_output_init_render(wlr_out, server.allocator(), server.renderer())) {
+        return std::unexpected("cannot initialise rendering");
+    }
+    std::unique_ptr<Output> output(new Output(server, wlr_out));
+
+    wlr_output_state state;
+    wlr_output_state_init(&state);
+    wlr_output_state_set_enabled(&state, true);
+    if (headless) {
+        wlr_output_state_set_custom_mode(&state, headless->width, headless->height,
+                                         headless->refresh_mhz);
+    } else if (auto* mode = wlr_output_preferred_mode(wlr_out)) {
+        wlr_output_state_set_mode(&state, mode);
+    }
+    if (!wlr_output_commit_state(wlr_out, &state)) {
+        log::error(comp_log, "output {}: cannot enable it with its preferred mode", wlr_out->name);
+    }
+    wlr_output_state_finish(&state);
+
+    output->backdrop_ = wlr_scene_rect_create(server.layers().backdrop, 0, 0, backdrop_color);
+    auto* self = output.get();
+    self->add_to_layout();
+
+    self->on_frame_.connect(&wlr_out->events.frame, [self](void*) { self->handle_frame(); });
+    self->on_request_state_.connect(&wlr_out->events.request_state,
+                                    [self](wlr_output_event_request_state* event) {
+                                        // A nested window was resized or similar.
+                                        wlr_output_commit_state(self->output_, event->state);
+                                    });
+    self->on_commit_.connect(&wlr_out->events.commit, [self](wlr_output_event_commit* event) {
+        self->handle_commit(*event);
+    });
+    self->on_destroy_.connect(&wlr_out->events.destroy,
+                              [self](void*) { self->server_.remove_output(self); });
+
+    log::info(comp_log, "output {} ({}): {}x{} @ {:.3f} Hz", wlr_out->name,
+              wlr_out->description ? wlr_out->description : "", wlr_out->width, wlr_out->height,
+              wlr_out->refresh / 1000.0);
+    return output;
+}
+
+Output::~Output() {
+    for (auto& callback : pending_captures_) {
+        callback(std::unexpected("the output went away"));
+    }
+    if (backdrop_) {
+        wlr_scene_node_destroy(&backdrop_->node);
+    }
+}
+
+wlr_box Output::layout_box() const {
+    wlr_box box{};
+    wlr_output_layout_get_box(server_.output_layout(), output_, &box);
+    return box;
+}
+
+void Output::add_to_layout(std::optional<std::pair<int, int>> position) {
+    auto* layout = server_.output_layout();
+    auto* layout_output = position
+                              ? wlr_output_layout_add(layout, output_, position->first, position->second)
+                              : wlr_output_layout_add_auto(layout, output_);
+    if (!layout_output || scene_output_) {
+        return;
+    }
+    // The scene output lives as long as the output stays in the layout.
+    scene_output_ = wlr_scene_output_create(server_.scene(), output_);
+    on_scene_output_destroy_.connect(&scene_output_->events.destroy, [this](void*) {
+        on_scene_output_destroy_.disconnect();
+        scene_output_ = nullptr;
+    });
+    wlr_scene_output_layout_add_output(server_.scene_layout(), layout_output, scene_output_);
+}
+
+void Output::remove_from_layout() { wlr_output_layout_remove(server_.output_layout(), output_); }
+
+void Output::arrange() {
+    wlr_box box = layout_box();
+    wlr_scene_node_set_enabled(&backdrop_->node, !wlr_box_empty(&box));
+    wlr_scene_node_set_position(&backdrop_->node, box.x, box.y);
+    wlr_scene_rect_set_size(backdrop_, box.width, box.height);
+    usable_area_ = box;
+}
+
+void Output::handle_frame() {
+    if (!scene_output_) {
+        return;
+    }
+    if (!wlr_scene_output_commit(scene_output_, nullptr)) {
+        log::debug(comp_log, "output {}: commit failed", output_->name);
+    }
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    wlr_scene_output_send_frame_done(scene_output_, &now);
+}
+
+void Output::handle_commit(const wlr_output_event_commit& event) {
+    if (!(event.state->committed & WLR_OUTPUT_STATE_BUFFER) || !event.state->buffer) {
+        return;
+    }
+    ++frames_committed_;
+    if (pending_captures_.empty()) {
+        return;
+    }
+    auto image = read_buffer(event.state->buffer);
+    auto callbacks = std::move(pending_captures_);
+    pending_captures_.clear();
+    for (auto& callback : callbacks) {
+        callback(image);
+    }
+}
+
+void Output::capture_next_frame(CaptureCallback done) {
+    if (!output_->enabled || !scene_output_) {
+        done(std::unexpected(std::format("output {} is disabled", output_->name)));
+        return;
+    }
+    pending_captures_.push_back(std::move(done));
+    // A frame with no damage would not be committed: ask for one regardless.
+    wlr_output_update_needs_frame(output_);
+}
+
+} // namespace tessera::compositor

@@ -1,0 +1,74 @@
+#pragma once
+
+#include "listener.hpp"
+#include "util/image.hpp"
+#include "util/options.hpp"
+#include "wlr.hpp"
+
+#include <expected>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tessera::compositor {
+
+class Server;
+
+// Colour shown where no surface covers an output.
+inline constexpr float backdrop_color[4] = {0.125f, 0.125f, 0.157f, 1.0f};
+
+// One wlr_output: its scene output, its backdrop, and frame scheduling. Destroys itself (through
+// Server::remove_output) when the wlr_output goes away.
+class Output {
+public:
+    static std::expected<std::unique_ptr<Output>, std::string>
+    create(Server& server, wlr_output* output, std::optional<HeadlessOutputSpec> headless);
+    ~Output();
+    Output(const Output&) = delete;
+    Output& operator=(const Output&) = delete;
+
+    [[nodiscard]] wlr_output* wlr() const { return output_; }
+    [[nodiscard]] std::string_view name() const { return output_->name; }
+    [[nodiscard]] bool enabled() const { return output_->enabled; }
+    [[nodiscard]] wlr_scene_output* scene_output() const { return scene_output_; }
+    // The output's rectangle in layout coordinates (empty when not in the layout).
+    [[nodiscard]] wlr_box layout_box() const;
+    // What is left of layout_box() after layer-shell exclusive zones.
+    [[nodiscard]] wlr_box usable_area() const { return usable_area_; }
+    void set_usable_area(const wlr_box& box) { usable_area_ = box; }
+    [[nodiscard]] uint64_t frames_committed() const { return frames_committed_; }
+
+    // Follows a change of size or position.
+    void arrange();
+    // Puts the output into the layout (at a position, or right of the others) or takes it out.
+    void add_to_layout(std::optional<std::pair<int, int>> position = std::nullopt);
+    void remove_from_layout();
+
+    // Renders a complete new frame and hands its pixels to `done`, read back from the buffer
+    // the output committed.
+    using CaptureCallback = std::function<void(std::expected<Image, std::string>)>;
+    void capture_next_frame(CaptureCallback done);
+
+private:
+    Output(Server& server, wlr_output* output);
+    void handle_frame();
+    void handle_commit(const wlr_output_event_commit& event);
+
+    Server& server_;
+    wlr_output* output_;
+    wlr_scene_output* scene_output_ = nullptr;
+    wlr_scene_rect* backdrop_ = nullptr;
+    wlr_box usable_area_{};
+    uint64_t frames_committed_ = 0;
+    std::vector<CaptureCallback> pending_captures_;
+
+    Listener<void> on_frame_;
+    Listener<wlr_output_event_request_state> on_request_state_;
+    Listener<wlr_output_event_commit> on_commit_;
+    Listener<void> on_destroy_;
+    Listener<void> on_scene_output_destroy_;
+};
+
+} // namespace tessera::compositor

@@ -1,0 +1,293 @@
+#include "seat.hpp"
+
+#include "keyboard.hpp"
+#include "log_scopes.hpp"
+#include "server.hpp"
+#include "toplevel.hpp"
+
+#include <algorithm>
+
+namespace tessera::compositor {
+
+Seat::Seat(Server& server)
+    : server_(server), seat_(wlr_seat_create(server.display(), "seat0")),
+      cursor_(wlr_cursor_create()), xcursor_manager_(wlr_xcursor_manager_create(nullptr, 24)),
+      virtual_keyboards_(wlr_virtual_keyboard_manager_v1_create(server.display())),
+      virtual_pointers_(wlr_virtual_pointer_manager_v1_create(server.display())) {
+    wlr_cursor_attach_output_layout(cursor_, server.output_layout());
+
+    on_motion_.connect(&cursor_->events.motion, [this](wlr_pointer_motion_event* event) {
+        wlr_cursor_move(cursor_, &event->pointer->base, event->delta_x, event->delta_y);
+        handle_motion(event->time_msec);
+    });
+    on_motion_absolute_.connect(&cursor_->events.motion_absolute,
+                                [this](wlr_pointer_motion_absolute_event* event) {
+                                    wlr_cursor_warp_absolute(cursor_, &event->pointer->base,
+                                                             event->x, event->y);
+                                    handle_motion(event->time_msec);
+                                });
+    on_button_.connect(&cursor_->events.button,
+                       [this](wlr_pointer_button_event* event) { handle_button(*event); });
+    on_axis_.connect(&cursor_->events.axis, [this](wlr_pointer_axis_event* e) {
+        wlr_seat_pointer_notify_axis(seat_, e->time_msec, e->orientation, e->delta,
+                                     e->delta_discrete, e->source, e->relative_direction);
+    });
+    on_frame_.connect(&cursor_->events.frame, [this](void*) { wlr_seat_pointer_notify_frame(seat_); });
+
+    on_touch_down_.connect(&cursor_->events.touch_down,
+                           [this](wlr_touch_down_event* event) { handle_touch_down(*event); });
+    on_touch_up_.connect(&cursor_->events.touch_up, [this](wlr_touch_up_event* event) {
+        wlr_seat_touch_notify_up(seat_, event->time_msec, event->touch_id);
+    });
+    on_touch_motion_.connect(&cursor_->events.touch_motion,
+                             [this](wlr_touch_motion_event* event) { handle_touch_motion(*event); });
+    on_touch_cancel_.connect(&cursor_->events.touch_cancel, [this](wlr_touch_cancel_event* e) {
+        if (auto* point = wlr_seat_touch_get_point(seat_, e->touch_id); point && point->client) {
+            wlr_seat_touch_notify_cancel(seat_, point->client);
+        }
+    });
+    on_touch_frame_.connect(&cursor_->events.touch_frame,
+                            [this](void*) { wlr_seat_touch_notify_frame(seat_); });
+
+    on_request_cursor_.connect(
+        &seat_->events.request_set_cursor, [this](wlr_seat_pointer_request_set_cursor_event* e) {
+            // Only the client under the pointer may set its image.
+            if (e->seat_client == seat_->pointer_state.focused_client) {
+                wlr_cursor_set_surface(cursor_, e->surface, e->hotspot_x, e->hotspot_y);
+            }
+        });
+    on_request_selection_.connect(&seat_->events.request_set_selection,
+                                  [this](wlr_seat_request_set_selection_event* e) {
+                                      wlr_seat_set_selection(seat_, e->source, e->serial);
+                                  });
+    on_request_primary_selection_.connect(
+        &seat_->events.request_set_primary_selection,
+        [this](wlr_seat_request_set_primary_selection_event* e) {
+            wlr_seat_set_primary_selection(seat_, e->source, e->serial);
+        });
+
+    on_new_virtual_keyboard_.connect(&virtual_keyboards_->events.new_virtual_keyboard,
+                                     [this](wlr_virtual_keyboard_v1* keyboard) {
+                                         keyboards_.push_back(std::make_unique<Keyboard>(
+                                             *this, &keyboard->keyboard, true));
+                                         update_capabilities();
+                                     });
+    on_new_virtual_pointer_.connect(&virtual_pointers_->events.new_virtual_pointer,
+                                    [this](wlr_virtual_pointer_v1_new_pointer_event* event) {
+                                        add_device(&event->new_pointer->pointer.base);
+                                    });
+}
+
+Seat::~Seat() {
+    keyboards_.clear();
+    pointer_devices_.clear();
+    touch_devices_.clear();
+    wlr_xcursor_manager_destroy(xcursor_manager_);
+    wlr_cursor_destroy(cursor_);
+}
+
+void Seat::add_device(wlr_input_device* device) {
+    log::info(input_log, "new input device '{}'", device->name ? device->name : "");
+    switch (device->type) {
+    case WLR_INPUT_DEVICE_KEYBOARD:
+        keyboards_.push_back(
+            std::make_unique<Keyboard>(*this, wlr_keyboard_from_input_device(device), false));
+        break;
+    case WLR_INPUT_DEVICE_POINTER:
+    case WLR_INPUT_DEVICE_TOUCH: {
+        wlr_cursor_attach_input_device(cursor_, device);
+        auto& devices =
+            device->type == WLR_INPUT_DEVICE_POINTER ? pointer_devices_ : touch_devices_;
+        auto& listener = devices[device] = std::make_unique<Listener<void>>();
+        listener->connect(&device->events.destroy, [this, device, &devices](void*) {
+            devices.erase(device); // destroys this listener: nothing may follow
+            update_capabilities();
+        });
+        break;
+    }
+    default:
+        break;
+    }
+    update_capabilities();
+}
+
+void Seat::remove_keyboard(Keyboard* keyboard) {
+    std::erase_if(keyboards_, [&](const auto& k) { return k.get() == keyboard; });
+    update_capabilities();
+}
+
+void Seat::update_capabilities() {
+    uint32_t caps = 0;
+    if (!keyboards_.empty()) {
+        caps |= WL_SEAT_CAPABILITY_KEYBOARD;
+    }
+    if (!pointer_devices_.empty()) {
+        caps |= WL_SEAT_CAPABILITY_POINTER;
+    }
+    if (!touch_devices_.empty()) {
+        caps |= WL_SEAT_CAPABILITY_TOUCH;
+    }
+    wlr_seat_set_capabilities(seat_, caps);
+}
+
+wlr_surface* Seat::surface_at(double lx, double ly, double* sx, double* sy,
+                              wlr_scene_node** node_out) const {
+    auto* node = wlr_scene_node_at(&server_.scene()->tree.node, lx, ly, sx, sy);
+    if (node_out) {
+        *node_out = node;
+    }
+    if (!node || node->type != WLR_SCENE_NODE_BUFFER) {
+        return nullptr;
+    }
+    auto* scene_surface = wlr_scene_surface_try_from_buffer(wlr_scene_buffer_from_node(node));
+    return scene_surface ? scene_surface->surface : nullptr;
+}
+
+void Seat::focus_surface(wlr_surface* surface) {
+    if (seat_->keyboard_state.focused_surface == surface) {
+        return;
+    }
+    if (!surface) {
+        wlr_seat_keyboard_notify_clear_focus(seat_);
+        return;
+    }
+    if (auto* keyboard = wlr_seat_get_keyboard(seat_)) {
+        wlr_seat_keyboard_notify_enter(seat_, surface, keyboard->keycodes, keyboard->num_keycodes,
+                                       &keyboard->modifiers);
+    } else {
+        wlr_seat_keyboard_notify_enter(seat_, surface, nullptr, 0, nullptr);
+    }
+}
+
+void Seat::focus_toplevel(Toplevel* toplevel) {
+    if (!toplevel || !toplevel->mapped()) {
+        return;
+    }
+    if (focused_ && focused_ != toplevel) {
+        focused_->set_activated(false);
+    }
+    focused_ = toplevel;
+    server_.raise(toplevel);
+    wlr_scene_node_raise_to_top(&toplevel->tree()->node);
+    toplevel->set_activated(true);
+    focus_surface(toplevel->surface());
+}
+
+void Seat::forget_toplevel(Toplevel* toplevel) {
+    if (focused_ == toplevel) {
+        focused_ = nullptr;
+    }
+    if (grabbed_ == toplevel) {
+        grabbed_ = nullptr;
+        grab_ = Grab::none;
+    }
+}
+
+void Seat::focus_at(double lx, double ly) {
+    double sx = 0, sy = 0;
+    wlr_scene_node* node = nullptr;
+    auto* surface = surface_at(lx, ly, &sx, &sy, &node);
+    if (auto* toplevel = node ? Toplevel::from_node(node) : nullptr) {
+        focus_toplevel(toplevel);
+    } else if (auto* layer = surface ? wlr_layer_surface_v1_try_from_wlr_surface(surface) : nullptr;
+               layer && layer->current.keyboard_interactive) {
+        focus_surface(surface);
+    }
+}
+
+void Seat::begin_move(Toplevel* toplevel) {
+    grab_ = Grab::move;
+    grabbed_ = toplevel;
+    grab_x_ = cursor_->x - toplevel->x();
+    grab_y_ = cursor_->y - toplevel->y();
+}
+
+void Seat::begin_resize(Toplevel* toplevel, uint32_t edges) {
+    grab_ = Grab::resize;
+    grabbed_ = toplevel;
+    resize_edges_ = edges;
+    grab_box_ = toplevel->geometry();
+    grab_x_ = cursor_->x;
+    grab_y_ = cursor_->y;
+}
+
+void Seat::process_grab() {
+    if (!grabbed_) {
+        grab_ = Grab::none;
+        return;
+    }
+    if (grab_ == Grab::move) {
+        grabbed_->move_to(static_cast<int>(cursor_->x - grab_x_),
+                          static_cast<int>(cursor_->y - grab_y_));
+        return;
+    }
+    int dx = static_cast<int>(cursor_->x - grab_x_), dy = static_cast<int>(cursor_->y - grab_y_);
+    wlr_box box = grab_box_;
+    if (resize_edges_ & WLR_EDGE_LEFT) {
+        box.x += std::min(dx, box.width - 1);
+        box.width -= std::min(dx, box.width - 1);
+    } else if (resize_edges_ & WLR_EDGE_RIGHT) {
+        box.width = std::max(1, box.width + dx);
+    }
+    if (resize_edges_ & WLR_EDGE_TOP) {
+        box.y += std::min(dy, box.height - 1);
+        box.height -= std::min(dy, box.height - 1);
+    } else if (resize_edges_ & WLR_EDGE_BOTTOM) {
+        box.height = std::max(1, box.height + dy);
+    }
+    grabbed_->move_to(box.x, box.y);
+    grabbed_->request_size(box.width, box.height);
+}
+
+void Seat::handle_motion(uint32_t time_msec) {
+    if (grab_ != Grab::none) {
+        process_grab();
+        return;
+    }
+    double sx = 0, sy = 0;
+    auto* surface = surface_at(cursor_->x, cursor_->y, &sx, &sy);
+    if (!surface) {
+        wlr_cursor_set_xcursor(cursor_, xcursor_manager_, "default");
+        wlr_seat_pointer_clear_focus(seat_);
+        return;
+    }
+    wlr_seat_pointer_notify_enter(seat_, surface, sx, sy);
+    wlr_seat_pointer_notify_motion(seat_, time_msec, sx, sy);
+}
+
+void Seat::handle_button(const wlr_pointer_button_event& event) {
+    wlr_seat_pointer_notify_button(seat_, event.time_msec, event.button, event.state);
+    if (event.state == WL_POINTER_BUTTON_STATE_RELEASED) {
+        grab_ = Grab::none;
+        grabbed_ = nullptr;
+    } else {
+        focus_at(cursor_->x, cursor_->y);
+    }
+}
+
+void Seat::handle_touch_down(const wlr_touch_down_event& event) {
+    double lx = 0, ly = 0;
+    wlr_cursor_absolute_to_layout_coords(cursor_, &event.touch->base, event.x, event.y, &lx, &ly);
+    double sx = 0, sy = 0;
+    auto* surface = surface_at(lx, ly, &sx, &sy);
+    focus_at(lx, ly);
+    if (surface) {
+        wlr_seat_touch_notify_down(seat_, surface, event.time_msec, event.touch_id, sx, sy);
+    }
+}
+
+void Seat::handle_touch_motion(const wlr_touch_motion_event& event) {
+    auto* point = wlr_seat_touch_get_point(seat_, event.touch_id);
+    if (!point || !point->surface) {
+        return;
+    }
+    double lx = 0, ly = 0;
+    wlr_cursor_absolute_to_layout_coords(cursor_, &event.touch->base, event.x, event.y, &lx, &ly);
+    // A touch point belongs to the surface it went down on; motion elsewhere is not sent.
+    double sx = 0, sy = 0;
+    if (surface_at(lx, ly, &sx, &sy) == point->surface) {
+        wlr_seat_touch_notify_motion(seat_, event.time_msec, event.touch_id, sx, sy);
+    }
+}
+
+} // namespace tessera::compositor

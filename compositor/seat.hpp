@@ -1,0 +1,93 @@
+#pragma once
+
+#include "listener.hpp"
+#include "wlr.hpp"
+
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace tessera::compositor {
+
+class Keyboard;
+class Server;
+class Toplevel;
+
+// The seat: keyboard focus, the cursor (pointer and touch), interactive move/resize, and the
+// input devices behind them, real (libinput, nested) or virtual (virtual-keyboard/-pointer).
+class Seat {
+public:
+    explicit Seat(Server& server);
+    ~Seat();
+    Seat(const Seat&) = delete;
+    Seat& operator=(const Seat&) = delete;
+
+    [[nodiscard]] Server& server() const { return server_; }
+    [[nodiscard]] wlr_seat* wlr() const { return seat_; }
+    [[nodiscard]] wlr_cursor* cursor() const { return cursor_; }
+    [[nodiscard]] Toplevel* focused_toplevel() const { return focused_; }
+
+    void add_device(wlr_input_device* device);
+    void remove_keyboard(Keyboard* keyboard);
+
+    // Raises and activates a toplevel and gives it keyboard focus.
+    void focus_toplevel(Toplevel* toplevel);
+    // Keyboard focus to any surface (a layer surface, say); null clears it.
+    void focus_surface(wlr_surface* surface);
+    // A toplevel is going away: drop every reference to it.
+    void forget_toplevel(Toplevel* toplevel);
+
+    void begin_move(Toplevel* toplevel);
+    void begin_resize(Toplevel* toplevel, uint32_t edges);
+
+private:
+    enum class Grab { none, move, resize };
+
+    // The surface under a layout point and the point in its coordinates.
+    wlr_surface* surface_at(double lx, double ly, double* sx, double* sy,
+                            wlr_scene_node** node = nullptr) const;
+    void update_capabilities();
+    void handle_motion(uint32_t time_msec);
+    void handle_button(const wlr_pointer_button_event& event);
+    void handle_touch_down(const wlr_touch_down_event& event);
+    void handle_touch_motion(const wlr_touch_motion_event& event);
+    void process_grab();
+    void focus_at(double lx, double ly);
+
+    Server& server_;
+    wlr_seat* seat_;
+    wlr_cursor* cursor_;
+    wlr_xcursor_manager* xcursor_manager_;
+    wlr_virtual_keyboard_manager_v1* virtual_keyboards_;
+    wlr_virtual_pointer_manager_v1* virtual_pointers_;
+
+    std::vector<std::unique_ptr<Keyboard>> keyboards_;
+    // Pointer and touch devices, for the seat's capabilities.
+    std::map<wlr_input_device*, std::unique_ptr<Listener<void>>> pointer_devices_;
+    std::map<wlr_input_device*, std::unique_ptr<Listener<void>>> touch_devices_;
+
+    Toplevel* focused_ = nullptr;
+    Grab grab_ = Grab::none;
+    Toplevel* grabbed_ = nullptr;
+    double grab_x_ = 0, grab_y_ = 0;
+    wlr_box grab_box_{};
+    uint32_t resize_edges_ = 0;
+
+    Listener<wlr_pointer_motion_event> on_motion_;
+    Listener<wlr_pointer_motion_absolute_event> on_motion_absolute_;
+    Listener<wlr_pointer_button_event> on_button_;
+    Listener<wlr_pointer_axis_event> on_axis_;
+    Listener<void> on_frame_;
+    Listener<wlr_touch_down_event> on_touch_down_;
+    Listener<wlr_touch_up_event> on_touch_up_;
+    Listener<wlr_touch_motion_event> on_touch_motion_;
+    Listener<wlr_touch_cancel_event> on_touch_cancel_;
+    Listener<void> on_touch_frame_;
+    Listener<wlr_seat_pointer_request_set_cursor_event> on_request_cursor_;
+    Listener<wlr_seat_request_set_selection_event> on_request_selection_;
+    Listener<wlr_seat_request_set_primary_selection_event> on_request_primary_selection_;
+    Listener<wlr_virtual_keyboard_v1> on_new_virtual_keyboard_;
+    Listener<wlr_virtual_pointer_v1_new_pointer_event> on_new_virtual_pointer_;
+};
+
+} // namespace tessera::compositor

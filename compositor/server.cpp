@@ -1,0 +1,243 @@
+#include "server.hpp"
+
+#include "layer_shell.hpp"
+#include "log_scopes.hpp"
+#include "output.hpp"
+#include "output_management.hpp"
+#include "seat.hpp"
+#include "toplevel.hpp"
+#include "xdg_shell.hpp"
+
+#include <algorithm>
+#include <format>
+
+namespace tessera::compositor {
+namespace {
+
+// Protocol versions offered; the highest wlroots 0.18 implements.
+constexpr uint32_t compositor_version = 6;
+constexpr uint32_t xdg_shell_version = 6;
+constexpr uint32_t layer_shell_version = 4;
+constexpr uint32_t linux_dmabuf_version = 5;
+
+} // namespace
+
+Server::Server(const Options& options) : options_(options) {}
+
+std::expected<std::unique_ptr<Server>, std::string> Server::create(const Options& options) {
+    std::unique_ptr<Server> server(new Server(options));
+    if (auto ok = server->init(); !ok) {
+        return std::unexpected(ok.error());
+    }
+    return server;
+}
+
+std::expected<void, std::string> Server::init() {
+    display_ = wl_display_create();
+    if (!display_) {
+        return std::unexpected("cannot create the Wayland display");
+    }
+    loop_ = wl_display_get_event_loop(display_);
+
+    if (options_.headless()) {
+        backend_ = wlr_headless_backend_create(loop_);
+        if (backend_) {
+            for (const auto& spec : options_.headless_outputs) {
+                auto* output = wlr_headless_add_output(backend_, spec.width, spec.height);
+                headless_specs_[output] = spec;
+            }
+        }
+    } else {
+        backend_ = wlr_backend_autocreate(loop_, &session_);
+    }
+    if (!backend_) {
+        return std::unexpected(options_.headless()
+                                   ? "cannot create the headless backend"
+                                   : "cannot create a backend: no DRM device with a seat "
+                                     "(logind or seatd), and no WAYLAND_DISPLAY or DISPLAY to "
+                                     "nest in; use --headless WxH to run without a display");
+    }
+
+    renderer_ = wlr_renderer_autocreate(backend_);
+    if (!renderer_) {
+        return std::unexpected("cannot create a renderer");
+    }
+    wlr_renderer_init_wl_shm(renderer_, display_);
+    if (wlr_renderer_get_texture_formats(renderer_, WLR_BUFFER_CAP_DMABUF)) {
+        wlr_linux_dmabuf_v1_create_with_renderer(display_, linux_dmabuf_version, renderer_);
+        log::info(comp_log, "linux-dmabuf enabled");
+    } else {
+        log::info(comp_log, "linux-dmabuf not offered: the renderer cannot import dma-bufs");
+    }
+
+    allocator_ = wlr_allocator_autocreate(backend_, renderer_);
+    if (!allocator_) {
+        return std::unexpected("cannot create a buffer allocator");
+    }
+
+    wlr_compositor_create(display_, compositor_version, renderer_);
+    wlr_subcompositor_create(display_);
+    wlr_data_device_manager_create(display_);
+    wlr_primary_selection_v1_device_manager_create(display_);
+    wlr_viewporter_create(display_);
+    wlr_single_pixel_buffer_manager_v1_create(display_);
+    wlr_fractional_scale_manager_v1_create(display_, 1);
+    wlr_presentation_create(display_, backend_);
+    wlr_screencopy_manager_v1_create(display_);
+    wlr_export_dmabuf_manager_v1_create(display_);
+
+    output_layout_ = wlr_output_layout_create(display_);
+    wlr_xdg_output_manager_v1_create(display_, output_layout_);
+    scene_ = wlr_scene_create();
+    scene_layout_ = wlr_scene_attach_output_layout(scene_, output_layout_);
+    layers_.backdrop = wlr_scene_tree_create(&scene_->tree);
+    layers_.background = wlr_scene_tree_create(&scene_->tree);
+    layers_.bottom = wlr_scene_tree_create(&scene_->tree);
+    layers_.toplevels = wlr_scene_tree_create(&scene_->tree);
+    layers_.top = wlr_scene_tree_create(&scene_->tree);
+    layers_.overlay = wlr_scene_tree_create(&scene_->tree);
+
+    seat_ = std::make_unique<Seat>(*this);
+    xdg_shell_ = std::make_unique<XdgShell>(*this, xdg_shell_version);
+    layer_shell_ = std::make_unique<LayerShell>(*this, layer_shell_version);
+    output_management_ = std::make_unique<OutputManagement>(*this);
+
+    on_new_output_.connect(&backend_->events.new_output,
+                           [this](wlr_output* output) { handle_new_output(output); });
+    on_new_input_.connect(&backend_->events.new_input,
+                          [this](wlr_input_device* device) { handle_new_input(device); });
+    on_layout_change_.connect(&output_layout_->events.change, [this](void*) { arrange_outputs(); });
+    return {};
+}
+
+Server::~Server() {
+    if (!display_) {
+        return;
+    }
+    // Clients first, so every surface-mirroring object goes while the scene still exists; then
+    // the backend, which takes outputs and input devices (and their mirrors) with it.
+    wl_display_destroy_clients(display_);
+    xdg_shell_.reset();
+    layer_shell_.reset();
+    output_management_.reset();
+    on_new_output_.disconnect();
+    on_new_input_.disconnect();
+    on_layout_change_.disconnect();
+    if (backend_) {
+        wlr_backend_destroy(backend_);
+    }
+    seat_.reset();
+    if (scene_) {
+        wlr_scene_node_destroy(&scene_->tree.node);
+    }
+    if (allocator_) {
+        wlr_allocator_destroy(allocator_);
+    }
+    if (renderer_) {
+        wlr_renderer_destroy(renderer_);
+    }
+    wl_display_destroy(display_);
+}
+
+std::expected<void, std::string> Server::start() {
+    if (options_.socket_name.empty()) {
+        const char* name = wl_display_add_socket_auto(display_);
+        if (!name) {
+            return std::unexpected("cannot open a Wayland socket in $XDG_RUNTIME_DIR");
+        }
+        socket_name_ = name;
+    } else {
+        if (wl_display_add_socket(display_, options_.socket_name.c_str()) != 0) {
+            return std::unexpected(
+                std::format("cannot listen on socket '{}' in $XDG_RUNTIME_DIR (in use?)",
+                            options_.socket_name));
+        }
+        socket_name_ = options_.socket_name;
+    }
+    if (!wlr_backend_start(backend_)) {
+        return std::unexpected("cannot start the backend");
+    }
+    return {};
+}
+
+void Server::run() { wl_display_run(display_); }
+
+void Server::terminate() { wl_display_terminate(display_); }
+
+void Server::handle_new_output(wlr_output* output) {
+    std::optional<HeadlessOutputSpec> spec;
+    if (auto it = headless_specs_.find(output); it != headless_specs_.end()) {
+        spec = it->second;
+        headless_specs_.erase(it);
+    }
+    auto created = Output::create(*this, output, spec);
+    if (!created) {
+        log::error(comp_log, "output {}: {}", output->name, created.error());
+        return;
+    }
+    outputs_.push_back(std::move(*created));
+    arrange_outputs();
+}
+
+void Server::handle_new_input(wlr_input_device* device) { seat_->add_device(device); }
+
+Output* Server::find_output(wlr_output* output) const {
+    auto it = std::ranges::find_if(outputs_, [&](const auto& o) { return o->wlr() == output; });
+    return it == outputs_.end() ? nullptr : it->get();
+}
+
+Output* Server::find_output(std::string_view name) const {
+    auto it = std::ranges::find_if(outputs_, [&](const auto& o) { return o->name() == name; });
+    return it == outputs_.end() ? nullptr : it->get();
+}
+
+Output* Server::output_at(double lx, double ly) const {
+    if (auto* wlr_out = wlr_output_layout_output_at(output_layout_, lx, ly)) {
+        if (auto* output = find_output(wlr_out)) {
+            return output;
+        }
+    }
+    for (const auto& output : outputs_) {
+        if (output->enabled()) {
+            return output.get();
+        }
+    }
+    return nullptr;
+}
+
+void Server::remove_output(Output* output) {
+    if (layer_shell_) {
+        layer_shell_->close_on(output->wlr());
+    }
+    std::erase_if(outputs_, [&](const auto& o) { return o.get() == output; });
+    arrange_outputs();
+}
+
+void Server::raise(Toplevel* toplevel) {
+    unstack(toplevel);
+    stacking_.push_front(toplevel);
+}
+
+void Server::unstack(Toplevel* toplevel) { stacking_.remove(toplevel); }
+
+void Server::focus_top_toplevel() {
+    if (stacking_.empty()) {
+        seat_->focus_surface(nullptr);
+    } else {
+        seat_->focus_toplevel(stacking_.front());
+    }
+}
+
+void Server::arrange_outputs() {
+    for (const auto& output : outputs_) {
+        output->arrange();
+        if (layer_shell_) {
+            layer_shell_->arrange(*output);
+        }
+    }
+    if (output_management_) {
+        output_management_->publish();
+    }
+}
+
+} // namespace tessera::compositor

@@ -1,0 +1,113 @@
+#pragma once
+
+#include "listener.hpp"
+#include "util/options.hpp"
+#include "wlr.hpp"
+
+#include <expected>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tessera::compositor {
+
+class LayerShell;
+class Output;
+class OutputManagement;
+class Seat;
+class Toplevel;
+class XdgShell;
+
+// Scene trees from bottom to top. Layer-shell surfaces go to the layer of the same name.
+struct SceneLayers {
+    wlr_scene_tree* backdrop = nullptr; // one solid colour rectangle per output
+    wlr_scene_tree* background = nullptr;
+    wlr_scene_tree* bottom = nullptr;
+    wlr_scene_tree* toplevels = nullptr;
+    wlr_scene_tree* top = nullptr;
+    wlr_scene_tree* overlay = nullptr;
+};
+
+// The compositor: the Wayland display, the wlroots backend, renderer and scene, and the objects
+// that mirror outputs, input devices and client surfaces. One per process (tests create one
+// in-process).
+class Server {
+public:
+    static std::expected<std::unique_ptr<Server>, std::string> create(const Options& options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Starts the backend and listens on the socket. Outputs appear from here on.
+    std::expected<void, std::string> start();
+    void run();
+    void terminate();
+
+    [[nodiscard]] const std::string& socket_name() const { return socket_name_; }
+    [[nodiscard]] wl_display* display() const { return display_; }
+    [[nodiscard]] wl_event_loop* event_loop() const { return loop_; }
+    [[nodiscard]] wlr_backend* backend() const { return backend_; }
+    [[nodiscard]] wlr_session* session() const { return session_; }
+    [[nodiscard]] wlr_renderer* renderer() const { return renderer_; }
+    [[nodiscard]] wlr_allocator* allocator() const { return allocator_; }
+    [[nodiscard]] wlr_scene* scene() const { return scene_; }
+    [[nodiscard]] wlr_output_layout* output_layout() const { return output_layout_; }
+    [[nodiscard]] wlr_scene_output_layout* scene_layout() const { return scene_layout_; }
+    [[nodiscard]] const SceneLayers& layers() const { return layers_; }
+    [[nodiscard]] const Options& options() const { return options_; }
+    [[nodiscard]] Seat& seat() { return *seat_; }
+    [[nodiscard]] LayerShell& layer_shell() { return *layer_shell_; }
+
+    // Outputs by wlroots output, in creation order.
+    [[nodiscard]] const std::vector<std::unique_ptr<Output>>& outputs() const { return outputs_; }
+    Output* find_output(wlr_output* output) const;
+    Output* find_output(std::string_view name) const;
+    // The output at a layout point, else the first one; null without outputs.
+    Output* output_at(double lx, double ly) const;
+    void remove_output(Output* output);
+
+    // Mapped toplevels, top-most first.
+    [[nodiscard]] const std::list<Toplevel*>& stacking() const { return stacking_; }
+    void raise(Toplevel* toplevel);
+    void unstack(Toplevel* toplevel);
+    void focus_top_toplevel();
+
+    // Output layout changed (added, removed, moved, resized): relayout what depends on it.
+    void arrange_outputs();
+
+private:
+    explicit Server(const Options& options);
+    std::expected<void, std::string> init();
+    void handle_new_output(wlr_output* output);
+    void handle_new_input(wlr_input_device* device);
+
+    Options options_;
+    std::string socket_name_;
+    wl_display* display_ = nullptr;
+    wl_event_loop* loop_ = nullptr;
+    wlr_session* session_ = nullptr;
+    wlr_backend* backend_ = nullptr;
+    wlr_renderer* renderer_ = nullptr;
+    wlr_allocator* allocator_ = nullptr;
+    wlr_scene* scene_ = nullptr;
+    wlr_output_layout* output_layout_ = nullptr;
+    wlr_scene_output_layout* scene_layout_ = nullptr;
+    SceneLayers layers_;
+    // Requested mode of each headless output, applied when it appears.
+    std::map<wlr_output*, HeadlessOutputSpec> headless_specs_;
+
+    std::vector<std::unique_ptr<Output>> outputs_;
+    std::list<Toplevel*> stacking_;
+    std::unique_ptr<Seat> seat_;
+    std::unique_ptr<XdgShell> xdg_shell_;
+    std::unique_ptr<LayerShell> layer_shell_;
+    std::unique_ptr<OutputManagement> output_management_;
+
+    Listener<wlr_output> on_new_output_;
+    Listener<wlr_input_device> on_new_input_;
+    Listener<void> on_layout_change_;
+};
+
+} // namespace tessera::compositor

@@ -1,0 +1,179 @@
+#include "toplevel.hpp"
+
+#include "log_scopes.hpp"
+#include "output.hpp"
+#include "seat.hpp"
+#include "server.hpp"
+#include "xdg_shell.hpp"
+
+#include <algorithm>
+
+namespace tessera::compositor {
+
+Toplevel::Toplevel(Server& server, XdgShell& shell, wlr_xdg_toplevel* xdg)
+    : server_(server), shell_(shell), xdg_(xdg),
+      tree_(wlr_scene_xdg_surface_create(server.layers().toplevels, xdg->base)) {
+    tree_->node.data = this;
+    // Popups of this window attach to its tree.
+    xdg->base->data = tree_;
+    wlr_scene_node_set_enabled(&tree_->node, false);
+
+    auto* surface = xdg->base->surface;
+    on_map_.connect(&surface->events.map, [this](void*) { handle_map(); });
+    on_unmap_.connect(&surface->events.unmap, [this](void*) { handle_unmap(); });
+    on_commit_.connect(&surface->events.commit, [this](void*) { handle_commit(); });
+    on_destroy_.connect(&xdg->events.destroy, [this](void*) { shell_.remove(this); });
+    on_request_move_.connect(&xdg->events.request_move, [this](wlr_xdg_toplevel_move_event*) {
+        server_.seat().begin_move(this);
+    });
+    on_request_resize_.connect(&xdg->events.request_resize,
+                               [this](wlr_xdg_toplevel_resize_event* event) {
+                                   server_.seat().begin_resize(this, event->edges);
+                               });
+    on_request_maximize_.connect(&xdg->events.request_maximize,
+                                 [this](void*) { set_maximized(xdg_->requested.maximized); });
+    on_request_fullscreen_.connect(&xdg->events.request_fullscreen,
+                                   [this](void*) { set_fullscreen(xdg_->requested.fullscreen); });
+    on_set_app_id_.connect(&xdg->events.set_app_id, [this](void*) {
+        log::debug(comp_log, "toplevel app_id '{}'", app_id());
+    });
+}
+
+Toplevel::~Toplevel() {
+    server_.unstack(this);
+    // The scene tree belongs to the xdg surface and goes with it.
+}
+
+Toplevel* Toplevel::from_node(wlr_scene_node* node) {
+    for (; node; node = node->parent ? &node->parent->node : nullptr) {
+        if (node->type == WLR_SCENE_NODE_TREE && node->data) {
+            return static_cast<Toplevel*>(node->data);
+        }
+    }
+    return nullptr;
+}
+
+wlr_box Toplevel::geometry() const {
+    wlr_box box{};
+    wlr_xdg_surface_get_geometry(xdg_->base, &box);
+    return {x(), y(), box.width, box.height};
+}
+
+int Toplevel::x() const {
+    wlr_box box{};
+    wlr_xdg_surface_get_geometry(xdg_->base, &box);
+    return tree_->node.x + box.x;
+}
+
+int Toplevel::y() const {
+    wlr_box box{};
+    wlr_xdg_surface_get_geometry(xdg_->base, &box);
+    return tree_->node.y + box.y;
+}
+
+void Toplevel::move_to(int x, int y) {
+    wlr_box box{};
+    wlr_xdg_surface_get_geometry(xdg_->base, &box);
+    wlr_scene_node_set_position(&tree_->node, x - box.x, y - box.y);
+}
+
+void Toplevel::set_activated(bool activated) {
+    if (xdg_->base->initialized) {
+        wlr_xdg_toplevel_set_activated(xdg_, activated);
+    }
+}
+
+void Toplevel::request_size(int width, int height) {
+    if (xdg_->base->initialized) {
+        wlr_xdg_toplevel_set_size(xdg_, width, height);
+    }
+}
+
+void Toplevel::close() { wlr_xdg_toplevel_send_close(xdg_); }
+
+void Toplevel::handle_commit() {
+    if (xdg_->base->initial_commit) {
+        // The first configure: let the client pick its size.
+        wlr_xdg_toplevel_set_size(xdg_, 0, 0);
+    }
+}
+
+void Toplevel::handle_map() {
+    mapped_ = true;
+    if (!placed_) {
+        place_initially();
+        placed_ = true;
+    }
+    wlr_scene_node_set_enabled(&tree_->node, true);
+    log::info(comp_log, "mapped toplevel app_id='{}' title='{}' at {},{} size {}x{}", app_id(),
+              title(), x(), y(), geometry().width, geometry().height);
+    server_.seat().focus_toplevel(this);
+}
+
+void Toplevel::handle_unmap() {
+    mapped_ = false;
+    wlr_scene_node_set_enabled(&tree_->node, false);
+    server_.seat().forget_toplevel(this);
+    server_.unstack(this);
+    log::debug(comp_log, "unmapped toplevel app_id='{}'", app_id());
+    server_.focus_top_toplevel();
+}
+
+void Toplevel::place_initially() {
+    const auto& cursor = *server_.seat().cursor();
+    auto* output = server_.output_at(cursor.x, cursor.y);
+    if (!output) {
+        return;
+    }
+    wlr_box area = output->usable_area();
+    wlr_box geo = geometry();
+    int x = area.x + std::max(0, (area.width - geo.width) / 2);
+    int y = area.y + std::max(0, (area.height - geo.height) / 2);
+    move_to(x, y);
+}
+
+void Toplevel::set_fullscreen(bool fullscreen) {
+    if (!xdg_->base->initialized) {
+        return;
+    }
+    auto* output = server_.output_at(x() + geometry().width / 2.0, y() + geometry().height / 2.0);
+    if (fullscreen && output) {
+        if (!restore_box_) {
+            restore_box_ = geometry();
+        }
+        wlr_box box = output->layout_box();
+        move_to(box.x, box.y);
+        wlr_xdg_toplevel_set_size(xdg_, box.width, box.height);
+        wlr_scene_node_reparent(&tree_->node, server_.layers().top);
+    } else {
+        wlr_scene_node_reparent(&tree_->node, server_.layers().toplevels);
+        if (restore_box_) {
+            move_to(restore_box_->x, restore_box_->y);
+            wlr_xdg_toplevel_set_size(xdg_, restore_box_->width, restore_box_->height);
+            restore_box_.reset();
+        }
+    }
+    wlr_xdg_toplevel_set_fullscreen(xdg_, fullscreen && output);
+}
+
+void Toplevel::set_maximized(bool maximized) {
+    if (!xdg_->base->initialized) {
+        return;
+    }
+    auto* output = server_.output_at(x() + geometry().width / 2.0, y() + geometry().height / 2.0);
+    if (maximized && output) {
+        if (!restore_box_) {
+            restore_box_ = geometry();
+        }
+        wlr_box area = output->usable_area();
+        move_to(area.x, area.y);
+        wlr_xdg_toplevel_set_size(xdg_, area.width, area.height);
+    } else if (restore_box_) {
+        move_to(restore_box_->x, restore_box_->y);
+        wlr_xdg_toplevel_set_size(xdg_, restore_box_->width, restore_box_->height);
+        restore_box_.reset();
+    }
+    wlr_xdg_toplevel_set_maximized(xdg_, maximized && output);
+}
+
+} // namespace tessera::compositor

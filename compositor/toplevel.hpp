@@ -1,0 +1,71 @@
+#pragma once
+
+#include "listener.hpp"
+#include "wlr.hpp"
+
+#include <optional>
+#include <string_view>
+
+namespace tessera::compositor {
+
+class Server;
+class XdgShell;
+
+// An xdg toplevel window: its scene tree, placement, stacking and window-state requests.
+class Toplevel {
+public:
+    Toplevel(Server& server, XdgShell& shell, wlr_xdg_toplevel* xdg);
+    ~Toplevel();
+    Toplevel(const Toplevel&) = delete;
+    Toplevel& operator=(const Toplevel&) = delete;
+
+    [[nodiscard]] wlr_xdg_toplevel* xdg() const { return xdg_; }
+    [[nodiscard]] wlr_surface* surface() const { return xdg_->base->surface; }
+    [[nodiscard]] wlr_scene_tree* tree() const { return tree_; }
+    [[nodiscard]] bool mapped() const { return mapped_; }
+    [[nodiscard]] std::string_view app_id() const { return xdg_->app_id ? xdg_->app_id : ""; }
+    [[nodiscard]] std::string_view title() const { return xdg_->title ? xdg_->title : ""; }
+    // Position of the window geometry's top-left corner in layout coordinates.
+    [[nodiscard]] int x() const;
+    [[nodiscard]] int y() const;
+    // Window geometry (from xdg_surface.set_window_geometry) in layout coordinates.
+    [[nodiscard]] wlr_box geometry() const;
+
+    void move_to(int x, int y);
+    void set_activated(bool activated);
+    // Asks the client for a new size (0 lets it choose).
+    void request_size(int width, int height);
+    void close();
+
+    // Toplevel that owns a scene node, if any (walks up to the window's tree).
+    static Toplevel* from_node(wlr_scene_node* node);
+
+private:
+    void handle_commit();
+    void handle_map();
+    void handle_unmap();
+    void place_initially();
+    void set_fullscreen(bool fullscreen);
+    void set_maximized(bool maximized);
+
+    Server& server_;
+    XdgShell& shell_;
+    wlr_xdg_toplevel* xdg_;
+    wlr_scene_tree* tree_;
+    bool mapped_ = false;
+    bool placed_ = false;
+    // Geometry to return to when leaving fullscreen or maximized.
+    std::optional<wlr_box> restore_box_;
+
+    Listener<void> on_map_;
+    Listener<void> on_unmap_;
+    Listener<void> on_commit_;
+    Listener<void> on_destroy_;
+    Listener<wlr_xdg_toplevel_move_event> on_request_move_;
+    Listener<wlr_xdg_toplevel_resize_event> on_request_resize_;
+    Listener<void> on_request_maximize_;
+    Listener<void> on_request_fullscreen_;
+    Listener<void> on_set_app_id_;
+};
+
+} // namespace tessera::compositor

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <expected>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tessera {
+
+struct HeadlessOutputSpec {
+    int width = 0;
+    int height = 0;
+    int refresh_mhz = 60000; // millihertz, as wlroots counts
+
+    bool operator==(const HeadlessOutputSpec&) const = default;
+};
+
+// "WxH" or "WxH@Hz" (Hz may have decimals): the argument of --headless.
+std::expected<HeadlessOutputSpec, std::string> parse_headless_output(std::string_view text);
+
+struct KeymapOptions {
+    std::string rules, model, layout, variant, options; // empty: xkbcommon's defaults
+};
+
+struct Options {
+    enum class Action { run, help, version };
+    Action action = Action::run;
+
+    std::vector<HeadlessOutputSpec> headless_outputs; // empty: DRM, or nested in a session
+    std::vector<std::string> startup_commands;
+    std::string log_spec;    // e.g. "debug" or "info,wlr=error"
+    std::string socket_name; // empty: the first free wayland-N
+    KeymapOptions keymap;
+
+    [[nodiscard]] bool headless() const { return !headless_outputs.empty(); }
+};
+
+// Parses the command line (without argv[0]). Errors name the offending argument.
+std::expected<Options, std::string> parse_options(std::span<const std::string_view> args);
+
+std::string usage_text(std::string_view program);
+
+} // namespace tessera

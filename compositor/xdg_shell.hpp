@@ -1,0 +1,36 @@
+#pragma once
+
+#include "listener.hpp"
+#include "wlr.hpp"
+
+#include <map>
+#include <memory>
+
+namespace tessera::compositor {
+
+class Popup;
+class Server;
+class Toplevel;
+
+// xdg-shell: creates a Toplevel or Popup for each xdg surface a client makes.
+class XdgShell {
+public:
+    XdgShell(Server& server, uint32_t version);
+    ~XdgShell();
+    XdgShell(const XdgShell&) = delete;
+    XdgShell& operator=(const XdgShell&) = delete;
+
+    void remove(Toplevel* toplevel);
+    void remove(Popup* popup);
+    [[nodiscard]] size_t toplevel_count() const { return toplevels_.size(); }
+
+private:
+    Server& server_;
+    wlr_xdg_shell* shell_;
+    std::map<wlr_xdg_toplevel*, std::unique_ptr<Toplevel>> toplevels_;
+    std::map<wlr_xdg_popup*, std::unique_ptr<Popup>> popups_;
+    Listener<wlr_xdg_toplevel> on_new_toplevel_;
+    Listener<wlr_xdg_popup> on_new_popup_;
+};
+
+} // namespace tessera::compositor

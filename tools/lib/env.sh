@@ -1,0 +1,166 @@
+# The build environment: native Debian 13 packages, or a cached Debian 13 root.
+# Sourced by tools/dev; defines env_prepare and env_run. Expects $repo.
+
+package_list="$repo/tools/packages.txt"
+debian_suite=trixie
+debian_mirror=${TESSERA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+cache_dir=${TESSERA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera}
+root_dir="$cache_dir/debian13-root"
+# Inside the root this file records which package list the root was last brought up to.
+root_stamp=".tessera-packages"
+
+say() { printf '[tools/dev] %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+as_root() {
+	if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+wanted_packages() {
+	sed -e 's/#.*//' -e 's/[[:space:]]//g' "$package_list" | grep -v '^$' | sort -u
+}
+
+# native when the host itself is Debian 13 or newer, or Ubuntu that ships wlroots 0.18.
+env_mode() {
+	if [[ -n ${TESSERA_ENV:-} ]]; then
+		echo "$TESSERA_ENV"
+		return
+	fi
+	local id="" version_id="" codename=""
+	# shellcheck disable=SC1091
+	[[ -r /etc/os-release ]] && . /etc/os-release && id=${ID:-} version_id=${VERSION_ID:-} codename=${VERSION_CODENAME:-}
+	case "$id" in
+	debian)
+		case "$codename" in trixie | forky | sid) echo native; return ;; esac
+		if [[ ${version_id%%.*} =~ ^[0-9]+$ && ${version_id%%.*} -ge 13 ]]; then echo native; return; fi
+		;;
+	ubuntu)
+		if apt-cache show libwlroots-0.18-dev >/dev/null 2>&1; then echo native; return; fi
+		;;
+	esac
+	echo root
+}
+
+missing_host_packages() {
+	local pkg
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || echo "$pkg"
+	done
+}
+
+apt_install_on_host() {
+	local missing
+	mapfile -t missing < <(missing_host_packages "$@")
+	((${#missing[@]})) || return 0
+	say "installing on this host: ${missing[*]}"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+bwrap_args() {
+	local args=(
+		--bind "$root_dir" /
+		--dev-bind /dev /dev
+		--proc /proc
+		--ro-bind /sys /sys
+		--perms 1777 --tmpfs /tmp
+		--ro-bind /etc/resolv.conf /etc/resolv.conf
+		--bind "$repo" "$repo"
+		--chdir "$PWD"
+		--die-with-parent
+		--clearenv
+		--setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+		--setenv HOME /root
+		--setenv LANG C.UTF-8
+		--setenv TESSERA_IN_ENV root
+	)
+	local var
+	for var in TERM CI TESSERA_KEEP_TMP MESON_TESTTHREADS; do
+		[[ -n ${!var:-} ]] && args+=(--setenv "$var" "${!var}")
+	done
+	# Let a nested demo reach the host's display.
+	if [[ -n ${WAYLAND_DISPLAY:-} && -n ${XDG_RUNTIME_DIR:-} && -d ${XDG_RUNTIME_DIR} ]]; then
+		args+=(--bind "$XDG_RUNTIME_DIR" "$XDG_RUNTIME_DIR" --setenv XDG_RUNTIME_DIR "$XDG_RUNTIME_DIR"
+			--setenv WAYLAND_DISPLAY "$WAYLAND_DISPLAY")
+	fi
+	if [[ -n ${DISPLAY:-} && -d /tmp/.X11-unix ]]; then
+		args+=(--bind /tmp/.X11-unix /tmp/.X11-unix --setenv DISPLAY "$DISPLAY")
+		[[ -n ${XAUTHORITY:-} && -r $XAUTHORITY ]] && args+=(--ro-bind "$XAUTHORITY" "$XAUTHORITY" --setenv XAUTHORITY "$XAUTHORITY")
+	fi
+	printf '%s\0' "${args[@]}"
+}
+
+in_root() {
+	local args
+	mapfile -d '' -t args < <(bwrap_args)
+	bwrap "${args[@]}" "$@"
+}
+
+create_root() {
+	local tmp="$root_dir.partial" include
+	include=$(wanted_packages | paste -sd, -)
+	say "creating the Debian 13 build root in $root_dir"
+	say "(done once per machine; downloads about 500 MB and takes a few minutes)"
+	as_root rm -rf "$tmp"
+	mkdir -p "$cache_dir"
+	as_root mmdebstrap --variant=apt --mode=root \
+		--aptopt='APT::Install-Recommends "false"' \
+		--include="$include" \
+		"$debian_suite" "$tmp" "$debian_mirror" >&2
+	wanted_packages | as_root tee "$tmp/$root_stamp" >/dev/null
+	as_root rm -rf "$root_dir"
+	as_root mv "$tmp" "$root_dir"
+	say "Debian 13 root ready"
+}
+
+update_root() {
+	local added
+	mapfile -t added < <(comm -13 "$root_dir/$root_stamp" <(wanted_packages))
+	say "the package list changed; updating the Debian 13 root${added:+ (adding ${added[*]})}"
+	if as_root bash -c "$(declare -f bwrap_args in_root); $(declare -p root_dir repo PWD); \
+		in_root apt-get update -qq && \
+		in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(wanted_packages | tr '\n' ' ')" >&2; then
+		wanted_packages | as_root tee "$root_dir/$root_stamp" >/dev/null
+		say "Debian 13 root updated"
+	else
+		say "updating failed; rebuilding the root from scratch"
+		create_root
+	fi
+}
+
+env_prepare() {
+	[[ -n ${TESSERA_IN_ENV:-} ]] && return 0
+	[[ -r $package_list ]] || die "missing $package_list"
+	local mode
+	mode=$(env_mode)
+	case "$mode" in
+	native)
+		local wanted
+		mapfile -t wanted < <(wanted_packages)
+		apt_install_on_host "${wanted[@]}"
+		;;
+	root)
+		apt_install_on_host mmdebstrap bubblewrap
+		mkdir -p "$cache_dir"
+		# One creator at a time, across clones and concurrent runs.
+		exec {lock_fd}>"$cache_dir/.lock"
+		flock -n "$lock_fd" || { say "waiting for another tools/dev to finish the build root"; flock "$lock_fd"; }
+		if [[ ! -r $root_dir/$root_stamp ]]; then
+			create_root
+		elif ! cmp -s "$root_dir/$root_stamp" <(wanted_packages); then
+			update_root
+		fi
+		flock -u "$lock_fd"
+		;;
+	*) die "TESSERA_ENV must be 'native' or 'root', not '$mode'" ;;
+	esac
+	export TESSERA_ENV_MODE=$mode
+}
+
+env_run() {
+	if [[ -n ${TESSERA_IN_ENV:-} || ${TESSERA_ENV_MODE:-native} == native ]]; then
+		TESSERA_IN_ENV=${TESSERA_IN_ENV:-native} "$@"
+	else
+		in_root "$@"
+	fi
+}
