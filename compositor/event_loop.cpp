@@ -35,7 +35,9 @@ Timer::Timer(wl_event_loop* loop, std::function<void()> callback)
     }
 }
 
-Timer::~Timer() { wl_event_source_remove(source_); }
+Timer::~Timer() {
+    wl_event_source_remove(source_);
+}
 
 void Timer::arm(std::chrono::milliseconds delay) {
     // 0 would disarm a timerfd; the shortest real delay is 1 ms.
@@ -64,9 +66,13 @@ FdWatch::FdWatch(wl_event_loop* loop, int fd, uint32_t mask, Callback callback)
     }
 }
 
-FdWatch::~FdWatch() { wl_event_source_remove(source_); }
+FdWatch::~FdWatch() {
+    wl_event_source_remove(source_);
+}
 
-void FdWatch::set_mask(uint32_t mask) { wl_event_source_fd_update(source_, mask); }
+void FdWatch::set_mask(uint32_t mask) {
+    wl_event_source_fd_update(source_, mask);
+}
 
 int FdWatch::dispatch(int fd, uint32_t mask, void* data) {
     static_cast<FdWatch*>(data)->callback_(mask);
@@ -81,7 +87,9 @@ SignalWatch::SignalWatch(wl_event_loop* loop, int signal, std::function<void()> 
     }
 }
 
-SignalWatch::~SignalWatch() { wl_event_source_remove(source_); }
+SignalWatch::~SignalWatch() {
+    wl_event_source_remove(source_);
+}
 
 int SignalWatch::dispatch(int, void* data) {
     static_cast<SignalWatch*>(data)->callback_();

@@ -16,7 +16,9 @@ struct ContextDeleter {
     void operator()(xkb_context* context) const { xkb_context_unref(context); }
 };
 
-const char* or_null(const std::string& text) { return text.empty() ? nullptr : text.c_str(); }
+const char* or_null(const std::string& text) {
+    return text.empty() ? nullptr : text.c_str();
+}
 
 std::unique_ptr<xkb_keymap, KeymapDeleter> make_keymap(const KeymapOptions& options) {
     std::unique_ptr<xkb_context, ContextDeleter> context(xkb_context_new(XKB_CONTEXT_NO_FLAGS));
@@ -28,10 +30,12 @@ std::unique_ptr<xkb_keymap, KeymapDeleter> make_keymap(const KeymapOptions& opti
     std::unique_ptr<xkb_keymap, KeymapDeleter> keymap(
         xkb_keymap_new_from_names(context.get(), &names, XKB_KEYMAP_COMPILE_NO_FLAGS));
     if (!keymap) {
-        log::error(input_log, "cannot compile the keymap (layout '{}', variant '{}', options "
-                              "'{}'); using the default one",
+        log::error(input_log,
+                   "cannot compile the keymap (layout '{}', variant '{}', options "
+                   "'{}'); using the default one",
                    options.layout, options.variant, options.options);
-        keymap.reset(xkb_keymap_new_from_names(context.get(), nullptr, XKB_KEYMAP_COMPILE_NO_FLAGS));
+        keymap.reset(
+            xkb_keymap_new_from_names(context.get(), nullptr, XKB_KEYMAP_COMPILE_NO_FLAGS));
     }
     return keymap;
 }

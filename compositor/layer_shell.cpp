@@ -2,6 +2,7 @@
 
 #include "log_scopes.hpp"
 #include "output.hpp"
+#include "scene_filters.hpp"
 #include "seat.hpp"
 #include "server.hpp"
 
@@ -16,7 +17,8 @@ LayerSurface::LayerSurface(Server& server, LayerShell& shell, wlr_layer_surface_
     layer->data = scene_->tree; // popups attach here
     on_commit_.connect(&layer->surface->events.commit, [this](void*) { handle_commit(); });
     on_map_.connect(&layer->surface->events.map, [this](void*) {
-        if (layer_->current.keyboard_interactive != ZWLR_LAYER_SURFACE_V1_KEYBOARD_INTERACTIVITY_NONE) {
+        if (layer_->current.keyboard_interactive !=
+            ZWLR_LAYER_SURFACE_V1_KEYBOARD_INTERACTIVITY_NONE) {
             server_.seat().focus_surface(layer_->surface);
         }
     });
@@ -44,9 +46,10 @@ wlr_scene_tree* LayerSurface::tree_for_layer(zwlr_layer_shell_v1_layer layer) co
 }
 
 void LayerSurface::handle_commit() {
-    if (!layer_->initialized) {
+    if (!layer_->initialized && !layer_->initial_commit) {
         return;
     }
+    use_nearest_filter_for_solid_colors(&scene_->tree->node);
     if (layer_->current.layer != current_layer_) {
         current_layer_ = layer_->current.layer;
         wlr_scene_node_reparent(&scene_->tree->node, tree_for_layer(current_layer_));
@@ -102,7 +105,8 @@ void LayerShell::arrange(Output& output) {
                        ZWLR_LAYER_SHELL_V1_LAYER_BOTTOM, ZWLR_LAYER_SHELL_V1_LAYER_BACKGROUND}) {
         for (const auto& surface : surfaces_) {
             auto* wlr = surface->wlr();
-            if (wlr->output == output.wlr() && wlr->initialized && wlr->current.layer == layer) {
+            bool configurable = wlr->initialized || wlr->initial_commit;
+            if (wlr->output == output.wlr() && configurable && wlr->current.layer == layer) {
                 wlr_scene_layer_surface_v1_configure(surface->scene(), &full, &usable);
             }
         }

@@ -10,8 +10,7 @@ namespace tessera {
 // A wl_listener as a member: connects to a wl_signal, disconnects in its destructor, can be
 // neither copied nor moved (the signal holds its address). The callback may destroy the object
 // that owns the listener, as destroy handlers do, as long as it touches nothing afterwards.
-template <typename Data = void>
-class Listener {
+template <typename Data = void> class Listener {
 public:
     using Callback = std::function<void(Data*)>;
 

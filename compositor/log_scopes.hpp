@@ -5,9 +5,9 @@
 namespace tessera::compositor {
 
 // Log scopes of the compositor's subsystems.
-inline log::Scope comp_log{"comp"};     // server, outputs, shells
-inline log::Scope input_log{"input"};   // seat, keyboards, pointer, touch
-inline log::Scope wlroots_log{"wlr"};   // everything wlroots itself says
+inline log::Scope comp_log{"comp"};   // server, outputs, shells
+inline log::Scope input_log{"input"}; // seat, keyboards, pointer, touch
+inline log::Scope wlroots_log{"wlr"}; // everything wlroots itself says
 
 // Routes wlroots' own log through the "wlr" scope and keeps wlroots' verbosity in step with it.
 void route_wlroots_log();

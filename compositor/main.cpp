@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    for (const char* spec : std::array<const char*, 2>{std::getenv("TESSERA_LOG"), options->log_spec.c_str()}) {
+    for (const char* spec :
+         std::array<const char*, 2>{std::getenv("TESSERA_LOG"), options->log_spec.c_str()}) {
         if (spec && *spec) {
             if (auto error = log::configure(spec)) {
                 std::println(stderr, "tessera: log level: {}", *error);

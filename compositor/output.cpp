@@ -50,6 +50,8 @@ Output::create(Server& server, wlr_output* wlr_out, std::optional<HeadlessOutput
     }
     wlr_output_state_finish(&state);
 
+    const float backdrop_color[4] = {backdrop_rgb[0] / 255.0f, backdrop_rgb[1] / 255.0f,
+                                     backdrop_rgb[2] / 255.0f, 1.0f};
     output->backdrop_ = wlr_scene_rect_create(server.layers().backdrop, 0, 0, backdrop_color);
     auto* self = output.get();
     self->add_to_layout();
@@ -89,9 +91,9 @@ wlr_box Output::layout_box() const {
 
 void Output::add_to_layout(std::optional<std::pair<int, int>> position) {
     auto* layout = server_.output_layout();
-    auto* layout_output = position
-                              ? wlr_output_layout_add(layout, output_, position->first, position->second)
-                              : wlr_output_layout_add_auto(layout, output_);
+    auto* layout_output =
+        position ? wlr_output_layout_add(layout, output_, position->first, position->second)
+                 : wlr_output_layout_add_auto(layout, output_);
     if (!layout_output || scene_output_) {
         return;
     }
@@ -104,7 +106,9 @@ void Output::add_to_layout(std::optional<std::pair<int, int>> position) {
     wlr_scene_output_layout_add_output(server_.scene_layout(), layout_output, scene_output_);
 }
 
-void Output::remove_from_layout() { wlr_output_layout_remove(server_.output_layout(), output_); }
+void Output::remove_from_layout() {
+    wlr_output_layout_remove(server_.output_layout(), output_);
+}
 
 void Output::arrange() {
     wlr_box box = layout_box();

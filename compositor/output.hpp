@@ -16,8 +16,8 @@ namespace tessera::compositor {
 
 class Server;
 
-// Colour shown where no surface covers an output.
-inline constexpr float backdrop_color[4] = {0.125f, 0.125f, 0.157f, 1.0f};
+// Colour shown where no surface covers an output, as 8-bit sRGB.
+inline constexpr uint8_t backdrop_rgb[3] = {0x20, 0x20, 0x28};
 
 // One wlr_output: its scene output, its backdrop, and frame scheduling. Destroys itself (through
 // Server::remove_output) when the wlr_output goes away.

@@ -43,6 +43,8 @@ void OutputManagement::handle(wlr_output_configuration_v1* config, bool test_onl
             if (!output) {
                 continue;
             }
+            log::debug(comp_log, "output {}: {} at {},{}", output->name(),
+                       head->state.enabled ? "enabled" : "disabled", head->state.x, head->state.y);
             if (head->state.enabled) {
                 output->add_to_layout(std::pair{head->state.x, head->state.y});
             } else {

@@ -20,27 +20,28 @@ Seat::Seat(Server& server)
         wlr_cursor_move(cursor_, &event->pointer->base, event->delta_x, event->delta_y);
         handle_motion(event->time_msec);
     });
-    on_motion_absolute_.connect(&cursor_->events.motion_absolute,
-                                [this](wlr_pointer_motion_absolute_event* event) {
-                                    wlr_cursor_warp_absolute(cursor_, &event->pointer->base,
-                                                             event->x, event->y);
-                                    handle_motion(event->time_msec);
-                                });
+    on_motion_absolute_.connect(
+        &cursor_->events.motion_absolute, [this](wlr_pointer_motion_absolute_event* event) {
+            wlr_cursor_warp_absolute(cursor_, &event->pointer->base, event->x, event->y);
+            handle_motion(event->time_msec);
+        });
     on_button_.connect(&cursor_->events.button,
                        [this](wlr_pointer_button_event* event) { handle_button(*event); });
     on_axis_.connect(&cursor_->events.axis, [this](wlr_pointer_axis_event* e) {
         wlr_seat_pointer_notify_axis(seat_, e->time_msec, e->orientation, e->delta,
                                      e->delta_discrete, e->source, e->relative_direction);
     });
-    on_frame_.connect(&cursor_->events.frame, [this](void*) { wlr_seat_pointer_notify_frame(seat_); });
+    on_frame_.connect(&cursor_->events.frame,
+                      [this](void*) { wlr_seat_pointer_notify_frame(seat_); });
 
     on_touch_down_.connect(&cursor_->events.touch_down,
                            [this](wlr_touch_down_event* event) { handle_touch_down(*event); });
     on_touch_up_.connect(&cursor_->events.touch_up, [this](wlr_touch_up_event* event) {
         wlr_seat_touch_notify_up(seat_, event->time_msec, event->touch_id);
     });
-    on_touch_motion_.connect(&cursor_->events.touch_motion,
-                             [this](wlr_touch_motion_event* event) { handle_touch_motion(*event); });
+    on_touch_motion_.connect(&cursor_->events.touch_motion, [this](wlr_touch_motion_event* event) {
+        handle_touch_motion(*event);
+    });
     on_touch_cancel_.connect(&cursor_->events.touch_cancel, [this](wlr_touch_cancel_event* e) {
         if (auto* point = wlr_seat_touch_get_point(seat_, e->touch_id); point && point->client) {
             wlr_seat_touch_notify_cancel(seat_, point->client);
@@ -60,18 +61,18 @@ Seat::Seat(Server& server)
                                   [this](wlr_seat_request_set_selection_event* e) {
                                       wlr_seat_set_selection(seat_, e->source, e->serial);
                                   });
-    on_request_primary_selection_.connect(
-        &seat_->events.request_set_primary_selection,
-        [this](wlr_seat_request_set_primary_selection_event* e) {
-            wlr_seat_set_primary_selection(seat_, e->source, e->serial);
-        });
+    on_request_primary_selection_.connect(&seat_->events.request_set_primary_selection,
+                                          [this](wlr_seat_request_set_primary_selection_event* e) {
+                                              wlr_seat_set_primary_selection(seat_, e->source,
+                                                                             e->serial);
+                                          });
 
-    on_new_virtual_keyboard_.connect(&virtual_keyboards_->events.new_virtual_keyboard,
-                                     [this](wlr_virtual_keyboard_v1* keyboard) {
-                                         keyboards_.push_back(std::make_unique<Keyboard>(
-                                             *this, &keyboard->keyboard, true));
-                                         update_capabilities();
-                                     });
+    on_new_virtual_keyboard_.connect(
+        &virtual_keyboards_->events.new_virtual_keyboard,
+        [this](wlr_virtual_keyboard_v1* keyboard) {
+            keyboards_.push_back(std::make_unique<Keyboard>(*this, &keyboard->keyboard, true));
+            update_capabilities();
+        });
     on_new_virtual_pointer_.connect(&virtual_pointers_->events.new_virtual_pointer,
                                     [this](wlr_virtual_pointer_v1_new_pointer_event* event) {
                                         add_device(&event->new_pointer->pointer.base);

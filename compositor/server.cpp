@@ -41,12 +41,6 @@ std::expected<void, std::string> Server::init() {
 
     if (options_.headless()) {
         backend_ = wlr_headless_backend_create(loop_);
-        if (backend_) {
-            for (const auto& spec : options_.headless_outputs) {
-                auto* output = wlr_headless_add_output(backend_, spec.width, spec.height);
-                headless_specs_[output] = spec;
-            }
-        }
     } else {
         backend_ = wlr_backend_autocreate(loop_, &session_);
     }
@@ -157,20 +151,26 @@ std::expected<void, std::string> Server::start() {
     if (!wlr_backend_start(backend_)) {
         return std::unexpected("cannot start the backend");
     }
+    // Added after the start so that they appear, and are laid out, in command-line order.
+    for (const auto& spec : options_.headless_outputs) {
+        // new_output is emitted from inside wlr_headless_add_output.
+        pending_headless_spec_ = spec;
+        wlr_headless_add_output(backend_, spec.width, spec.height);
+        pending_headless_spec_.reset();
+    }
     return {};
 }
 
-void Server::run() { wl_display_run(display_); }
+void Server::run() {
+    wl_display_run(display_);
+}
 
-void Server::terminate() { wl_display_terminate(display_); }
+void Server::terminate() {
+    wl_display_terminate(display_);
+}
 
 void Server::handle_new_output(wlr_output* output) {
-    std::optional<HeadlessOutputSpec> spec;
-    if (auto it = headless_specs_.find(output); it != headless_specs_.end()) {
-        spec = it->second;
-        headless_specs_.erase(it);
-    }
-    auto created = Output::create(*this, output, spec);
+    auto created = Output::create(*this, output, pending_headless_spec_);
     if (!created) {
         log::error(comp_log, "output {}: {}", output->name, created.error());
         return;
@@ -179,7 +179,9 @@ void Server::handle_new_output(wlr_output* output) {
     arrange_outputs();
 }
 
-void Server::handle_new_input(wlr_input_device* device) { seat_->add_device(device); }
+void Server::handle_new_input(wlr_input_device* device) {
+    seat_->add_device(device);
+}
 
 Output* Server::find_output(wlr_output* output) const {
     auto it = std::ranges::find_if(outputs_, [&](const auto& o) { return o->wlr() == output; });
@@ -218,7 +220,9 @@ void Server::raise(Toplevel* toplevel) {
     stacking_.push_front(toplevel);
 }
 
-void Server::unstack(Toplevel* toplevel) { stacking_.remove(toplevel); }
+void Server::unstack(Toplevel* toplevel) {
+    stacking_.remove(toplevel);
+}
 
 void Server::focus_top_toplevel() {
     if (stacking_.empty()) {

@@ -6,7 +6,7 @@
 
 #include <expected>
 #include <list>
-#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -95,8 +95,8 @@ private:
     wlr_output_layout* output_layout_ = nullptr;
     wlr_scene_output_layout* scene_layout_ = nullptr;
     SceneLayers layers_;
-    // Requested mode of each headless output, applied when it appears.
-    std::map<wlr_output*, HeadlessOutputSpec> headless_specs_;
+    // Requested mode of the headless output being added, applied when it appears.
+    std::optional<HeadlessOutputSpec> pending_headless_spec_;
 
     std::vector<std::unique_ptr<Output>> outputs_;
     std::list<Toplevel*> stacking_;

@@ -2,6 +2,7 @@
 
 #include "log_scopes.hpp"
 #include "output.hpp"
+#include "scene_filters.hpp"
 #include "seat.hpp"
 #include "server.hpp"
 #include "xdg_shell.hpp"
@@ -89,13 +90,16 @@ void Toplevel::request_size(int width, int height) {
     }
 }
 
-void Toplevel::close() { wlr_xdg_toplevel_send_close(xdg_); }
+void Toplevel::close() {
+    wlr_xdg_toplevel_send_close(xdg_);
+}
 
 void Toplevel::handle_commit() {
     if (xdg_->base->initial_commit) {
         // The first configure: let the client pick its size.
         wlr_xdg_toplevel_set_size(xdg_, 0, 0);
     }
+    use_nearest_filter_for_solid_colors(&tree_->node);
 }
 
 void Toplevel::handle_map() {

@@ -43,7 +43,8 @@ void forward(wlr_log_importance importance, const char* fmt, va_list args) {
     if (n < 0) {
         return;
     }
-    log::write(wlroots_log, level, std::string_view(buffer, std::min<size_t>(n, sizeof(buffer) - 1)));
+    log::write(wlroots_log, level,
+               std::string_view(buffer, std::min<size_t>(n, sizeof(buffer) - 1)));
 }
 
 } // namespace

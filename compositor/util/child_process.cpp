@@ -41,8 +41,8 @@ std::expected<pid_t, std::string> spawn_shell_command(const std::string& command
     // The compositor blocks the signals it reads through signalfd; its children must not.
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                        POSIX_SPAWN_SETSID);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
 
     std::string shell_arg = command;
     char sh[] = "/bin/sh", dash_c[] = "-c";

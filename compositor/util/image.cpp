@@ -160,8 +160,7 @@ std::string ImageComparison::describe() const {
 
 ImageComparison compare_images(const Image& actual, const Image& expected, int tolerance) {
     ImageComparison result;
-    result.sizes_match =
-        actual.width() == expected.width() && actual.height() == expected.height();
+    result.sizes_match = actual.width() == expected.width() && actual.height() == expected.height();
     if (!result.sizes_match) {
         return result;
     }

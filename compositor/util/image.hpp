@@ -23,8 +23,7 @@ public:
     // ABGR8888; little-endian as DRM defines them). X formats read back opaque.
     static std::expected<Image, std::string> from_drm_buffer(uint32_t drm_format,
                                                              std::span<const std::byte> data,
-                                                             size_t stride, int width,
-                                                             int height);
+                                                             size_t stride, int width, int height);
 
     [[nodiscard]] int width() const { return width_; }
     [[nodiscard]] int height() const { return height_; }

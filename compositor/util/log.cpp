@@ -142,8 +142,8 @@ void write(const Scope& scope, Level level, std::string_view message) {
     while (!message.empty() && message.back() == '\n') {
         message.remove_suffix(1);
     }
-    auto line = std::format("[{:10.3f}] {:<9} {:<5} {}\n", seconds, scope.name(),
-                            level_name(level), message);
+    auto line = std::format("[{:10.3f}] {:<9} {:<5} {}\n", seconds, scope.name(), level_name(level),
+                            message);
     std::lock_guard lock(reg.mutex);
     if (reg.sink) {
         reg.sink(line);

@@ -101,9 +101,8 @@ std::expected<Options, std::string> parse_options(std::span<const std::string_vi
         } else if (arg == "--log-level") {
             ok = value().transform([&](std::string_view v) { options.log_spec = v; });
         } else if (arg == "-s" || arg == "--startup") {
-            ok = value().transform([&](std::string_view v) {
-                options.startup_commands.emplace_back(v);
-            });
+            ok = value().transform(
+                [&](std::string_view v) { options.startup_commands.emplace_back(v); });
         } else if (arg == "--socket") {
             ok = value().transform([&](std::string_view v) { options.socket_name = v; });
         } else if (arg == "--headless") {

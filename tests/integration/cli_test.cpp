@@ -1,0 +1,203 @@
+// The tessera binary itself: command line, socket, startup commands, shutdown by signal.
+#include "test_paths.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// tessera started with stdout and stderr going to files in a private runtime dir.
+class TesseraProcess {
+public:
+    explicit TesseraProcess(std::vector<std::string> args) {
+        char dir_template[] = "/tmp/tessera-cli-XXXXXX";
+        REQUIRE(mkdtemp(dir_template));
+        dir_ = dir_template;
+        setenv("XDG_RUNTIME_DIR", dir_.c_str(), 1);
+        setenv("WLR_RENDERER", "pixman", 1);
+        unsetenv("WAYLAND_DISPLAY");
+        unsetenv("DISPLAY");
+
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (dir_ / "stdout").c_str(),
+                                         O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ / "stderr").c_str(),
+                                         O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        args.insert(args.begin(), TESSERA_BINARY);
+        std::vector<char*> argv;
+        for (auto& arg : args) {
+            argv.push_back(arg.data());
+        }
+        argv.push_back(nullptr);
+        REQUIRE(posix_spawn(&pid_, TESSERA_BINARY, &actions, nullptr, argv.data(), environ) == 0);
+        posix_spawn_file_actions_destroy(&actions);
+    }
+
+    ~TesseraProcess() {
+        if (!status_) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, nullptr, 0);
+        }
+        std::error_code ignored;
+        fs::remove_all(dir_, ignored);
+    }
+
+    // Polls until `done` or the timeout.
+    template <typename Predicate>
+    bool wait(Predicate done, std::chrono::milliseconds timeout = 10s) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > deadline) {
+                return false;
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        return true;
+    }
+
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout = 10s) {
+        wait(
+            [&] {
+                int status = 0;
+                if (waitpid(pid_, &status, WNOHANG) == pid_) {
+                    status_ = status;
+                }
+                return status_.has_value();
+            },
+            timeout);
+        return status_;
+    }
+
+    void signal(int sig) { kill(pid_, sig); }
+    [[nodiscard]] std::string out() const { return read_file(dir_ / "stdout"); }
+    [[nodiscard]] std::string err() const { return read_file(dir_ / "stderr"); }
+    [[nodiscard]] const fs::path& dir() const { return dir_; }
+
+private:
+    fs::path dir_;
+    pid_t pid_ = 0;
+    std::optional<int> status_;
+};
+
+bool exited_with(const std::optional<int>& status, int code) {
+    return status && WIFEXITED(*status) && WEXITSTATUS(*status) == code;
+}
+
+} // namespace
+
+TEST_CASE("--help and --version print and exit 0", "[cli]") {
+    TesseraProcess help({"--help"});
+    CHECK(exited_with(help.wait_exit(), 0));
+    CHECK(help.out().starts_with("Usage: tessera"));
+    CHECK(help.out().find("--headless WxH[@Hz]") != std::string::npos);
+
+    TesseraProcess version({"--version"});
+    CHECK(exited_with(version.wait_exit(), 0));
+    CHECK(version.out().starts_with("tessera "));
+}
+
+TEST_CASE("a bad command line exits 2 with the reason", "[cli]") {
+    TesseraProcess unknown({"--no-such-option"});
+    CHECK(exited_with(unknown.wait_exit(), 2));
+    CHECK(unknown.err().find("unknown argument '--no-such-option'") != std::string::npos);
+
+    TesseraProcess bad_size({"--headless", "0x0"});
+    CHECK(exited_with(bad_size.wait_exit(), 2));
+    CHECK(bad_size.err().find("invalid output size '0x0'") != std::string::npos);
+
+    TesseraProcess bad_log({"--headless", "64x64", "--log-level", "comp=chatty"});
+    CHECK(exited_with(bad_log.wait_exit(), 2));
+    CHECK(bad_log.err().find("chatty") != std::string::npos);
+}
+
+TEST_CASE("the socket is printed and exported to startup commands", "[cli]") {
+    TesseraProcess tessera(
+        {"--headless", "64x64", "-s", "echo \"$WAYLAND_DISPLAY\" > \"$XDG_RUNTIME_DIR/seen\""});
+    auto seen = tessera.dir() / "seen";
+    REQUIRE(tessera.wait([&] { return read_file(seen).ends_with("\n"); }));
+    auto out = tessera.out();
+    REQUIRE(out.starts_with("WAYLAND_DISPLAY="));
+    auto socket = out.substr(16, out.find('\n') - 16);
+    CHECK(read_file(seen) == socket + "\n");
+    CHECK(fs::exists(tessera.dir() / socket));
+    tessera.signal(SIGTERM);
+    CHECK(exited_with(tessera.wait_exit(), 0));
+}
+
+TEST_CASE("--socket chooses the socket name", "[cli]") {
+    TesseraProcess tessera({"--headless", "64x64", "--socket", "tessera-named"});
+    REQUIRE(tessera.wait([&] { return tessera.out().find('\n') != std::string::npos; }));
+    CHECK(tessera.out() == "WAYLAND_DISPLAY=tessera-named\n");
+    tessera.signal(SIGINT);
+    CHECK(exited_with(tessera.wait_exit(), 0));
+}
+
+TEST_CASE("SIGTERM and SIGINT shut down cleanly with clients connected", "[shutdown]") {
+    for (int sig : {SIGTERM, SIGINT}) {
+        INFO("signal " << sig);
+        std::string client = std::string(TESSERA_TEST_CLIENT) + " --popup 10x10+1+1";
+        TesseraProcess tessera({"--headless", "160x120", "--headless", "100x100@30", "-s", client,
+                                "-s", "swaybg -c '#101010'", "-d"});
+        REQUIRE(tessera.wait([&] {
+            return tessera.err().find("mapped toplevel app_id='tessera-test-client'") !=
+                   std::string::npos;
+        }));
+        tessera.signal(sig);
+        auto status = tessera.wait_exit(20s);
+        INFO(tessera.err());
+        // Under AddressSanitizer a leak makes the exit status non-zero.
+        CHECK(exited_with(status, 0));
+        CHECK(tessera.err().find("shutting down") != std::string::npos);
+        CHECK(tessera.err().find("LeakSanitizer") == std::string::npos);
+    }
+}
+
+TEST_CASE("log levels are set per subsystem", "[cli]") {
+    TesseraProcess tessera({"--headless", "64x64", "--log-level", "silent,comp=debug"});
+    REQUIRE(tessera.wait([&] { return tessera.out().find('\n') != std::string::npos; }));
+    tessera.signal(SIGTERM);
+    REQUIRE(exited_with(tessera.wait_exit(), 0));
+    auto err = tessera.err();
+    CHECK(err.find(" comp ") != std::string::npos);
+    CHECK(err.find(" wlr ") == std::string::npos);
+}
+
+TEST_CASE("no usable backend is a clear error", "[cli]") {
+    // No --headless, no display to nest in and no seat: nothing to run on.
+    unsetenv("WAYLAND_DISPLAY");
+    unsetenv("DISPLAY");
+    setenv("LIBSEAT_BACKEND", "noop", 1);
+    TesseraProcess tessera({});
+    auto status = tessera.wait_exit(20s);
+    unsetenv("LIBSEAT_BACKEND");
+    INFO(tessera.err());
+    REQUIRE(status);
+    CHECK(exited_with(status, 1));
+}

@@ -1,0 +1,227 @@
+#include "headless_compositor.hpp"
+
+#include "log_scopes.hpp"
+#include "output.hpp"
+#include "test_paths.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <format>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace tessera::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string make_runtime_dir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "tessera-test-XXXXXX").string();
+    if (!mkdtemp(pattern.data())) {
+        throw std::runtime_error(std::format("mkdtemp: {}", std::strerror(errno)));
+    }
+    return pattern;
+}
+
+} // namespace
+
+std::string test_client_path() {
+    return TESSERA_TEST_CLIENT;
+}
+
+HeadlessCompositor::HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs)
+    : runtime_dir_(make_runtime_dir()) {
+    setenv("XDG_RUNTIME_DIR", runtime_dir_.c_str(), 1);
+    setenv("WLR_RENDERER", "pixman", 1);
+    unsetenv("WAYLAND_DISPLAY");
+    unsetenv("DISPLAY");
+    // TESSERA_LOG=debug shows the compositor's log while a test runs.
+    if (const char* spec = std::getenv("TESSERA_LOG")) {
+        (void)log::configure(spec);
+    } else {
+        (void)log::configure("warn");
+    }
+    compositor::route_wlroots_log();
+    Options options;
+    options.headless_outputs = std::move(outputs);
+    // Tests must not depend on the user's keyboard settings.
+    options.keymap.layout = "us";
+    auto server = compositor::Server::create(options);
+    if (!server) {
+        throw std::runtime_error(server.error());
+    }
+    server_ = std::move(*server);
+    if (auto started = server_->start(); !started) {
+        throw std::runtime_error(started.error());
+    }
+    setenv("WAYLAND_DISPLAY", server_->socket_name().c_str(), 1);
+}
+
+HeadlessCompositor::~HeadlessCompositor() {
+    server_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(runtime_dir_, ignored);
+}
+
+bool HeadlessCompositor::run_until(const std::function<bool()>& done,
+                                   std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    auto* loop = server_->event_loop();
+    while (!done()) {
+        if (Clock::now() >= deadline) {
+            return false;
+        }
+        wl_display_flush_clients(server_->display());
+        wl_event_loop_dispatch(loop, 5);
+    }
+    wl_display_flush_clients(server_->display());
+    return true;
+}
+
+void HeadlessCompositor::run_for(std::chrono::milliseconds duration) {
+    auto deadline = Clock::now() + duration;
+    run_until([&] { return Clock::now() >= deadline; }, duration + 1s);
+}
+
+Image HeadlessCompositor::capture(size_t output_index) {
+    const auto& outputs = server_->outputs();
+    if (output_index >= outputs.size()) {
+        throw std::runtime_error(std::format("no output {}", output_index));
+    }
+    std::optional<std::expected<Image, std::string>> result;
+    outputs[output_index]->capture_next_frame(
+        [&](std::expected<Image, std::string> image) { result = std::move(image); });
+    if (!run_until([&] { return result.has_value(); }, 5s)) {
+        throw std::runtime_error("no frame was rendered within 5 s");
+    }
+    if (!*result) {
+        throw std::runtime_error(result->error());
+    }
+    return std::move(**result);
+}
+
+std::unique_ptr<ClientProcess> HeadlessCompositor::spawn(const std::vector<std::string>& argv) {
+    int pipe_fds[2];
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+        throw std::runtime_error(std::format("pipe: {}", std::strerror(errno)));
+    }
+    UniqueFd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+    fcntl(read_end.get(), F_SETFL, O_NONBLOCK);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
+    std::vector<std::string> args = argv;
+    std::vector<char*> c_args;
+    for (auto& arg : args) {
+        c_args.push_back(arg.data());
+    }
+    c_args.push_back(nullptr);
+    pid_t pid = 0;
+    int err = posix_spawnp(&pid, c_args[0], &actions, nullptr, c_args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (err != 0) {
+        throw std::runtime_error(std::format("cannot start {}: {}", argv[0], std::strerror(err)));
+    }
+    return std::make_unique<ClientProcess>(*this, pid, std::move(read_end), argv[0]);
+}
+
+HeadlessCompositor::Result HeadlessCompositor::run_command(const std::vector<std::string>& argv,
+                                                           std::chrono::milliseconds timeout) {
+    auto client = spawn(argv);
+    auto status = client->wait_exit(timeout);
+    if (!status) {
+        throw std::runtime_error(
+            std::format("{} did not finish within {} ms", argv[0], timeout.count()));
+    }
+    return {*status, client->output()};
+}
+
+ClientProcess::ClientProcess(HeadlessCompositor& compositor, pid_t pid, UniqueFd stdout_fd,
+                             std::string name)
+    : compositor_(compositor), pid_(pid), stdout_(std::move(stdout_fd)), name_(std::move(name)) {}
+
+ClientProcess::~ClientProcess() {
+    if (!status_) {
+        ::kill(pid_, SIGKILL);
+        int status = 0;
+        waitpid(pid_, &status, 0);
+    }
+}
+
+void ClientProcess::read_available() {
+    char buffer[4096];
+    ssize_t n = 0;
+    while ((n = read(stdout_.get(), buffer, sizeof(buffer))) > 0) {
+        partial_.append(buffer, static_cast<size_t>(n));
+        size_t newline = 0;
+        while ((newline = partial_.find('\n')) != std::string::npos) {
+            lines_.push_back(partial_.substr(0, newline));
+            partial_.erase(0, newline + 1);
+        }
+    }
+}
+
+bool ClientProcess::poll_exit() {
+    if (status_) {
+        return true;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        status_ = status;
+        read_available();
+        if (!partial_.empty()) {
+            lines_.push_back(std::exchange(partial_, {}));
+        }
+        return true;
+    }
+    return false;
+}
+
+bool ClientProcess::wait_for_line(const std::string& line, std::chrono::milliseconds timeout) {
+    auto seen = [&] { return std::ranges::find(lines_, line) != lines_.end(); };
+    compositor_.run_until(
+        [&] {
+            read_available();
+            return seen() || poll_exit();
+        },
+        timeout);
+    return seen();
+}
+
+std::optional<int> ClientProcess::wait_exit(std::chrono::milliseconds timeout) {
+    compositor_.run_until(
+        [&] {
+            read_available();
+            return poll_exit();
+        },
+        timeout);
+    return status_;
+}
+
+void ClientProcess::kill(int signal) {
+    if (!status_) {
+        ::kill(pid_, signal);
+    }
+}
+
+std::string ClientProcess::output() const {
+    std::string text;
+    for (const auto& line : lines_) {
+        text += line;
+        text += '\n';
+    }
+    return text + partial_;
+}
+
+} // namespace tessera::test

@@ -1,0 +1,94 @@
+#pragma once
+
+#include "server.hpp"
+#include "catch_printers.hpp"
+#include "util/image.hpp"
+#include "util/unique_fd.hpp"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tessera::test {
+
+using namespace std::chrono_literals;
+
+class HeadlessCompositor;
+
+// A real client process started against the test compositor, with its stdout captured.
+class ClientProcess {
+public:
+    ClientProcess(HeadlessCompositor& compositor, pid_t pid, UniqueFd stdout_fd, std::string name);
+    ~ClientProcess();
+    ClientProcess(const ClientProcess&) = delete;
+    ClientProcess& operator=(const ClientProcess&) = delete;
+
+    [[nodiscard]] pid_t pid() const { return pid_; }
+    // Runs the compositor until the client prints `line` (a whole line); false on timeout or
+    // when the client exits first.
+    bool wait_for_line(const std::string& line, std::chrono::milliseconds timeout = 10s);
+    // Runs the compositor until the client exits; its wait status, or nullopt on timeout.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout = 10s);
+    void kill(int signal);
+    // Everything the client printed so far.
+    [[nodiscard]] const std::vector<std::string>& lines() const { return lines_; }
+    [[nodiscard]] std::string output() const;
+
+private:
+    void read_available();
+    bool poll_exit();
+
+    HeadlessCompositor& compositor_;
+    pid_t pid_;
+    UniqueFd stdout_;
+    std::string name_;
+    std::string partial_;
+    std::vector<std::string> lines_;
+    std::optional<int> status_;
+};
+
+// tessera on the headless backend with the pixman renderer, in this process, with a private
+// XDG_RUNTIME_DIR and one small output. Tests run real Wayland clients against it and read the
+// output's pixels back.
+class HeadlessCompositor {
+public:
+    explicit HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs = {{320, 240, 60000}});
+    ~HeadlessCompositor();
+    HeadlessCompositor(const HeadlessCompositor&) = delete;
+    HeadlessCompositor& operator=(const HeadlessCompositor&) = delete;
+
+    [[nodiscard]] compositor::Server& server() { return *server_; }
+    [[nodiscard]] const std::string& runtime_dir() const { return runtime_dir_; }
+    [[nodiscard]] const std::string& socket_name() const { return server_->socket_name(); }
+
+    // Dispatches compositor events until `done` returns true; false on timeout.
+    bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10s);
+    void run_for(std::chrono::milliseconds duration);
+
+    // Pixels of a freshly rendered frame of an output (first output by default).
+    Image capture(size_t output_index = 0);
+
+    // Starts a program (argv[0] is looked up in PATH) with WAYLAND_DISPLAY set.
+    std::unique_ptr<ClientProcess> spawn(const std::vector<std::string>& argv);
+    // Runs a program to completion; its exit status and output. Throws on timeout.
+    struct Result {
+        int status = -1;
+        std::string output;
+    };
+    Result run_command(const std::vector<std::string>& argv,
+                       std::chrono::milliseconds timeout = 10s);
+
+private:
+    std::string runtime_dir_;
+    std::unique_ptr<compositor::Server> server_;
+};
+
+// Path of the in-repo test client.
+std::string test_client_path();
+
+} // namespace tessera::test
