@@ -200,4 +200,5 @@ TEST_CASE("no usable backend is a clear error", "[cli]") {
     INFO(tessera.err());
     REQUIRE(status);
     CHECK(exited_with(status, 1));
+    CHECK(tessera.err().find("use --headless WxH to run without a display") != std::string::npos);
 }
