@@ -101,8 +101,10 @@ void Seat::add_device(wlr_input_device* device) {
             device->type == WLR_INPUT_DEVICE_POINTER ? pointer_devices_ : touch_devices_;
         auto& listener = devices[device] = std::make_unique<Listener<void>>();
         listener->connect(&device->events.destroy, [this, device, &devices](void*) {
-            devices.erase(device); // destroys this listener: nothing may follow
-            update_capabilities();
+            // Erasing destroys this lambda with its captures: copy what is needed first.
+            Seat* self = this;
+            devices.erase(device);
+            self->update_capabilities();
         });
         break;
     }

@@ -39,7 +39,8 @@ std::string test_client_path() {
     return TESSERA_TEST_CLIENT;
 }
 
-HeadlessCompositor::HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs)
+HeadlessCompositor::HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs,
+                                       std::string keyboard_layout)
     : runtime_dir_(make_runtime_dir()) {
     setenv("XDG_RUNTIME_DIR", runtime_dir_.c_str(), 1);
     setenv("WLR_RENDERER", "pixman", 1);
@@ -55,7 +56,7 @@ HeadlessCompositor::HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs)
     Options options;
     options.headless_outputs = std::move(outputs);
     // Tests must not depend on the user's keyboard settings.
-    options.keymap.layout = "us";
+    options.keymap.layout = std::move(keyboard_layout);
     auto server = compositor::Server::create(options);
     if (!server) {
         throw std::runtime_error(server.error());

@@ -57,7 +57,8 @@ private:
 // output's pixels back.
 class HeadlessCompositor {
 public:
-    explicit HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs = {{320, 240, 60000}});
+    explicit HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs = {{320, 240, 60000}},
+                                std::string keyboard_layout = "us");
     ~HeadlessCompositor();
     HeadlessCompositor(const HeadlessCompositor&) = delete;
     HeadlessCompositor& operator=(const HeadlessCompositor&) = delete;

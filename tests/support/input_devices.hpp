@@ -1,0 +1,62 @@
+#pragma once
+
+#include "wlr.hpp"
+
+#include <cstdint>
+
+namespace tessera::test {
+
+class HeadlessCompositor;
+
+// Input devices the way a backend announces them (new_input), driven by the test instead of
+// libinput: the headless backend has none. Coordinates are in output-layout pixels.
+class TestPointer {
+public:
+    explicit TestPointer(HeadlessCompositor& compositor);
+    ~TestPointer();
+    TestPointer(const TestPointer&) = delete;
+    TestPointer& operator=(const TestPointer&) = delete;
+
+    void move_to(double x, double y);
+    void button(uint32_t code, bool pressed);
+    void click(uint32_t code);
+
+private:
+    HeadlessCompositor& compositor_;
+    wlr_pointer pointer_{};
+    uint32_t time_ = 0;
+};
+
+class TestTouch {
+public:
+    explicit TestTouch(HeadlessCompositor& compositor);
+    ~TestTouch();
+    TestTouch(const TestTouch&) = delete;
+    TestTouch& operator=(const TestTouch&) = delete;
+
+    void down(int32_t id, double x, double y);
+    void up(int32_t id);
+
+private:
+    HeadlessCompositor& compositor_;
+    wlr_touch touch_{};
+    uint32_t time_ = 0;
+};
+
+class TestKeyboard {
+public:
+    explicit TestKeyboard(HeadlessCompositor& compositor);
+    ~TestKeyboard();
+    TestKeyboard(const TestKeyboard&) = delete;
+    TestKeyboard& operator=(const TestKeyboard&) = delete;
+
+    // Press and release of an evdev key code (KEY_A = 30, ...).
+    void tap(uint32_t keycode);
+
+private:
+    HeadlessCompositor& compositor_;
+    wlr_keyboard keyboard_{};
+    uint32_t time_ = 0;
+};
+
+} // namespace tessera::test
