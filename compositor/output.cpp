@@ -6,22 +6,53 @@
 #include <time.h>
 
 #include <format>
+#include <vector>
 
 namespace tessera::compositor {
 namespace {
 
-std::expected<Image, std::string> read_buffer(wlr_buffer* buffer) {
+std::expected<Image, std::string> read_texture(wlr_texture* texture) {
+    uint32_t format = wlr_texture_preferred_read_format(texture);
+    if (format == DRM_FORMAT_INVALID) {
+        format = DRM_FORMAT_XRGB8888;
+    }
+    auto stride = static_cast<size_t>(texture->width) * 4;
+    std::vector<std::byte> data(stride * texture->height);
+    wlr_texture_read_pixels_options options{};
+    options.data = data.data();
+    options.format = format;
+    options.stride = static_cast<uint32_t>(stride);
+    if (!wlr_texture_read_pixels(texture, &options)) {
+        return std::unexpected("cannot read the output's buffer back");
+    }
+    return Image::from_drm_buffer(format, data, stride, static_cast<int>(texture->width),
+                                  static_cast<int>(texture->height));
+}
+
+// The committed buffer is a swapchain buffer, or a client's buffer scanned out directly; the
+// latter (a wlr_client_buffer) keeps only its texture once the client's data was uploaded.
+std::expected<Image, std::string> read_buffer(wlr_renderer* renderer, wlr_buffer* buffer) {
     void* data = nullptr;
     uint32_t format = 0;
     size_t stride = 0;
-    if (!wlr_buffer_begin_data_ptr_access(buffer, WLR_BUFFER_DATA_PTR_ACCESS_READ, &data, &format,
-                                          &stride)) {
-        return std::unexpected("the output's buffer offers no CPU access");
+    if (wlr_buffer_begin_data_ptr_access(buffer, WLR_BUFFER_DATA_PTR_ACCESS_READ, &data, &format,
+                                         &stride)) {
+        auto bytes = std::span(static_cast<const std::byte*>(data),
+                               stride * static_cast<size_t>(buffer->height));
+        auto image = Image::from_drm_buffer(format, bytes, stride, buffer->width, buffer->height);
+        wlr_buffer_end_data_ptr_access(buffer);
+        return image;
     }
-    auto bytes = std::span(static_cast<const std::byte*>(data),
-                           stride * static_cast<size_t>(buffer->height));
-    auto image = Image::from_drm_buffer(format, bytes, stride, buffer->width, buffer->height);
-    wlr_buffer_end_data_ptr_access(buffer);
+    if (auto* client_buffer = wlr_client_buffer_get(buffer);
+        client_buffer && client_buffer->texture) {
+        return read_texture(client_buffer->texture);
+    }
+    auto* texture = wlr_texture_from_buffer(renderer, buffer);
+    if (!texture) {
+        return std::unexpected("the output's buffer can be neither mapped nor imported");
+    }
+    auto image = read_texture(texture);
+    wlr_texture_destroy(texture);
     return image;
 }
 
@@ -138,7 +169,7 @@ void Output::handle_commit(const wlr_output_event_commit& event) {
     if (pending_captures_.empty()) {
         return;
     }
-    auto image = read_buffer(event.state->buffer);
+    auto image = read_buffer(server_.renderer(), event.state->buffer);
     auto callbacks = std::move(pending_captures_);
     pending_captures_.clear();
     for (auto& callback : callbacks) {

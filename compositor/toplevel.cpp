@@ -96,8 +96,13 @@ void Toplevel::close() {
 
 void Toplevel::handle_commit() {
     if (xdg_->base->initial_commit) {
-        // The first configure: let the client pick its size.
+        // The first configure: let the client pick its size, unless it asked for a state.
         wlr_xdg_toplevel_set_size(xdg_, 0, 0);
+        if (xdg_->requested.fullscreen) {
+            set_fullscreen(true);
+        } else if (xdg_->requested.maximized) {
+            set_maximized(true);
+        }
     }
     use_nearest_filter_for_solid_colors(&tree_->node);
 }
@@ -136,48 +141,44 @@ void Toplevel::place_initially() {
     move_to(x, y);
 }
 
+Output* Toplevel::output() const {
+    wlr_box box = geometry();
+    return server_.output_at(box.x + box.width / 2.0, box.y + box.height / 2.0);
+}
+
+void Toplevel::occupy(std::optional<wlr_box> box) {
+    if (box) {
+        if (!restore_box_) {
+            restore_box_ = geometry();
+        }
+        placed_ = true;
+        move_to(box->x, box->y);
+        wlr_xdg_toplevel_set_size(xdg_, box->width, box->height);
+    } else if (restore_box_) {
+        move_to(restore_box_->x, restore_box_->y);
+        wlr_xdg_toplevel_set_size(xdg_, restore_box_->width, restore_box_->height);
+        restore_box_.reset();
+    }
+}
+
 void Toplevel::set_fullscreen(bool fullscreen) {
     if (!xdg_->base->initialized) {
         return;
     }
-    auto* output = server_.output_at(x() + geometry().width / 2.0, y() + geometry().height / 2.0);
-    if (fullscreen && output) {
-        if (!restore_box_) {
-            restore_box_ = geometry();
-        }
-        wlr_box box = output->layout_box();
-        move_to(box.x, box.y);
-        wlr_xdg_toplevel_set_size(xdg_, box.width, box.height);
-        wlr_scene_node_reparent(&tree_->node, server_.layers().top);
-    } else {
-        wlr_scene_node_reparent(&tree_->node, server_.layers().toplevels);
-        if (restore_box_) {
-            move_to(restore_box_->x, restore_box_->y);
-            wlr_xdg_toplevel_set_size(xdg_, restore_box_->width, restore_box_->height);
-            restore_box_.reset();
-        }
-    }
-    wlr_xdg_toplevel_set_fullscreen(xdg_, fullscreen && output);
+    auto* on = fullscreen ? output() : nullptr;
+    // Fullscreen windows go above panels.
+    wlr_scene_node_reparent(&tree_->node, on ? server_.layers().top : server_.layers().toplevels);
+    occupy(on ? std::optional(on->layout_box()) : std::nullopt);
+    wlr_xdg_toplevel_set_fullscreen(xdg_, on != nullptr);
 }
 
 void Toplevel::set_maximized(bool maximized) {
     if (!xdg_->base->initialized) {
         return;
     }
-    auto* output = server_.output_at(x() + geometry().width / 2.0, y() + geometry().height / 2.0);
-    if (maximized && output) {
-        if (!restore_box_) {
-            restore_box_ = geometry();
-        }
-        wlr_box area = output->usable_area();
-        move_to(area.x, area.y);
-        wlr_xdg_toplevel_set_size(xdg_, area.width, area.height);
-    } else if (restore_box_) {
-        move_to(restore_box_->x, restore_box_->y);
-        wlr_xdg_toplevel_set_size(xdg_, restore_box_->width, restore_box_->height);
-        restore_box_.reset();
-    }
-    wlr_xdg_toplevel_set_maximized(xdg_, maximized && output);
+    auto* on = maximized ? output() : nullptr;
+    occupy(on ? std::optional(on->usable_area()) : std::nullopt);
+    wlr_xdg_toplevel_set_maximized(xdg_, on != nullptr);
 }
 
 } // namespace tessera::compositor

@@ -8,6 +8,7 @@
 
 namespace tessera::compositor {
 
+class Output;
 class Server;
 class XdgShell;
 
@@ -45,6 +46,10 @@ private:
     void handle_map();
     void handle_unmap();
     void place_initially();
+    // The output under the window's centre.
+    Output* output() const;
+    // Moves and sizes the window to `box`, remembering where it was; nullopt goes back there.
+    void occupy(std::optional<wlr_box> box);
     void set_fullscreen(bool fullscreen);
     void set_maximized(bool maximized);
 

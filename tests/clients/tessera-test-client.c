@@ -56,6 +56,7 @@ struct options {
     bool disconnect_mid_frame;
     int frames; // -1: stay alive until closed
     bool print_input;
+    bool maximize, fullscreen; // requested before the first commit
 };
 
 // A wl_buffer the compositor still holds; destroyed when it is released.
@@ -156,6 +157,8 @@ static void usage(FILE* out) {
             "  --disconnect-mid-frame after mapping, attach and damage, then close the socket\n"
             "  --frames N             after mapping, draw N frames paced by frame callbacks, exit\n"
             "  --print-input          print seat input events\n"
+            "  --maximize             ask to be maximized before the first commit\n"
+            "  --fullscreen           ask to be fullscreen before the first commit\n"
             "  --help\n"
             "\n"
             "stdout lines: configure W H | activated | mapped | frames N | closed |\n"
@@ -215,6 +218,8 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         OPT_DISCONNECT_MID_FRAME,
         OPT_FRAMES,
         OPT_PRINT_INPUT,
+        OPT_MAXIMIZE,
+        OPT_FULLSCREEN,
     };
     static const struct option long_options[] = {
         {"size", required_argument, NULL, OPT_SIZE},
@@ -230,6 +235,8 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         {"disconnect-mid-frame", no_argument, NULL, OPT_DISCONNECT_MID_FRAME},
         {"frames", required_argument, NULL, OPT_FRAMES},
         {"print-input", no_argument, NULL, OPT_PRINT_INPUT},
+        {"maximize", no_argument, NULL, OPT_MAXIMIZE},
+        {"fullscreen", no_argument, NULL, OPT_FULLSCREEN},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -294,6 +301,12 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         }
         case OPT_PRINT_INPUT:
             opt->print_input = true;
+            break;
+        case OPT_MAXIMIZE:
+            opt->maximize = true;
+            break;
+        case OPT_FULLSCREEN:
+            opt->fullscreen = true;
             break;
         case 'h':
             usage(stdout);
@@ -512,6 +525,10 @@ static void create_toplevel(void) {
     xdg_toplevel_set_app_id(client.xdg_toplevel, client.opt.app_id);
     if (client.opt.title)
         xdg_toplevel_set_title(client.xdg_toplevel, client.opt.title);
+    if (client.opt.maximize)
+        xdg_toplevel_set_maximized(client.xdg_toplevel);
+    if (client.opt.fullscreen)
+        xdg_toplevel_set_fullscreen(client.xdg_toplevel, NULL);
     // The initial commit without a buffer asks for the first configure.
     wl_surface_commit(client.surface);
 }

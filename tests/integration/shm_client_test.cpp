@@ -86,3 +86,22 @@ TEST_CASE("the last window mapped is on top", "[shm]") {
     REQUIRE(second->wait_exit());
     CHECK(compositor.capture().at(160, 120) == red);
 }
+
+TEST_CASE("a window that asks to be maximized fills the output", "[window-state]") {
+    HeadlessCompositor compositor;
+    auto client = compositor.spawn({test_client_path(), "--maximize", "--follow-configure",
+                                    "--pattern", "solid", "--color", "ff0000"});
+    REQUIRE(client->wait_for_line("configure 320 240"));
+    REQUIRE(client->wait_for_line("mapped"));
+    CHECK(compare_images(compositor.capture(), Image(320, 240, red), 0).matches());
+}
+
+TEST_CASE("a fullscreen window fills its output, above the wallpaper", "[window-state]") {
+    HeadlessCompositor compositor;
+    auto swaybg = compositor.spawn({"swaybg", "-c", "#336699"});
+    auto client = compositor.spawn({test_client_path(), "--fullscreen", "--follow-configure",
+                                    "--pattern", "solid", "--color", "0000ff"});
+    REQUIRE(client->wait_for_line("configure 320 240"));
+    REQUIRE(client->wait_for_line("mapped"));
+    CHECK(compare_images(compositor.capture(), Image(320, 240, blue), 0).matches());
+}
