@@ -1,4 +1,5 @@
 #include "event_loop.hpp"
+#include "ivi/layout_file.hpp"
 #include "log_scopes.hpp"
 #include "server.hpp"
 #include "tessera_config.hpp"
@@ -29,7 +30,16 @@ void report_child_exit(pid_t pid, int status) {
 }
 
 int run(const Options& options) {
-    auto created = Server::create(options);
+    std::optional<ivi::Layout> layout;
+    if (!options.layout_path.empty()) {
+        auto loaded = ivi::load_layout_file(options.layout_path);
+        if (!loaded) {
+            log::error(comp_log, "layout: {}", loaded.error().describe());
+            return 1;
+        }
+        layout = std::move(*loaded);
+    }
+    auto created = Server::create(options, std::move(layout));
     if (!created) {
         log::error(comp_log, "{}", created.error());
         return 1;
@@ -45,6 +55,7 @@ int run(const Options& options) {
         return 1;
     }
     setenv("WAYLAND_DISPLAY", server.socket_name().c_str(), 1);
+    setenv("TESSERA_SOCKET", server.control_socket_path().c_str(), 1);
     log::info(comp_log, "tessera {} running on WAYLAND_DISPLAY={}", TESSERA_VERSION,
               server.socket_name());
     // Scripts read this line to find the socket.

@@ -4,6 +4,7 @@
 #include "log_scopes.hpp"
 #include "server.hpp"
 #include "toplevel.hpp"
+#include "zone_scene.hpp"
 
 #include <algorithm>
 
@@ -133,9 +134,13 @@ void Seat::update_capabilities() {
     wlr_seat_set_capabilities(seat_, caps);
 }
 
-wlr_surface* Seat::surface_at(double lx, double ly, double* sx, double* sy,
+wlr_surface* Seat::surface_at(double lx, double ly, ivi::InputKind kind, double* sx, double* sy,
                               wlr_scene_node** node_out) const {
     auto* node = wlr_scene_node_at(&server_.scene()->tree.node, lx, ly, sx, sy);
+    auto* zones = server_.zones();
+    if (node && zones && !zones->accepts_input(node, kind)) {
+        node = nullptr; // the zone keeps this kind of input from its content
+    }
     if (node_out) {
         *node_out = node;
     }
@@ -143,7 +148,13 @@ wlr_surface* Seat::surface_at(double lx, double ly, double* sx, double* sy,
         return nullptr;
     }
     auto* scene_surface = wlr_scene_surface_try_from_buffer(wlr_scene_buffer_from_node(node));
-    return scene_surface ? scene_surface->surface : nullptr;
+    if (!scene_surface) {
+        return nullptr;
+    }
+    if (zones) {
+        zones->to_surface_coords(scene_surface->surface, *sx, *sy);
+    }
+    return scene_surface->surface;
 }
 
 void Seat::focus_surface(wlr_surface* surface) {
@@ -173,7 +184,10 @@ void Seat::focus_toplevel(Toplevel* toplevel) {
     server_.raise(toplevel);
     wlr_scene_node_raise_to_top(&toplevel->tree()->node);
     toplevel->set_activated(true);
-    focus_surface(toplevel->surface());
+    auto* zones = server_.zones();
+    if (!zones || zones->accepts_input(&toplevel->tree()->node, ivi::input_keyboard)) {
+        focus_surface(toplevel->surface());
+    }
 }
 
 void Seat::forget_toplevel(Toplevel* toplevel) {
@@ -186,10 +200,10 @@ void Seat::forget_toplevel(Toplevel* toplevel) {
     }
 }
 
-void Seat::focus_at(double lx, double ly) {
+void Seat::focus_at(double lx, double ly, ivi::InputKind kind) {
     double sx = 0, sy = 0;
     wlr_scene_node* node = nullptr;
-    auto* surface = surface_at(lx, ly, &sx, &sy, &node);
+    auto* surface = surface_at(lx, ly, kind, &sx, &sy, &node);
     if (auto* toplevel = node ? Toplevel::from_node(node) : nullptr) {
         focus_toplevel(toplevel);
     } else if (auto* layer = surface ? wlr_layer_surface_v1_try_from_wlr_surface(surface) : nullptr;
@@ -248,7 +262,7 @@ void Seat::handle_motion(uint32_t time_msec) {
         return;
     }
     double sx = 0, sy = 0;
-    auto* surface = surface_at(cursor_->x, cursor_->y, &sx, &sy);
+    auto* surface = surface_at(cursor_->x, cursor_->y, ivi::input_pointer, &sx, &sy);
     if (!surface) {
         wlr_cursor_set_xcursor(cursor_, xcursor_manager_, "default");
         wlr_seat_pointer_clear_focus(seat_);
@@ -264,7 +278,7 @@ void Seat::handle_button(const wlr_pointer_button_event& event) {
         grab_ = Grab::none;
         grabbed_ = nullptr;
     } else {
-        focus_at(cursor_->x, cursor_->y);
+        focus_at(cursor_->x, cursor_->y, ivi::input_pointer);
     }
 }
 
@@ -272,8 +286,8 @@ void Seat::handle_touch_down(const wlr_touch_down_event& event) {
     double lx = 0, ly = 0;
     wlr_cursor_absolute_to_layout_coords(cursor_, &event.touch->base, event.x, event.y, &lx, &ly);
     double sx = 0, sy = 0;
-    auto* surface = surface_at(lx, ly, &sx, &sy);
-    focus_at(lx, ly);
+    auto* surface = surface_at(lx, ly, ivi::input_touch, &sx, &sy);
+    focus_at(lx, ly, ivi::input_touch);
     if (surface) {
         wlr_seat_touch_notify_down(seat_, surface, event.time_msec, event.touch_id, sx, sy);
     }
@@ -288,7 +302,7 @@ void Seat::handle_touch_motion(const wlr_touch_motion_event& event) {
     wlr_cursor_absolute_to_layout_coords(cursor_, &event.touch->base, event.x, event.y, &lx, &ly);
     // A touch point belongs to the surface it went down on; motion elsewhere is not sent.
     double sx = 0, sy = 0;
-    if (surface_at(lx, ly, &sx, &sy) == point->surface) {
+    if (surface_at(lx, ly, ivi::input_touch, &sx, &sy) == point->surface) {
         wlr_seat_touch_notify_motion(seat_, event.time_msec, event.touch_id, sx, sy);
     }
 }

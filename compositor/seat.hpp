@@ -1,5 +1,6 @@
 #pragma once
 
+#include "ivi/layout.hpp"
 #include "listener.hpp"
 #include "wlr.hpp"
 
@@ -43,8 +44,9 @@ public:
 private:
     enum class Grab { none, move, resize };
 
-    // The surface under a layout point and the point in its coordinates.
-    wlr_surface* surface_at(double lx, double ly, double* sx, double* sy,
+    // The surface under a layout point that takes this kind of input, and the point in its
+    // coordinates.
+    wlr_surface* surface_at(double lx, double ly, ivi::InputKind kind, double* sx, double* sy,
                             wlr_scene_node** node = nullptr) const;
     void update_capabilities();
     void handle_motion(uint32_t time_msec);
@@ -52,7 +54,7 @@ private:
     void handle_touch_down(const wlr_touch_down_event& event);
     void handle_touch_motion(const wlr_touch_motion_event& event);
     void process_grab();
-    void focus_at(double lx, double ly);
+    void focus_at(double lx, double ly, ivi::InputKind kind);
 
     Server& server_;
     wlr_seat* seat_;

@@ -1,5 +1,8 @@
 #include "server.hpp"
 
+#include "control_commands.hpp"
+#include "control_socket.hpp"
+#include "ivi_application.hpp"
 #include "layer_shell.hpp"
 #include "log_scopes.hpp"
 #include "output.hpp"
@@ -7,8 +10,10 @@
 #include "seat.hpp"
 #include "toplevel.hpp"
 #include "xdg_shell.hpp"
+#include "zone_scene.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <format>
 
 namespace tessera::compositor {
@@ -24,15 +29,16 @@ constexpr uint32_t linux_dmabuf_version = 5;
 
 Server::Server(const Options& options) : options_(options) {}
 
-std::expected<std::unique_ptr<Server>, std::string> Server::create(const Options& options) {
+std::expected<std::unique_ptr<Server>, std::string>
+Server::create(const Options& options, std::optional<ivi::Layout> layout) {
     std::unique_ptr<Server> server(new Server(options));
-    if (auto ok = server->init(); !ok) {
+    if (auto ok = server->init(std::move(layout)); !ok) {
         return std::unexpected(ok.error());
     }
     return server;
 }
 
-std::expected<void, std::string> Server::init() {
+std::expected<void, std::string> Server::init(std::optional<ivi::Layout> layout) {
     display_ = wl_display_create();
     if (!display_) {
         return std::unexpected("cannot create the Wayland display");
@@ -87,14 +93,21 @@ std::expected<void, std::string> Server::init() {
     layers_.backdrop = wlr_scene_tree_create(&scene_->tree);
     layers_.background = wlr_scene_tree_create(&scene_->tree);
     layers_.bottom = wlr_scene_tree_create(&scene_->tree);
+    layers_.zones = wlr_scene_tree_create(&scene_->tree);
     layers_.toplevels = wlr_scene_tree_create(&scene_->tree);
     layers_.top = wlr_scene_tree_create(&scene_->tree);
     layers_.overlay = wlr_scene_tree_create(&scene_->tree);
 
     seat_ = std::make_unique<Seat>(*this);
+    ivi_application_ = std::make_unique<IviApplication>(*this);
     xdg_shell_ = std::make_unique<XdgShell>(*this, xdg_shell_version);
     layer_shell_ = std::make_unique<LayerShell>(*this, layer_shell_version);
     output_management_ = std::make_unique<OutputManagement>(*this);
+    if (layout) {
+        log::info(ivi_log, "layout {}: {} zones, {} profiles, {} rules", layout->source,
+                  layout->zones.size(), layout->profiles.size(), layout->rules.size());
+        zones_ = std::make_unique<ZoneScene>(*this, std::move(*layout));
+    }
 
     on_new_output_.connect(&backend_->events.new_output,
                            [this](wlr_output* output) { handle_new_output(output); });
@@ -110,7 +123,9 @@ Server::~Server() {
     }
     // Clients first, so every surface-mirroring object goes while the scene still exists; then
     // the backend, which takes outputs and input devices (and their mirrors) with it.
+    control_socket_.reset();
     wl_display_destroy_clients(display_);
+    ivi_application_.reset();
     xdg_shell_.reset();
     layer_shell_.reset();
     output_management_.reset();
@@ -121,6 +136,7 @@ Server::~Server() {
         wlr_backend_destroy(backend_);
     }
     seat_.reset();
+    zones_.reset();
     if (scene_) {
         wlr_scene_node_destroy(&scene_->tree.node);
     }
@@ -151,6 +167,17 @@ std::expected<void, std::string> Server::start() {
     if (!wlr_backend_start(backend_)) {
         return std::unexpected("cannot start the backend");
     }
+    const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
+    control_commands_ = std::make_unique<ControlCommands>(*this);
+    auto control = ControlSocket::create(
+        loop_, std::format("{}/tessera.{}.sock", runtime_dir ? runtime_dir : "/tmp", socket_name_),
+        [this](std::string_view request, ControlSocket::Reply reply) {
+            control_commands_->handle(request, std::move(reply));
+        });
+    if (!control) {
+        return std::unexpected(control.error());
+    }
+    control_socket_ = std::move(*control);
     // Added after the start so that they appear, and are laid out, in command-line order.
     for (const auto& spec : options_.headless_outputs) {
         // new_output is emitted from inside wlr_headless_add_output.
@@ -163,6 +190,11 @@ std::expected<void, std::string> Server::start() {
 
 void Server::run() {
     wl_display_run(display_);
+}
+
+const std::string& Server::control_socket_path() const {
+    static const std::string none;
+    return control_socket_ ? control_socket_->path() : none;
 }
 
 void Server::terminate() {
@@ -238,6 +270,9 @@ void Server::arrange_outputs() {
         if (layer_shell_) {
             layer_shell_->arrange(*output);
         }
+    }
+    if (zones_) {
+        zones_->outputs_changed();
     }
     if (output_management_) {
         output_management_->publish();

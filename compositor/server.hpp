@@ -1,5 +1,6 @@
 #pragma once
 
+#include "ivi/layout.hpp"
 #include "listener.hpp"
 #include "util/options.hpp"
 #include "wlr.hpp"
@@ -13,18 +14,23 @@
 
 namespace tessera::compositor {
 
+class ControlCommands;
+class ControlSocket;
+class IviApplication;
 class LayerShell;
 class Output;
 class OutputManagement;
 class Seat;
 class Toplevel;
 class XdgShell;
+class ZoneScene;
 
 // Scene trees from bottom to top. Layer-shell surfaces go to the layer of the same name.
 struct SceneLayers {
     wlr_scene_tree* backdrop = nullptr; // one solid colour rectangle per output
     wlr_scene_tree* background = nullptr;
     wlr_scene_tree* bottom = nullptr;
+    wlr_scene_tree* zones = nullptr; // a tree per layout zone
     wlr_scene_tree* toplevels = nullptr;
     wlr_scene_tree* top = nullptr;
     wlr_scene_tree* overlay = nullptr;
@@ -35,7 +41,9 @@ struct SceneLayers {
 // in-process).
 class Server {
 public:
-    static std::expected<std::unique_ptr<Server>, std::string> create(const Options& options);
+    // Without a layout, windows float freely on the outputs like on a desktop.
+    static std::expected<std::unique_ptr<Server>, std::string>
+    create(const Options& options, std::optional<ivi::Layout> layout = std::nullopt);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -46,6 +54,8 @@ public:
     void terminate();
 
     [[nodiscard]] const std::string& socket_name() const { return socket_name_; }
+    // Path of the control socket tessera-ctl connects to (exported as TESSERA_SOCKET).
+    [[nodiscard]] const std::string& control_socket_path() const;
     [[nodiscard]] wl_display* display() const { return display_; }
     [[nodiscard]] wl_event_loop* event_loop() const { return loop_; }
     [[nodiscard]] wlr_backend* backend() const { return backend_; }
@@ -59,6 +69,8 @@ public:
     [[nodiscard]] const Options& options() const { return options_; }
     [[nodiscard]] Seat& seat() { return *seat_; }
     [[nodiscard]] LayerShell& layer_shell() { return *layer_shell_; }
+    // The layout's zones; null when running without a layout.
+    [[nodiscard]] ZoneScene* zones() const { return zones_.get(); }
 
     // Outputs by wlroots output, in creation order.
     [[nodiscard]] const std::vector<std::unique_ptr<Output>>& outputs() const { return outputs_; }
@@ -79,7 +91,7 @@ public:
 
 private:
     explicit Server(const Options& options);
-    std::expected<void, std::string> init();
+    std::expected<void, std::string> init(std::optional<ivi::Layout> layout);
     void handle_new_output(wlr_output* output);
     void handle_new_input(wlr_input_device* device);
 
@@ -104,6 +116,10 @@ private:
     std::unique_ptr<XdgShell> xdg_shell_;
     std::unique_ptr<LayerShell> layer_shell_;
     std::unique_ptr<OutputManagement> output_management_;
+    std::unique_ptr<IviApplication> ivi_application_;
+    std::unique_ptr<ZoneScene> zones_;
+    std::unique_ptr<ControlCommands> control_commands_;
+    std::unique_ptr<ControlSocket> control_socket_;
 
     Listener<wlr_output> on_new_output_;
     Listener<wlr_input_device> on_new_input_;

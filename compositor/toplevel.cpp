@@ -6,15 +6,17 @@
 #include "seat.hpp"
 #include "server.hpp"
 #include "xdg_shell.hpp"
+#include "zone_scene.hpp"
 
 #include <algorithm>
+#include <format>
 
 namespace tessera::compositor {
 
 Toplevel::Toplevel(Server& server, XdgShell& shell, wlr_xdg_toplevel* xdg)
     : server_(server), shell_(shell), xdg_(xdg),
       tree_(wlr_scene_xdg_surface_create(server.layers().toplevels, xdg->base)) {
-    tree_->node.data = this;
+    tree_->node.data = &tag_;
     // Popups of this window attach to its tree.
     xdg->base->data = tree_;
     wlr_scene_node_set_enabled(&tree_->node, false);
@@ -42,16 +44,71 @@ Toplevel::Toplevel(Server& server, XdgShell& shell, wlr_xdg_toplevel* xdg)
 
 Toplevel::~Toplevel() {
     server_.unstack(this);
+    if (auto* zones = server_.zones()) {
+        zones->remove(this);
+    }
     // The scene tree belongs to the xdg surface and goes with it.
 }
 
 Toplevel* Toplevel::from_node(wlr_scene_node* node) {
-    for (; node; node = node->parent ? &node->parent->node : nullptr) {
-        if (node->type == WLR_SCENE_NODE_TREE && node->data) {
-            return static_cast<Toplevel*>(node->data);
-        }
+    return SceneTag::find<Toplevel>(node, SceneTag::Kind::toplevel);
+}
+
+ivi::ContentIdentity Toplevel::identity() const {
+    ivi::ContentIdentity identity;
+    identity.app_id = std::string(app_id());
+    return identity;
+}
+
+std::string Toplevel::describe() const {
+    return std::format("xdg {}", app_id());
+}
+
+wlr_box Toplevel::content_box() const {
+    wlr_box box{};
+    wlr_xdg_surface_get_geometry(xdg_->base, &box);
+    return box;
+}
+
+void Toplevel::configure_size(int width, int height) {
+    if (!xdg_->base->initialized) {
+        return;
     }
-    return nullptr;
+    if (xdg_->scheduled.width != width || xdg_->scheduled.height != height ||
+        xdg_->current.width != width || xdg_->current.height != height) {
+        wlr_xdg_toplevel_set_size(xdg_, width, height);
+    }
+    // Tiled: the client draws no shadows or rounded corners outside the zone.
+    wlr_xdg_toplevel_set_tiled(xdg_,
+                               WLR_EDGE_TOP | WLR_EDGE_BOTTOM | WLR_EDGE_LEFT | WLR_EDGE_RIGHT);
+}
+
+bool Toplevel::in_managed_zone() const {
+    auto* zones = server_.zones();
+    const auto* zone = zones ? zones->zone_for(*this) : nullptr;
+    return zone && !zone->floating;
+}
+
+void Toplevel::set_decoration(wlr_xdg_toplevel_decoration_v1* decoration) {
+    decoration_ = decoration;
+    on_decoration_request_.connect(&decoration->events.request_mode,
+                                   [this](void*) { update_decoration_mode(); });
+    on_decoration_destroy_.connect(&decoration->events.destroy, [this](void*) {
+        decoration_ = nullptr;
+        on_decoration_request_.disconnect();
+        on_decoration_destroy_.disconnect();
+    });
+    update_decoration_mode();
+}
+
+void Toplevel::update_decoration_mode() {
+    if (!decoration_ || !xdg_->base->initialized) {
+        return;
+    }
+    // Zones show windows without decorations; free windows keep the client's own.
+    wlr_xdg_toplevel_decoration_v1_set_mode(
+        decoration_, in_managed_zone() ? WLR_XDG_TOPLEVEL_DECORATION_V1_MODE_SERVER_SIDE
+                                       : WLR_XDG_TOPLEVEL_DECORATION_V1_MODE_CLIENT_SIDE);
 }
 
 wlr_box Toplevel::geometry() const {
@@ -95,33 +152,54 @@ void Toplevel::close() {
 }
 
 void Toplevel::handle_commit() {
+    if (surface()->current.committed & WLR_SURFACE_STATE_BUFFER) {
+        count_frame();
+    }
     if (xdg_->base->initial_commit) {
-        // The first configure: let the client pick its size, unless it asked for a state.
-        wlr_xdg_toplevel_set_size(xdg_, 0, 0);
-        if (xdg_->requested.fullscreen) {
+        update_decoration_mode();
+        // The first configure: the zone's size, or let the client pick its size unless it
+        // asked for a state.
+        auto* zones = server_.zones();
+        const auto* zone = zones ? zones->zone_for(*this) : nullptr;
+        if (zone && !zone->floating) {
+            configure_size(zone->rect.width, zone->rect.height);
+        } else if (!zone && zones) {
+            wlr_xdg_toplevel_set_size(xdg_, 0, 0); // hidden: no zone takes it
+        } else if (xdg_->requested.fullscreen) {
             set_fullscreen(true);
         } else if (xdg_->requested.maximized) {
             set_maximized(true);
+        } else {
+            wlr_xdg_toplevel_set_size(xdg_, 0, 0);
         }
     }
     use_nearest_filter_for_solid_colors(&tree_->node);
+    if (auto* zones = server_.zones(); zones && mapped_) {
+        zones->content_committed(this);
+    }
 }
 
 void Toplevel::handle_map() {
     mapped_ = true;
-    if (!placed_) {
+    if (auto* zones = server_.zones()) {
+        zones->add(this);
+    } else if (!placed_) {
         place_initially();
         placed_ = true;
     }
     wlr_scene_node_set_enabled(&tree_->node, true);
-    log::info(comp_log, "mapped toplevel app_id='{}' title='{}' at {},{} size {}x{}", app_id(),
-              title(), x(), y(), geometry().width, geometry().height);
+    log::info(comp_log, "mapped toplevel app_id='{}' title='{}' at {},{} size {}x{}{}", app_id(),
+              title(), x(), y(), geometry().width, geometry().height,
+              server_.zones() ? std::format(" in zone '{}'", zone) : std::string());
     server_.seat().focus_toplevel(this);
 }
 
 void Toplevel::handle_unmap() {
     mapped_ = false;
     wlr_scene_node_set_enabled(&tree_->node, false);
+    if (auto* zones = server_.zones()) {
+        zones->remove(this);
+    }
     server_.seat().forget_toplevel(this);
     server_.unstack(this);
     log::debug(comp_log, "unmapped toplevel app_id='{}'", app_id());

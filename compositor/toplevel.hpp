@@ -1,7 +1,9 @@
 #pragma once
 
 #include "listener.hpp"
+#include "scene_tag.hpp"
 #include "wlr.hpp"
+#include "zone_content.hpp"
 
 #include <optional>
 #include <string_view>
@@ -12,16 +14,17 @@ class Output;
 class Server;
 class XdgShell;
 
-// An xdg toplevel window: its scene tree, placement, stacking and window-state requests.
-class Toplevel {
+// An xdg toplevel window: its scene tree, placement, stacking and window-state requests. With a
+// layout it is zone content: a zone of the layout shows it at the zone's size.
+class Toplevel : public ZoneContent {
 public:
     Toplevel(Server& server, XdgShell& shell, wlr_xdg_toplevel* xdg);
-    ~Toplevel();
+    ~Toplevel() override;
     Toplevel(const Toplevel&) = delete;
     Toplevel& operator=(const Toplevel&) = delete;
 
     [[nodiscard]] wlr_xdg_toplevel* xdg() const { return xdg_; }
-    [[nodiscard]] wlr_surface* surface() const { return xdg_->base->surface; }
+    [[nodiscard]] wlr_surface* surface() const override { return xdg_->base->surface; }
     [[nodiscard]] wlr_scene_tree* tree() const { return tree_; }
     [[nodiscard]] bool mapped() const { return mapped_; }
     [[nodiscard]] std::string_view app_id() const { return xdg_->app_id ? xdg_->app_id : ""; }
@@ -31,6 +34,17 @@ public:
     [[nodiscard]] int y() const;
     // Window geometry (from xdg_surface.set_window_geometry) in layout coordinates.
     [[nodiscard]] wlr_box geometry() const;
+
+    // ZoneContent
+    ivi::ContentIdentity identity() const override;
+    std::string describe() const override;
+    wlr_scene_tree* content_tree() const override { return tree_; }
+    wlr_box content_box() const override;
+    bool ready() const override { return mapped_; }
+    void configure_size(int width, int height) override;
+
+    // Server-side decorations (none drawn) for windows in zones, the client's own otherwise.
+    void set_decoration(wlr_xdg_toplevel_decoration_v1* decoration);
 
     void move_to(int x, int y);
     void set_activated(bool activated);
@@ -46,6 +60,9 @@ private:
     void handle_map();
     void handle_unmap();
     void place_initially();
+    void update_decoration_mode();
+    // True when a layout zone (not a floating one) manages this window.
+    [[nodiscard]] bool in_managed_zone() const;
     // The output under the window's centre.
     Output* output() const;
     // Moves and sizes the window to `box`, remembering where it was; nullopt goes back there.
@@ -57,6 +74,8 @@ private:
     XdgShell& shell_;
     wlr_xdg_toplevel* xdg_;
     wlr_scene_tree* tree_;
+    SceneTag tag_{SceneTag::Kind::toplevel, this};
+    wlr_xdg_toplevel_decoration_v1* decoration_ = nullptr;
     bool mapped_ = false;
     bool placed_ = false;
     // Geometry to return to when leaving fullscreen or maximized.
@@ -71,6 +90,8 @@ private:
     Listener<void> on_request_maximize_;
     Listener<void> on_request_fullscreen_;
     Listener<void> on_set_app_id_;
+    Listener<void> on_decoration_request_;
+    Listener<void> on_decoration_destroy_;
 };
 
 } // namespace tessera::compositor

@@ -10,13 +10,22 @@
 namespace tessera::compositor {
 
 XdgShell::XdgShell(Server& server, uint32_t version)
-    : server_(server), shell_(wlr_xdg_shell_create(server.display(), version)) {
+    : server_(server), shell_(wlr_xdg_shell_create(server.display(), version)),
+      decorations_(nullptr) {
     on_new_toplevel_.connect(&shell_->events.new_toplevel, [this](wlr_xdg_toplevel* xdg) {
         toplevels_.emplace(xdg, std::make_unique<Toplevel>(server_, *this, xdg));
     });
     on_new_popup_.connect(&shell_->events.new_popup, [this](wlr_xdg_popup* xdg) {
         popups_.emplace(xdg, std::make_unique<Popup>(server_, *this, xdg));
     });
+    decorations_ = wlr_xdg_decoration_manager_v1_create(server.display());
+    on_new_decoration_.connect(&decorations_->events.new_toplevel_decoration,
+                               [this](wlr_xdg_toplevel_decoration_v1* decoration) {
+                                   auto it = toplevels_.find(decoration->toplevel);
+                                   if (it != toplevels_.end()) {
+                                       it->second->set_decoration(decoration);
+                                   }
+                               });
 }
 
 XdgShell::~XdgShell() = default;

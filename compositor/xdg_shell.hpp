@@ -31,6 +31,8 @@ private:
     std::map<wlr_xdg_popup*, std::unique_ptr<Popup>> popups_;
     Listener<wlr_xdg_toplevel> on_new_toplevel_;
     Listener<wlr_xdg_popup> on_new_popup_;
+    wlr_xdg_decoration_manager_v1* decorations_;
+    Listener<wlr_xdg_toplevel_decoration_v1> on_new_decoration_;
 };
 
 } // namespace tessera::compositor

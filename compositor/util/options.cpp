@@ -103,6 +103,8 @@ std::expected<Options, std::string> parse_options(std::span<const std::string_vi
         } else if (arg == "-s" || arg == "--startup") {
             ok = value().transform(
                 [&](std::string_view v) { options.startup_commands.emplace_back(v); });
+        } else if (arg == "-l" || arg == "--layout") {
+            ok = value().transform([&](std::string_view v) { options.layout_path = v; });
         } else if (arg == "--socket") {
             ok = value().transform([&](std::string_view v) { options.socket_name = v; });
         } else if (arg == "--headless") {
@@ -148,6 +150,8 @@ Options:
       --headless WxH[@Hz]  Use the headless backend with an output of that size (repeatable).
                            Without it: nested when WAYLAND_DISPLAY or DISPLAY is set,
                            otherwise DRM and libinput through the seat (logind or seatd).
+  -l, --layout FILE        Divide the outputs into the zones of a layout file (see
+                           data/layouts/README.md). Without it: a plain desktop.
       --socket NAME        Listen on NAME in $XDG_RUNTIME_DIR instead of the first free
                            wayland-N.
   -d, --debug              Log everything at debug level.

@@ -32,6 +32,7 @@ struct Options {
     std::vector<std::string> startup_commands;
     std::string log_spec;    // e.g. "debug" or "info,wlr=error"
     std::string socket_name; // empty: the first free wayland-N
+    std::string layout_path; // empty: no zones, a desktop
     KeymapOptions keymap;
 
     [[nodiscard]] bool headless() const { return !headless_outputs.empty(); }

@@ -27,6 +27,7 @@
 #include <xkbcommon/xkbcommon.h>
 
 #include "xdg-shell-client-protocol.h"
+#include "ivi-application-client-protocol.h"
 
 // Listener callbacks must take every argument of their event, used or not.
 #pragma GCC diagnostic ignored "-Wunused-parameter"
@@ -57,6 +58,8 @@ struct options {
     int frames; // -1: stay alive until closed
     bool print_input;
     bool maximize, fullscreen; // requested before the first commit
+    bool ivi;                  // an ivi-application surface instead of an xdg toplevel
+    uint32_t ivi_id;
 };
 
 // A wl_buffer the compositor still holds; destroyed when it is released.
@@ -84,6 +87,7 @@ struct client {
     uint32_t compositor_version;
     struct wl_shm* shm;
     struct xdg_wm_base* wm_base;
+    struct ivi_application* ivi_application;
 
     struct wl_seat* seat;
     uint32_t seat_version;
@@ -97,6 +101,7 @@ struct client {
     struct wl_surface* surface;
     struct xdg_surface* xdg_surface;
     struct xdg_toplevel* xdg_toplevel;
+    struct ivi_surface* ivi_surface;
     struct wl_callback* frame;
     struct buffer* buffers;
 
@@ -159,6 +164,7 @@ static void usage(FILE* out) {
             "  --print-input          print seat input events\n"
             "  --maximize             ask to be maximized before the first commit\n"
             "  --fullscreen           ask to be fullscreen before the first commit\n"
+            "  --ivi-id N             be an ivi-application surface with that id, not a window\n"
             "  --help\n"
             "\n"
             "stdout lines: configure W H | activated | mapped | frames N | closed |\n"
@@ -220,6 +226,7 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         OPT_PRINT_INPUT,
         OPT_MAXIMIZE,
         OPT_FULLSCREEN,
+        OPT_IVI_ID,
     };
     static const struct option long_options[] = {
         {"size", required_argument, NULL, OPT_SIZE},
@@ -237,6 +244,7 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         {"print-input", no_argument, NULL, OPT_PRINT_INPUT},
         {"maximize", no_argument, NULL, OPT_MAXIMIZE},
         {"fullscreen", no_argument, NULL, OPT_FULLSCREEN},
+        {"ivi-id", required_argument, NULL, OPT_IVI_ID},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -308,6 +316,16 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         case OPT_FULLSCREEN:
             opt->fullscreen = true;
             break;
+        case OPT_IVI_ID: {
+            char* end;
+            errno = 0;
+            unsigned long value = strtoul(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || errno != 0 || value > UINT32_MAX)
+                fail("--ivi-id: expected an integer in [0, %u]", UINT32_MAX);
+            opt->ivi = true;
+            opt->ivi_id = (uint32_t)value;
+            break;
+        }
         case 'h':
             usage(stdout);
             exit(0);
@@ -410,7 +428,8 @@ static void draw_toplevel(void) {
     struct wl_buffer* buffer =
         create_buffer(client.width, client.height, opt->pattern, color, color2);
     attach_buffer(client.surface, buffer, client.width, client.height);
-    xdg_surface_set_window_geometry(client.xdg_surface, 0, 0, client.width, client.height);
+    if (client.xdg_surface)
+        xdg_surface_set_window_geometry(client.xdg_surface, 0, 0, client.width, client.height);
 }
 
 static void frame_callback_done(void* data, struct wl_callback* callback, uint32_t time) {
@@ -530,6 +549,41 @@ static void create_toplevel(void) {
     if (client.opt.fullscreen)
         xdg_toplevel_set_fullscreen(client.xdg_toplevel, NULL);
     // The initial commit without a buffer asks for the first configure.
+    wl_surface_commit(client.surface);
+}
+
+// ---- ivi-application ----
+
+static void ivi_surface_configure(void* data, struct ivi_surface* ivi_surface, int32_t width,
+                                  int32_t height) {
+    printf("configure %d %d\n", width, height);
+    if (client.opt.follow_configure && width > 0 && height > 0 &&
+        (width != client.width || height != client.height)) {
+        client.width = width;
+        client.height = height;
+        draw_toplevel();
+        wl_surface_commit(client.surface);
+    }
+}
+
+static const struct ivi_surface_listener ivi_surface_listener = {
+    .configure = ivi_surface_configure,
+};
+
+// An ivi surface needs no configure before its first buffer.
+static void create_ivi_surface(void) {
+    client.width = client.opt.width;
+    client.height = client.opt.height;
+    client.surface = wl_compositor_create_surface(client.compositor);
+    client.ivi_surface =
+        ivi_application_surface_create(client.ivi_application, client.opt.ivi_id, client.surface);
+    ivi_surface_add_listener(client.ivi_surface, &ivi_surface_listener, NULL);
+    // Let a configure sent at creation arrive before drawing.
+    if (wl_display_roundtrip(client.display) < 0)
+        fail("connection lost while creating the ivi surface");
+    client.committed_buffer = true;
+    draw_toplevel();
+    request_frame();
     wl_surface_commit(client.surface);
 }
 
@@ -906,6 +960,9 @@ static void registry_global(void* data, struct wl_registry* registry, uint32_t n
         client.wm_base = wl_registry_bind(registry, name, &xdg_wm_base_interface,
                                           min_version(version, XDG_WM_BASE_VERSION));
         xdg_wm_base_add_listener(client.wm_base, &wm_base_listener, NULL);
+    } else if (strcmp(interface, ivi_application_interface.name) == 0 && client.opt.ivi &&
+               !client.ivi_application) {
+        client.ivi_application = wl_registry_bind(registry, name, &ivi_application_interface, 1);
     } else if (strcmp(interface, wl_seat_interface.name) == 0 && client.opt.print_input &&
                !client.seat) {
         client.seat_version = min_version(version, SEAT_VERSION);
@@ -947,6 +1004,8 @@ static void connect_display(void) {
         fail_connection();
     if (!client.compositor || !client.shm || !client.wm_base)
         fail("the compositor lacks wl_compositor, wl_shm or xdg_wm_base");
+    if (client.opt.ivi && !client.ivi_application)
+        fail("the compositor lacks ivi_application");
     if (client.opt.print_input && !client.seat)
         fprintf(stderr, "%s: no wl_seat, input is not printed\n", program_name);
 }
@@ -958,6 +1017,10 @@ static void disconnect_display(void) {
         wl_callback_destroy(client.frame);
     if (client.xdg_toplevel)
         xdg_toplevel_destroy(client.xdg_toplevel);
+    if (client.ivi_surface)
+        ivi_surface_destroy(client.ivi_surface);
+    if (client.ivi_application)
+        ivi_application_destroy(client.ivi_application);
     if (client.xdg_surface)
         xdg_surface_destroy(client.xdg_surface);
     if (client.surface)
@@ -997,7 +1060,10 @@ int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     parse_options(argc, argv, &client.opt);
     connect_display();
-    create_toplevel();
+    if (client.opt.ivi)
+        create_ivi_surface();
+    else
+        create_toplevel();
 
     client.running = true;
     while (client.running) {

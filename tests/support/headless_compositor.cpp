@@ -1,5 +1,6 @@
 #include "headless_compositor.hpp"
 
+#include "ivi/layout_file.hpp"
 #include "log_scopes.hpp"
 #include "output.hpp"
 #include "test_paths.hpp"
@@ -39,8 +40,20 @@ std::string test_client_path() {
     return TESSERA_TEST_CLIENT;
 }
 
+std::string tessera_ctl_path() {
+    return TESSERA_CTL;
+}
+
+std::string tessera_binary_path() {
+    return TESSERA_BINARY;
+}
+
+std::string test_data_path(const std::string& relative) {
+    return std::string(TESSERA_SOURCE_DIR) + "/tests/data/" + relative;
+}
+
 HeadlessCompositor::HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs,
-                                       std::string keyboard_layout)
+                                       std::string keyboard_layout, std::string layout_path)
     : runtime_dir_(make_runtime_dir()) {
     setenv("XDG_RUNTIME_DIR", runtime_dir_.c_str(), 1);
     setenv("WLR_RENDERER", "pixman", 1);
@@ -57,7 +70,16 @@ HeadlessCompositor::HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs,
     options.headless_outputs = std::move(outputs);
     // Tests must not depend on the user's keyboard settings.
     options.keymap.layout = std::move(keyboard_layout);
-    auto server = compositor::Server::create(options);
+    std::optional<ivi::Layout> layout;
+    if (!layout_path.empty()) {
+        auto loaded = ivi::load_layout_file(layout_path);
+        if (!loaded) {
+            throw std::runtime_error(loaded.error().describe());
+        }
+        layout = std::move(*loaded);
+        options.layout_path = layout_path;
+    }
+    auto server = compositor::Server::create(options, std::move(layout));
     if (!server) {
         throw std::runtime_error(server.error());
     }
@@ -66,6 +88,26 @@ HeadlessCompositor::HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs,
         throw std::runtime_error(started.error());
     }
     setenv("WAYLAND_DISPLAY", server_->socket_name().c_str(), 1);
+    setenv("TESSERA_SOCKET", server_->control_socket_path().c_str(), 1);
+}
+
+void HeadlessCompositor::record_frames(size_t output_index) {
+    auto* output = server_->outputs().at(output_index).get();
+    // Re-arms itself from each frame; stops when the output or the recorder goes away.
+    std::weak_ptr<std::vector<Image>> frames = recorded_;
+    auto record = std::make_shared<compositor::Output::CaptureCallback>();
+    *record = [frames, output,
+               record_weak = std::weak_ptr(record)](std::expected<Image, std::string> image) {
+        auto list = frames.lock();
+        auto again = record_weak.lock();
+        if (!list || !image || !again) {
+            return;
+        }
+        list->push_back(std::move(*image));
+        output->capture_next_frame(*again);
+    };
+    recorders_.push_back(record);
+    output->capture_next_frame(*record);
 }
 
 HeadlessCompositor::~HeadlessCompositor() {

@@ -57,8 +57,9 @@ private:
 // output's pixels back.
 class HeadlessCompositor {
 public:
+    // `layout_path`: a layout file to divide the outputs into zones (none: a desktop).
     explicit HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs = {{320, 240, 60000}},
-                                std::string keyboard_layout = "us");
+                                std::string keyboard_layout = "us", std::string layout_path = {});
     ~HeadlessCompositor();
     HeadlessCompositor(const HeadlessCompositor&) = delete;
     HeadlessCompositor& operator=(const HeadlessCompositor&) = delete;
@@ -73,6 +74,9 @@ public:
 
     // Pixels of a freshly rendered frame of an output (first output by default).
     Image capture(size_t output_index = 0);
+    // Keeps the pixels of every frame the output commits from now on.
+    void record_frames(size_t output_index = 0);
+    [[nodiscard]] const std::vector<Image>& recorded_frames() const { return *recorded_; }
 
     // Starts a program (argv[0] is looked up in PATH) with WAYLAND_DISPLAY set.
     std::unique_ptr<ClientProcess> spawn(const std::vector<std::string>& argv);
@@ -87,7 +91,14 @@ public:
 private:
     std::string runtime_dir_;
     std::unique_ptr<compositor::Server> server_;
+    std::shared_ptr<std::vector<Image>> recorded_ = std::make_shared<std::vector<Image>>();
+    std::vector<std::shared_ptr<std::function<void(std::expected<Image, std::string>)>>> recorders_;
 };
+
+// A test data file under tests/data.
+std::string test_data_path(const std::string& relative);
+std::string tessera_ctl_path();
+std::string tessera_binary_path();
 
 // Path of the in-repo test client.
 std::string test_client_path();

@@ -1,0 +1,342 @@
+#include "control_commands.hpp"
+
+#include "ivi/layout_file.hpp"
+#include "log_scopes.hpp"
+#include "output.hpp"
+#include "server.hpp"
+#include "util/base64.hpp"
+#include "util/log.hpp"
+#include "zone_scene.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <expected>
+#include <format>
+#include <functional>
+#include <map>
+
+namespace tessera::compositor {
+namespace {
+
+using json = nlohmann::json;
+using Result = std::expected<json, std::string>;
+
+std::string error_reply(std::string_view message) {
+    return json{{"ok", false}, {"error", message}}.dump();
+}
+
+// Typed access to request arguments, with messages that name the argument.
+std::expected<std::string, std::string> string_arg(const json& request, const char* name) {
+    auto it = request.find(name);
+    if (it == request.end() || !it->is_string()) {
+        return std::unexpected(std::format("'{}' must be given as a string", name));
+    }
+    return it->get<std::string>();
+}
+
+std::expected<ivi::Length, std::string> length_arg(const json& value, const char* name) {
+    if (value.is_number() && value.get<double>() >= 0) {
+        return ivi::Length{value.get<double>(), false};
+    }
+    if (value.is_string()) {
+        if (auto length = ivi::parse_length(value.get<std::string>())) {
+            return *length;
+        }
+    }
+    return std::unexpected(std::format(
+        "'rect.{}' must be a number of pixels >= 0 or a percentage like \"50%\"", name));
+}
+
+json output_json(const Output& output) {
+    wlr_box box = output.layout_box();
+    const auto* wlr = output.wlr();
+    return {{"name", output.name()},
+            {"enabled", output.enabled()},
+            {"x", box.x},
+            {"y", box.y},
+            {"width", wlr->width},
+            {"height", wlr->height},
+            {"refresh_hz", wlr->refresh / 1000.0},
+            {"frames", output.frames_committed()}};
+}
+
+json content_json(const ZoneContent& content) {
+    auto identity = content.identity();
+    wlr_box box = content.content_box();
+    json item{{"id", content.id()},  {"kind", content.describe()}, {"zone", content.zone},
+              {"width", box.width},  {"height", box.height},       {"frames", content.frames()},
+              {"fps", content.fps()}};
+    if (identity.app_id) {
+        item["app_id"] = *identity.app_id;
+    }
+    if (identity.ivi_id) {
+        item["ivi_id"] = *identity.ivi_id;
+    }
+    return item;
+}
+
+} // namespace
+
+void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) {
+    auto request = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (request.is_discarded() || !request.is_object()) {
+        reply(error_reply("the request is not a JSON object"));
+        return;
+    }
+    auto command_arg = string_arg(request, "command");
+    if (!command_arg) {
+        reply(error_reply(command_arg.error()));
+        return;
+    }
+    const std::string& command = *command_arg;
+    log::debug(ctl_log, "request: {}", command);
+    auto* zones = server_.zones();
+    auto need_zones = [&]() -> std::expected<ZoneScene*, std::string> {
+        if (!zones) {
+            return std::unexpected("tessera runs without a layout (start it with --layout FILE)");
+        }
+        return zones;
+    };
+    auto send = [&](const Result& result) {
+        if (!result) {
+            reply(error_reply(result.error()));
+            return;
+        }
+        json answer = *result;
+        answer["ok"] = true;
+        reply(answer.dump());
+    };
+
+    // Commands that answer later.
+    if (command == "screenshot") {
+        Output* output = nullptr;
+        std::optional<wlr_box> crop;
+        if (request.contains("zone")) {
+            auto name = string_arg(request, "zone");
+            auto scene = need_zones();
+            if (!name || !scene) {
+                send(std::unexpected(!name ? name.error() : scene.error()));
+                return;
+            }
+            auto box = (*scene)->zone_box(*name);
+            if (!box) {
+                send(std::unexpected(std::format("zone '{}' is not on screen", *name)));
+                return;
+            }
+            output = box->first;
+            wlr_box origin = output->layout_box();
+            crop = wlr_box{box->second.x - origin.x, box->second.y - origin.y, box->second.width,
+                           box->second.height};
+        } else {
+            auto name = string_arg(request, "output");
+            if (!name) {
+                send(std::unexpected("give 'output' or 'zone'"));
+                return;
+            }
+            output = server_.find_output(*name);
+            if (!output) {
+                send(std::unexpected(std::format("no output named '{}'", *name)));
+                return;
+            }
+        }
+        output->capture_next_frame([reply, crop](std::expected<Image, std::string> image) {
+            if (!image) {
+                reply(error_reply(image.error()));
+                return;
+            }
+            Image shot =
+                crop ? image->crop(crop->x, crop->y, crop->width, crop->height) : std::move(*image);
+            json answer{{"ok", true},
+                        {"width", shot.width()},
+                        {"height", shot.height()},
+                        {"rgba", base64_encode(shot.bytes())}};
+            reply(answer.dump());
+        });
+        return;
+    }
+
+    using Handler = std::function<Result()>;
+    const std::map<std::string, Handler> handlers = {
+        {"outputs",
+         [&]() -> Result {
+             json list = json::array();
+             for (const auto& output : server_.outputs()) {
+                 list.push_back(output_json(*output));
+             }
+             return json{{"outputs", list}};
+         }},
+        {"zones",
+         [&]() -> Result {
+             auto scene = need_zones();
+             if (!scene) {
+                 return std::unexpected(scene.error());
+             }
+             json list = json::array();
+             for (const auto& zone : (*scene)->model().zones()) {
+                 json contents = json::array();
+                 for (auto* content : (*scene)->contents()) {
+                     if (content->zone == zone.name) {
+                         contents.push_back(content->id());
+                     }
+                 }
+                 list.push_back({{"name", zone.name},
+                                 {"output", zone.output},
+                                 {"x", zone.rect.x},
+                                 {"y", zone.rect.y},
+                                 {"width", zone.rect.width},
+                                 {"height", zone.rect.height},
+                                 {"z", zone.z},
+                                 {"visible", zone.visible},
+                                 {"opacity", zone.opacity},
+                                 {"fit", ivi::fit_mode_name(zone.fit)},
+                                 {"floating", zone.floating},
+                                 {"plane_priority", zone.plane_priority},
+                                 {"contents", contents}});
+             }
+             return json{{"profile", (*scene)->model().profile()},
+                         {"layout", (*scene)->model().layout().source},
+                         {"zones", list}};
+         }},
+        {"surfaces",
+         [&]() -> Result {
+             auto scene = need_zones();
+             if (!scene) {
+                 return std::unexpected(scene.error());
+             }
+             json list = json::array();
+             for (auto* content : (*scene)->contents()) {
+                 list.push_back(content_json(*content));
+             }
+             return json{{"surfaces", list}};
+         }},
+        {"move",
+         [&]() -> Result {
+             auto scene = need_zones();
+             auto zone = string_arg(request, "zone");
+             if (!scene || !zone) {
+                 return std::unexpected(!scene ? scene.error() : zone.error());
+             }
+             auto id = request.find("surface");
+             if (id == request.end() || !id->is_number_unsigned()) {
+                 return std::unexpected("'surface' must be a surface id (see 'surfaces')");
+             }
+             auto* content = (*scene)->find_content(id->get<uint64_t>());
+             if (!content) {
+                 return std::unexpected(std::format("no surface with id {}", id->get<uint64_t>()));
+             }
+             return (*scene)->move(content, *zone).transform([] { return json::object(); });
+         }},
+        {"zone",
+         [&]() -> Result {
+             auto scene = need_zones();
+             auto name = string_arg(request, "name");
+             if (!scene || !name) {
+                 return std::unexpected(!scene ? scene.error() : name.error());
+             }
+             auto& model = (*scene)->model();
+             // All or nothing: check and stage every change, then commit once.
+             std::expected<void, std::string> staged;
+             if (auto it = request.find("visible"); staged && it != request.end()) {
+                 staged = it->is_boolean() ? model.set_visible(*name, it->get<bool>())
+                                           : std::unexpected("'visible' must be true or false");
+             }
+             if (auto it = request.find("opacity"); staged && it != request.end()) {
+                 staged = it->is_number() ? model.set_opacity(*name, it->get<double>())
+                                          : std::unexpected("'opacity' must be a number");
+             }
+             if (auto it = request.find("rect"); staged && it != request.end()) {
+                 if (!it->is_object() || !it->contains("x") || !it->contains("y") ||
+                     !it->contains("width") || !it->contains("height")) {
+                     staged = std::unexpected("'rect' must have x, y, width and height");
+                 } else {
+                     auto x = length_arg((*it)["x"], "x"), y = length_arg((*it)["y"], "y");
+                     auto w = length_arg((*it)["width"], "width");
+                     auto h = length_arg((*it)["height"], "height");
+                     if (!x || !y || !w || !h) {
+                         staged = std::unexpected(!x   ? x.error()
+                                                  : !y ? y.error()
+                                                  : !w ? w.error()
+                                                       : h.error());
+                     } else {
+                         staged = model.set_rect(*name, {*x, *y, *w, *h});
+                     }
+                 }
+             }
+             if (!staged) {
+                 model.discard();
+                 return std::unexpected(staged.error());
+             }
+             (*scene)->commit();
+             return json::object();
+         }},
+        {"profile",
+         [&]() -> Result {
+             auto scene = need_zones();
+             auto name = string_arg(request, "name");
+             if (!scene || !name) {
+                 return std::unexpected(!scene ? scene.error() : name.error());
+             }
+             if (auto staged = (*scene)->model().set_profile(*name); !staged) {
+                 (*scene)->model().discard();
+                 return std::unexpected(staged.error());
+             }
+             (*scene)->commit();
+             log::info(ivi_log, "profile '{}'", *name);
+             return json::object();
+         }},
+        {"reload",
+         [&]() -> Result {
+             auto scene = need_zones();
+             if (!scene) {
+                 return std::unexpected(scene.error());
+             }
+             const auto& path = server_.options().layout_path;
+             auto layout = ivi::load_layout_file(path);
+             if (!layout) {
+                 // The running layout stays as it was.
+                 log::warn(ivi_log, "reload refused: {}", layout.error().describe());
+                 return std::unexpected(layout.error().describe());
+             }
+             (*scene)->model().replace_layout(std::move(*layout));
+             (*scene)->outputs_changed();
+             log::info(ivi_log, "layout {} reloaded", path);
+             return json::object();
+         }},
+        {"stats",
+         [&]() -> Result {
+             json outputs = json::array();
+             for (const auto& output : server_.outputs()) {
+                 outputs.push_back(output_json(*output));
+             }
+             json surfaces = json::array();
+             if (zones) {
+                 for (auto* content : zones->contents()) {
+                     surfaces.push_back(content_json(*content));
+                 }
+             }
+             return json{{"outputs", outputs},
+                         {"surfaces", surfaces},
+                         {"windows", server_.stacking().size()}};
+         }},
+        {"log-level",
+         [&]() -> Result {
+             auto spec = string_arg(request, "spec");
+             if (!spec) {
+                 return std::unexpected(spec.error());
+             }
+             if (auto error = log::configure(*spec)) {
+                 return std::unexpected(*error);
+             }
+             route_wlroots_log();
+             return json::object();
+         }},
+    };
+    auto it = handlers.find(command);
+    if (it == handlers.end()) {
+        send(std::unexpected(std::format("unknown command '{}'", command)));
+        return;
+    }
+    send(it->second());
+}
+
+} // namespace tessera::compositor

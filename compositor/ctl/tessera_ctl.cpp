@@ -1,0 +1,291 @@
+// tessera-ctl: scripts and inspects a running tessera over its control socket.
+// The protocol is described in PROTOCOL.md beside this file.
+#include "util/base64.hpp"
+#include "util/image.hpp"
+#include "util/unique_fd.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <format>
+#include <print>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using json = nlohmann::json;
+using namespace tessera;
+
+namespace {
+
+constexpr int exit_refused = 1; // tessera answered with an error
+constexpr int exit_usage = 2;
+constexpr int exit_connection = 3;
+
+constexpr std::string_view usage = R"(Usage: tessera-ctl [--json] [--socket PATH] COMMAND [ARGS...]
+
+Commands:
+  outputs                          list outputs
+  zones                            list zones of the layout, with the active profile
+  surfaces                         list surfaces with their zone, size, frames and fps
+  stats                            outputs' and surfaces' frame counts
+  move SURFACE ZONE                show a surface (id from 'surfaces') in another zone
+  zone NAME [show|hide] [opacity X] [rect X Y W H]
+                                   change a zone; all changes apply in one frame
+                                   (X Y W H: pixels, or percentages like 50%)
+  profile NAME                     switch to a profile of the layout
+  reload                           reload the layout file; a broken file is refused
+  screenshot output NAME FILE.png  save an output's pixels
+  screenshot zone NAME FILE.png    save one zone's pixels
+  log-level SPEC                   set log levels, e.g. "info,ivi=debug"
+
+Options:
+  --json         print the reply as JSON
+  --socket PATH  control socket (default: $TESSERA_SOCKET, else
+                 $XDG_RUNTIME_DIR/tessera.$WAYLAND_DISPLAY.sock)
+)";
+
+[[noreturn]] void fail(int status, std::string_view message) {
+    std::println(stderr, "tessera-ctl: {}", message);
+    std::exit(status);
+}
+
+std::string default_socket() {
+    if (const char* path = std::getenv("TESSERA_SOCKET"); path && *path) {
+        return path;
+    }
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    const char* display = std::getenv("WAYLAND_DISPLAY");
+    if (!runtime || !display) {
+        fail(exit_connection, "no control socket: set TESSERA_SOCKET or use --socket");
+    }
+    return std::format("{}/tessera.{}.sock", runtime, display);
+}
+
+json value_of(std::string_view text) {
+    // Numbers go as numbers, percentages as strings.
+    if (!text.empty() && text.back() != '%') {
+        char* end = nullptr;
+        std::string copy(text);
+        double number = std::strtod(copy.c_str(), &end);
+        if (end && *end == '\0') {
+            return number;
+        }
+    }
+    return std::string(text);
+}
+
+json build_request(const std::vector<std::string_view>& args) {
+    auto need = [&](size_t count) {
+        if (args.size() != count) {
+            fail(exit_usage,
+                 std::format("'{}' takes {} argument(s); see --help", args[0], count - 1));
+        }
+    };
+    std::string_view command = args[0];
+    json request{{"command", command}};
+    if (command == "outputs" || command == "zones" || command == "surfaces" || command == "stats" ||
+        command == "reload") {
+        need(1);
+    } else if (command == "move") {
+        need(3);
+        char* end = nullptr;
+        std::string id(args[1]);
+        unsigned long long value = std::strtoull(id.c_str(), &end, 10);
+        if (id.empty() || *end != '\0') {
+            fail(exit_usage, std::format("'{}' is not a surface id", args[1]));
+        }
+        request["surface"] = value;
+        request["zone"] = args[2];
+    } else if (command == "profile" || command == "log-level") {
+        need(2);
+        request[command == "profile" ? "name" : "spec"] = args[1];
+    } else if (command == "zone") {
+        if (args.size() < 3) {
+            fail(exit_usage, "'zone' needs a name and at least one change");
+        }
+        request["name"] = args[1];
+        for (size_t i = 2; i < args.size(); ++i) {
+            if (args[i] == "show" || args[i] == "hide") {
+                request["visible"] = args[i] == "show";
+            } else if (args[i] == "opacity" && i + 1 < args.size()) {
+                request["opacity"] = value_of(args[++i]);
+            } else if (args[i] == "rect" && i + 4 < args.size()) {
+                request["rect"] = {{"x", value_of(args[i + 1])},
+                                   {"y", value_of(args[i + 2])},
+                                   {"width", value_of(args[i + 3])},
+                                   {"height", value_of(args[i + 4])}};
+                i += 4;
+            } else {
+                fail(exit_usage, std::format("unexpected '{}' in 'zone'; see --help", args[i]));
+            }
+        }
+    } else if (command == "screenshot") {
+        need(4);
+        if (args[1] != "output" && args[1] != "zone") {
+            fail(exit_usage, "screenshot what: 'output NAME' or 'zone NAME'");
+        }
+        request[std::string(args[1])] = args[2];
+    } else {
+        fail(exit_usage, std::format("unknown command '{}'; see --help", command));
+    }
+    return request;
+}
+
+json exchange(const std::string& path, const json& request) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(address.sun_path)) {
+        fail(exit_connection, "socket path too long");
+    }
+    std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd || connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+        fail(exit_connection, std::format("cannot connect to {}: {}", path, std::strerror(errno)));
+    }
+    std::string line = request.dump() + "\n";
+    for (size_t sent = 0; sent < line.size();) {
+        ssize_t n = send(fd.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) {
+            fail(exit_connection, std::format("cannot send: {}", std::strerror(errno)));
+        }
+        sent += static_cast<size_t>(n);
+    }
+    std::string reply;
+    char buffer[65536];
+    while (reply.find('\n') == std::string::npos) {
+        ssize_t n = read(fd.get(), buffer, sizeof(buffer));
+        if (n <= 0) {
+            fail(exit_connection, "tessera closed the connection without a reply");
+        }
+        reply.append(buffer, static_cast<size_t>(n));
+    }
+    auto parsed = json::parse(reply.substr(0, reply.find('\n')), nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+        fail(exit_connection, "tessera's reply is not JSON");
+    }
+    return parsed;
+}
+
+void print_outputs(const json& outputs) {
+    for (const auto& o : outputs) {
+        std::println("{:<12} {}x{} @ {:.3f} Hz at {},{}  {}  frames {}", o.value("name", ""),
+                     o.value("width", 0), o.value("height", 0), o.value("refresh_hz", 0.0),
+                     o.value("x", 0), o.value("y", 0),
+                     o.value("enabled", false) ? "enabled" : "disabled", o.value("frames", 0));
+    }
+}
+
+void print_surfaces(const json& surfaces) {
+    std::println("{:>4}  {:<28} {:<12} {:>9}  {:>7}  {:>5}", "id", "surface", "zone", "size",
+                 "frames", "fps");
+    for (const auto& s : surfaces) {
+        std::println("{:>4}  {:<28} {:<12} {:>9}  {:>7}  {:>5.0f}", s.value("id", 0),
+                     s.value("kind", ""), s.value("zone", "").empty() ? "-" : s.value("zone", ""),
+                     std::format("{}x{}", s.value("width", 0), s.value("height", 0)),
+                     s.value("frames", 0), s.value("fps", 0.0));
+    }
+}
+
+void print_human(std::string_view command, const json& reply,
+                 const std::vector<std::string_view>& args) {
+    if (command == "outputs") {
+        print_outputs(reply["outputs"]);
+    } else if (command == "zones") {
+        std::println("layout {}, profile {}", reply.value("layout", ""),
+                     reply.value("profile", "").empty() ? "(none)" : reply.value("profile", ""));
+        std::println("{:<12} {:<10} {:>19}  {:>3}  {:<7} {:>7}  {:<8} {}", "zone", "output", "rect",
+                     "z", "shown", "opacity", "fit", "surfaces");
+        for (const auto& z : reply["zones"]) {
+            std::string contents;
+            for (const auto& id : z["contents"]) {
+                contents += std::format("{}{}", contents.empty() ? "" : ",", id.get<uint64_t>());
+            }
+            std::println("{:<12} {:<10} {:>19}  {:>3}  {:<7} {:>7.2f}  {:<8} {}",
+                         z.value("name", ""), z.value("output", ""),
+                         std::format("{}x{}+{}+{}", z.value("width", 0), z.value("height", 0),
+                                     z.value("x", 0), z.value("y", 0)),
+                         z.value("z", 0), z.value("visible", false) ? "yes" : "no",
+                         z.value("opacity", 0.0),
+                         z.value("floating", false) ? "floating" : z.value("fit", ""),
+                         contents.empty() ? "-" : contents);
+        }
+    } else if (command == "surfaces") {
+        print_surfaces(reply["surfaces"]);
+    } else if (command == "stats") {
+        print_outputs(reply["outputs"]);
+        std::println("windows: {}", reply.value("windows", 0));
+        print_surfaces(reply["surfaces"]);
+    } else if (command == "screenshot") {
+        std::println("wrote {} ({}x{})", args[3], reply.value("width", 0),
+                     reply.value("height", 0));
+    }
+}
+
+void save_screenshot(const json& reply, std::string_view file) {
+    auto pixels = base64_decode(reply.value("rgba", ""));
+    int width = reply.value("width", 0), height = reply.value("height", 0);
+    if (!pixels || width <= 0 || height <= 0 ||
+        pixels->size() != static_cast<size_t>(width) * static_cast<size_t>(height) * 4) {
+        fail(exit_connection, "the screenshot in tessera's reply is malformed");
+    }
+    Image image(width, height);
+    for (int y = 0; y < height; ++y) {
+        for (int x = 0; x < width; ++x) {
+            const uint8_t* p = &(*pixels)[(static_cast<size_t>(y) * width + x) * 4];
+            image.set(x, y, {p[0], p[1], p[2], p[3]});
+        }
+    }
+    if (auto written = write_png(image, std::string(file)); !written) {
+        fail(exit_refused, written.error());
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    bool as_json = false;
+    std::string socket_path;
+    std::vector<std::string_view> args;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "--json") {
+            as_json = true;
+        } else if (arg == "--socket" && i + 1 < argc) {
+            socket_path = argv[++i];
+        } else if (arg == "-h" || arg == "--help") {
+            std::print("{}", usage);
+            return 0;
+        } else if (arg.starts_with("--") && args.empty()) {
+            fail(exit_usage, std::format("unknown option '{}'; see --help", arg));
+        } else {
+            args.push_back(arg);
+        }
+    }
+    if (args.empty()) {
+        std::print(stderr, "{}", usage);
+        return exit_usage;
+    }
+    json request = build_request(args);
+    json reply = exchange(socket_path.empty() ? default_socket() : socket_path, request);
+    if (!reply.value("ok", false)) {
+        fail(exit_refused, reply.value("error", "tessera refused the request"));
+    }
+    if (args[0] == "screenshot") {
+        save_screenshot(reply, args[3]);
+        reply.erase("rgba");
+    }
+    reply.erase("ok");
+    if (as_json) {
+        std::println("{}", reply.dump(2));
+    } else {
+        print_human(args[0], reply, args);
+    }
+    return 0;
+}

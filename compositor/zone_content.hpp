@@ -1,0 +1,52 @@
+#pragma once
+
+#include "ivi/layout.hpp"
+#include "wlr.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+
+namespace tessera::compositor {
+
+// Something a zone can show: an xdg toplevel or an ivi-application surface today, a guest's
+// scanout later. Zones place it, size it and count its frames.
+class ZoneContent {
+public:
+    virtual ~ZoneContent() = default;
+
+    // What layout rules match it by.
+    [[nodiscard]] virtual ivi::ContentIdentity identity() const = 0;
+    // Short kind and name for listings ("xdg foot", "ivi 100").
+    [[nodiscard]] virtual std::string describe() const = 0;
+    // The tree zones move, scale and show.
+    [[nodiscard]] virtual wlr_scene_tree* content_tree() const = 0;
+    [[nodiscard]] virtual wlr_surface* surface() const = 0;
+    // The part of the tree that counts as the content (window geometry for xdg windows),
+    // relative to the tree's origin.
+    [[nodiscard]] virtual wlr_box content_box() const = 0;
+    [[nodiscard]] virtual bool ready() const = 0; // has something to show
+    // Asks the client to draw at this size.
+    virtual void configure_size(int width, int height) = 0;
+
+    // Assigned by the zone scene: the zone it is shown in (empty: hidden).
+    std::string zone;
+    // A zone chosen at run time (tessera-ctl move) instead of the layout's rules.
+    std::optional<std::string> zone_override;
+
+    // Frame statistics, fed on each commit that brings a new buffer.
+    void count_frame();
+    [[nodiscard]] uint64_t frames() const { return frames_; }
+    [[nodiscard]] double fps() const;
+    [[nodiscard]] uint64_t id() const { return id_; }
+
+private:
+    static uint64_t next_id();
+    uint64_t id_ = next_id();
+    uint64_t frames_ = 0;
+    std::deque<std::chrono::steady_clock::time_point> recent_frames_;
+};
+
+} // namespace tessera::compositor

@@ -1,0 +1,341 @@
+#include "zone_scene.hpp"
+
+#include "log_scopes.hpp"
+#include "output.hpp"
+#include "pixel_buffer.hpp"
+#include "server.hpp"
+
+#include <algorithm>
+#include <format>
+
+namespace tessera::compositor {
+namespace {
+
+// wlroots blends premultiplied colours.
+void premultiplied(const ivi::Color& color, double opacity, float out[4]) {
+    float alpha = color.a * static_cast<float>(opacity);
+    out[0] = color.r * alpha;
+    out[1] = color.g * alpha;
+    out[2] = color.b * alpha;
+    out[3] = alpha;
+}
+
+// The scene buffer showing a surface inside a tree.
+wlr_scene_buffer* buffer_of(wlr_scene_tree* tree, wlr_surface* surface) {
+    struct Search {
+        wlr_surface* surface;
+        wlr_scene_buffer* found = nullptr;
+    } search{surface};
+    wlr_scene_node_for_each_buffer(
+        &tree->node,
+        [](wlr_scene_buffer* buffer, int, int, void* data) {
+            auto* s = static_cast<Search*>(data);
+            auto* scene_surface = wlr_scene_surface_try_from_buffer(buffer);
+            if (!s->found && scene_surface && scene_surface->surface == s->surface) {
+                s->found = buffer;
+            }
+        },
+        &search);
+    return search.found;
+}
+
+// Hit testing for a surface that a zone scales: the scene offers the point in the scaled
+// buffer's coordinates, the surface's input region is in its own.
+bool scaled_surface_accepts_input(wlr_scene_buffer* buffer, double* sx, double* sy) {
+    auto* scene_surface = wlr_scene_surface_try_from_buffer(buffer);
+    if (!scene_surface || buffer->dst_width <= 0 || buffer->dst_height <= 0) {
+        return false;
+    }
+    double x = buffer->src_box.x + *sx * buffer->src_box.width / buffer->dst_width;
+    double y = buffer->src_box.y + *sy * buffer->src_box.height / buffer->dst_height;
+    return wlr_surface_point_accepts_input(scene_surface->surface, x, y);
+}
+
+void set_opacity(wlr_scene_tree* tree, double opacity) {
+    wlr_scene_node_for_each_buffer(
+        &tree->node,
+        [](wlr_scene_buffer* buffer, int, int, void* data) {
+            wlr_scene_buffer_set_opacity(buffer, static_cast<float>(*static_cast<double*>(data)));
+        },
+        &opacity);
+}
+
+} // namespace
+
+ZoneScene::ZoneScene(Server& server, ivi::Layout layout)
+    : server_(server), model_(std::move(layout)),
+      hidden_(wlr_scene_tree_create(&server.scene()->tree)) {
+    wlr_scene_node_set_enabled(&hidden_->node, false);
+    outputs_changed();
+}
+
+ZoneScene::~ZoneScene() {
+    for (auto& [name, node] : nodes_) {
+        wlr_scene_node_destroy(&node->tree->node);
+    }
+    wlr_scene_node_destroy(&hidden_->node);
+}
+
+Output* ZoneScene::output_for(const std::string& key) const {
+    const auto* spec = model_.layout().find_output(key);
+    if (!spec) {
+        return nullptr;
+    }
+    if (spec->connector) {
+        if (auto* output = server_.find_output(*spec->connector)) {
+            return output;
+        }
+    }
+    const auto& outputs = server_.outputs();
+    if (spec->index && *spec->index >= 0 && static_cast<size_t>(*spec->index) < outputs.size()) {
+        return outputs[static_cast<size_t>(*spec->index)].get();
+    }
+    return nullptr;
+}
+
+void ZoneScene::outputs_changed() {
+    for (const auto& spec : model_.layout().outputs) {
+        auto* output = output_for(spec.key);
+        wlr_box box = output ? output->layout_box() : wlr_box{};
+        model_.set_output_size(spec.key, wlr_box_empty(&box)
+                                             ? std::nullopt
+                                             : std::optional(ivi::Size{box.width, box.height}));
+    }
+    commit();
+}
+
+bool ZoneScene::commit() {
+    bool changed = model_.commit();
+    // Zones that a reload removed.
+    std::erase_if(nodes_, [&](auto& entry) {
+        if (model_.find(entry.first)) {
+            return false;
+        }
+        wlr_scene_node_reparent(&entry.second->content->node, hidden_);
+        wlr_scene_node_destroy(&entry.second->tree->node);
+        return true;
+    });
+    for (const auto& zone : model_.zones()) {
+        auto& node = node_for(zone);
+        update_node(node, zone);
+        // zones() is bottom to top.
+        wlr_scene_node_raise_to_top(&node.tree->node);
+    }
+    for (auto* content : contents_) {
+        assign(content);
+    }
+    for (auto& [name, node] : nodes_) {
+        update_fallback(*node);
+    }
+    return changed;
+}
+
+ZoneScene::ZoneNode& ZoneScene::node_for(const ivi::Zone& zone) {
+    auto it = nodes_.find(zone.name);
+    if (it != nodes_.end()) {
+        return *it->second;
+    }
+    auto node = std::make_unique<ZoneNode>();
+    node->tree = wlr_scene_tree_create(server_.layers().zones);
+    node->tree->node.data = &node->tag;
+    const float transparent[4] = {0, 0, 0, 0};
+    node->background = wlr_scene_rect_create(node->tree, 0, 0, transparent);
+    node->fallback = wlr_scene_rect_create(node->tree, 0, 0, transparent);
+    node->content = wlr_scene_tree_create(node->tree);
+    return *nodes_.emplace(zone.name, std::move(node)).first->second;
+}
+
+void ZoneScene::update_node(ZoneNode& node, const ivi::Zone& zone) {
+    node.state = zone;
+    auto* output = output_for(zone.output);
+    wlr_box origin = output ? output->layout_box() : wlr_box{};
+    wlr_scene_node_set_position(&node.tree->node, origin.x + zone.rect.x, origin.y + zone.rect.y);
+    wlr_scene_node_set_enabled(&node.tree->node, output && zone.visible && !zone.rect.empty());
+
+    float color[4];
+    premultiplied(zone.background, zone.opacity, color);
+    wlr_scene_rect_set_color(node.background, color);
+    wlr_scene_rect_set_size(node.background, zone.rect.width, zone.rect.height);
+    premultiplied(zone.fallback.color, zone.opacity, color);
+    wlr_scene_rect_set_color(node.fallback, color);
+    wlr_scene_rect_set_size(node.fallback, zone.rect.width, zone.rect.height);
+}
+
+void ZoneScene::update_fallback(ZoneNode& node) {
+    bool empty = std::ranges::none_of(
+        contents_, [&](ZoneContent* c) { return c->zone == node.state.name && c->ready(); });
+    wlr_scene_node_set_enabled(&node.fallback->node, empty);
+
+    const auto& path = node.state.fallback.image;
+    if (path != node.fallback_image_path) {
+        node.fallback_image_path = path;
+        if (node.fallback_image) {
+            wlr_scene_node_destroy(&node.fallback_image->node);
+            node.fallback_image = nullptr;
+        }
+        if (!path.empty()) {
+            if (auto image = read_png(path)) {
+                auto* buffer = create_pixel_buffer(*image);
+                node.fallback_image = wlr_scene_buffer_create(node.tree, buffer);
+                wlr_buffer_drop(buffer);
+                // Just above the fallback colour, below content.
+                wlr_scene_node_place_above(&node.fallback_image->node, &node.fallback->node);
+            } else {
+                log::warn(ivi_log, "zone {}: fallback image: {}", node.state.name, image.error());
+            }
+        }
+    }
+    if (node.fallback_image) {
+        auto* buffer = node.fallback_image->buffer;
+        auto p = ivi::place_content({buffer->width, buffer->height}, node.state.rect.size(),
+                                    node.state.fit);
+        wlr_scene_node_set_position(&node.fallback_image->node, p.dest.x, p.dest.y);
+        wlr_scene_buffer_set_dest_size(node.fallback_image, p.dest.width, p.dest.height);
+        wlr_fbox source{p.source.x, p.source.y, p.source.width, p.source.height};
+        wlr_scene_buffer_set_source_box(node.fallback_image, &source);
+        wlr_scene_buffer_set_opacity(node.fallback_image, static_cast<float>(node.state.opacity));
+        wlr_scene_node_set_enabled(&node.fallback_image->node, empty && !p.dest.empty());
+    }
+}
+
+const ivi::Zone* ZoneScene::zone_for(const ZoneContent& content) const {
+    if (content.zone_override) {
+        return model_.find(*content.zone_override);
+    }
+    auto name = model_.layout().zone_for(content.identity());
+    return name ? model_.find(*name) : nullptr;
+}
+
+const ZoneScene::ZoneNode* ZoneScene::node_of(const ZoneContent& content) const {
+    auto it = nodes_.find(content.zone);
+    return it == nodes_.end() ? nullptr : it->second.get();
+}
+
+void ZoneScene::add(ZoneContent* content) {
+    if (std::ranges::find(contents_, content) == contents_.end()) {
+        contents_.push_back(content);
+    }
+    assign(content);
+    if (auto* node = node_of(*content)) {
+        update_fallback(const_cast<ZoneNode&>(*node));
+    }
+}
+
+void ZoneScene::remove(ZoneContent* content) {
+    std::erase(contents_, content);
+    scaling_.erase(content->surface());
+    if (auto it = nodes_.find(content->zone); it != nodes_.end()) {
+        content->zone.clear();
+        update_fallback(*it->second);
+    }
+}
+
+std::expected<void, std::string> ZoneScene::move(ZoneContent* content, const std::string& zone) {
+    if (!model_.find(zone)) {
+        return std::unexpected(std::format("no zone named '{}'", zone));
+    }
+    std::string previous = content->zone;
+    content->zone_override = zone;
+    assign(content);
+    for (const auto& name : {previous, zone}) {
+        if (auto it = nodes_.find(name); it != nodes_.end()) {
+            update_fallback(*it->second);
+        }
+    }
+    return {};
+}
+
+ZoneContent* ZoneScene::find_content(uint64_t id) const {
+    auto it = std::ranges::find(contents_, id, &ZoneContent::id);
+    return it == contents_.end() ? nullptr : *it;
+}
+
+void ZoneScene::assign(ZoneContent* content) {
+    const auto* zone = zone_for(*content);
+    std::string name = zone ? zone->name : std::string();
+    bool moved = name != content->zone;
+    content->zone = name;
+    auto* tree = content->content_tree();
+    if (!zone) {
+        wlr_scene_node_reparent(&tree->node, hidden_);
+        return;
+    }
+    auto& node = *nodes_.at(name);
+    if (zone->floating) {
+        // Desktop-like: a window at its own size, centred in the zone when it arrives.
+        wlr_scene_node_reparent(&tree->node, server_.layers().toplevels);
+        if (moved) {
+            wlr_box box = content->content_box();
+            wlr_box zone_box{node.tree->node.x, node.tree->node.y, zone->rect.width,
+                             zone->rect.height};
+            wlr_scene_node_set_position(
+                &tree->node, zone_box.x + std::max(0, (zone_box.width - box.width) / 2) - box.x,
+                zone_box.y + std::max(0, (zone_box.height - box.height) / 2) - box.y);
+        }
+        return;
+    }
+    wlr_scene_node_reparent(&tree->node, node.content);
+    content->configure_size(zone->rect.width, zone->rect.height);
+    place(content);
+}
+
+void ZoneScene::place(ZoneContent* content) {
+    const auto* node = node_of(*content);
+    if (!node || node->state.floating) {
+        return;
+    }
+    auto* tree = content->content_tree();
+    wlr_box box = content->content_box();
+    auto p = ivi::place_content({box.width, box.height}, node->state.rect.size(), node->state.fit);
+    wlr_scene_node_set_position(&tree->node, p.dest.x, p.dest.y);
+    if (auto* buffer = buffer_of(tree, content->surface()); buffer && !p.dest.empty()) {
+        // The main surface shows the chosen part of the window at the chosen size.
+        wlr_fbox source{box.x + p.source.x, box.y + p.source.y, p.source.width, p.source.height};
+        wlr_scene_buffer_set_source_box(buffer, &source);
+        wlr_scene_buffer_set_dest_size(buffer, p.dest.width, p.dest.height);
+        // Integer scaling is for pixel-exact content: no smoothing.
+        wlr_scene_buffer_set_filter_mode(buffer, node->state.fit == ivi::FitMode::integer
+                                                     ? WLR_SCALE_FILTER_NEAREST
+                                                     : WLR_SCALE_FILTER_BILINEAR);
+        wlr_scene_node_set_position(&buffer->node, 0, 0);
+        buffer->point_accepts_input = scaled_surface_accepts_input;
+        scaling_[content->surface()] = {p.source.width / p.dest.width,
+                                        p.source.height / p.dest.height, source.x, source.y};
+    }
+    set_opacity(tree, node->state.opacity);
+}
+
+void ZoneScene::content_committed(ZoneContent* content) {
+    if (std::ranges::find(contents_, content) == contents_.end()) {
+        return;
+    }
+    place(content);
+}
+
+bool ZoneScene::accepts_input(wlr_scene_node* node, ivi::InputKind kind) const {
+    auto* zone = SceneTag::find<ZoneNode>(node, SceneTag::Kind::zone);
+    return !zone || (zone->state.input & kind) != 0;
+}
+
+void ZoneScene::to_surface_coords(wlr_surface* surface, double& sx, double& sy) const {
+    if (auto it = scaling_.find(surface); it != scaling_.end()) {
+        sx = it->second.ox + sx * it->second.sx;
+        sy = it->second.oy + sy * it->second.sy;
+    }
+}
+
+std::optional<std::pair<Output*, wlr_box>> ZoneScene::zone_box(std::string_view zone) const {
+    auto it = nodes_.find(zone);
+    if (it == nodes_.end() || !it->second->tree->node.enabled) {
+        return std::nullopt;
+    }
+    const auto& node = *it->second;
+    auto* output = output_for(node.state.output);
+    if (!output) {
+        return std::nullopt;
+    }
+    return std::pair{output, wlr_box{node.tree->node.x, node.tree->node.y, node.state.rect.width,
+                                     node.state.rect.height}};
+}
+
+} // namespace tessera::compositor

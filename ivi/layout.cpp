@@ -1,0 +1,51 @@
+#include "layout.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <format>
+
+namespace tessera::ivi {
+
+bool Rule::matches(const ContentIdentity& content) const {
+    if (ivi_id &&
+        (!content.ivi_id || *content.ivi_id < ivi_id->first || *content.ivi_id > ivi_id->second)) {
+        return false;
+    }
+    if (app_id && (!content.app_id || fnmatch(app_id->c_str(), content.app_id->c_str(), 0) != 0)) {
+        return false;
+    }
+    if (guest && content.guest != guest) {
+        return false;
+    }
+    if (scanout && content.scanout != scanout) {
+        return false;
+    }
+    return ivi_id || app_id || guest || scanout;
+}
+
+const ZoneSpec* Layout::find_zone(std::string_view name) const {
+    auto it = std::ranges::find(zones, name, &ZoneSpec::name);
+    return it == zones.end() ? nullptr : &*it;
+}
+
+const Profile* Layout::find_profile(std::string_view name) const {
+    auto it = std::ranges::find(profiles, name, &Profile::name);
+    return it == profiles.end() ? nullptr : &*it;
+}
+
+const OutputSpec* Layout::find_output(std::string_view key) const {
+    auto it = std::ranges::find(outputs, key, &OutputSpec::key);
+    return it == outputs.end() ? nullptr : &*it;
+}
+
+std::optional<std::string> Layout::zone_for(const ContentIdentity& content) const {
+    for (const auto& rule : rules) {
+        if (rule.matches(content)) {
+            return rule.zone;
+        }
+    }
+    return default_zone;
+}
+
+} // namespace tessera::ivi

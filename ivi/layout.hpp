@@ -1,0 +1,111 @@
+#pragma once
+
+#include "fit.hpp"
+#include "geometry.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+// A layout as described by a layout file (see data/layouts/README.md): outputs, zones, named
+// profiles that change zones' geometry and visibility, and rules that assign content to zones.
+namespace tessera::ivi {
+
+// Which input a zone passes on to its content.
+enum InputKind : uint32_t {
+    input_none = 0,
+    input_touch = 1u << 0,
+    input_pointer = 1u << 1,
+    input_keyboard = 1u << 2,
+    input_all = input_touch | input_pointer | input_keyboard,
+};
+
+// What a zone shows while it has no content.
+struct Fallback {
+    Color color{0, 0, 0, 1};
+    std::string image; // PNG path (relative paths are relative to the layout file); optional
+    bool operator==(const Fallback&) const = default;
+};
+
+struct ZoneSpec {
+    std::string name;
+    std::string output; // key of an OutputSpec
+    RectSpec rect;
+    int z = 0; // higher is above; equal z: declaration order
+    Color background{0, 0, 0, 1};
+    FitMode fit = FitMode::fit;
+    double opacity = 1.0;
+    bool visible = true;
+    uint32_t input = input_all;
+    int plane_priority = 0; // higher gets a hardware plane first
+    Fallback fallback;
+    std::chrono::milliseconds freeze_timeout{1000};
+    // Floating zones hold ordinary windows at their own size, like a desktop; other zones
+    // configure their content to the zone's size and place it with `fit`.
+    bool floating = false;
+    bool operator==(const ZoneSpec&) const = default;
+};
+
+// A physical output, matched by connector name, or else by its position among the outputs.
+struct OutputSpec {
+    std::string key; // the name zones refer to it by
+    std::optional<std::string> connector;
+    std::optional<int> index;
+    bool operator==(const OutputSpec&) const = default;
+};
+
+// What a profile or a run-time command changes in one zone.
+struct ZoneOverride {
+    std::optional<RectSpec> rect;
+    std::optional<bool> visible;
+    std::optional<double> opacity;
+    std::optional<int> z;
+    bool operator==(const ZoneOverride&) const = default;
+};
+
+struct Profile {
+    std::string name;
+    std::map<std::string, ZoneOverride> zones;
+    bool operator==(const Profile&) const = default;
+};
+
+// Identity of a piece of content, as far as rules can tell.
+struct ContentIdentity {
+    std::optional<uint32_t> ivi_id;
+    std::optional<std::string> app_id;
+    std::optional<std::string> guest;
+    std::optional<int> scanout;
+};
+
+// Assigns content to a zone when every given criterion matches.
+struct Rule {
+    std::string zone;
+    std::optional<std::pair<uint32_t, uint32_t>> ivi_id; // inclusive range
+    std::optional<std::string> app_id;                   // glob (*, ?, [...])
+    std::optional<std::string> guest;
+    std::optional<int> scanout;
+
+    [[nodiscard]] bool matches(const ContentIdentity& content) const;
+    bool operator==(const Rule&) const = default;
+};
+
+struct Layout {
+    std::string source; // the file it came from, for messages
+    std::vector<OutputSpec> outputs;
+    std::vector<ZoneSpec> zones; // in declaration order
+    std::vector<Profile> profiles;
+    std::vector<Rule> rules;                 // first match wins
+    std::optional<std::string> default_zone; // for content no rule matches; none: hidden
+    std::string initial_profile;             // empty: the zones as declared
+
+    [[nodiscard]] const ZoneSpec* find_zone(std::string_view name) const;
+    [[nodiscard]] const Profile* find_profile(std::string_view name) const;
+    [[nodiscard]] const OutputSpec* find_output(std::string_view key) const;
+    // The zone content goes to; nullopt: hidden.
+    [[nodiscard]] std::optional<std::string> zone_for(const ContentIdentity& content) const;
+};
+
+} // namespace tessera::ivi

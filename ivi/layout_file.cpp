@@ -1,0 +1,908 @@
+#include "layout_file.hpp"
+
+#include <toml++/toml.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <format>
+#include <limits>
+#include <memory>
+#include <span>
+#include <tuple>
+
+namespace tessera::ivi {
+
+std::string LayoutError::describe() const {
+    std::string text = file;
+    if (line > 0) {
+        text += std::format(":{}", line);
+        if (column > 0) {
+            text += std::format(":{}", column);
+        }
+    }
+    if (!text.empty()) {
+        text += ": ";
+    }
+    if (!key.empty()) {
+        text += key + ": ";
+    }
+    return text + message;
+}
+
+namespace {
+
+// Limits for untrusted input: a layout file must not make the compositor spend unbounded memory
+// or time, nor put unbounded text into its log.
+constexpr size_t max_file_bytes = 1024 * 1024;
+constexpr size_t max_outputs = 16;
+constexpr size_t max_zones = 256;
+constexpr size_t max_profiles = 64;
+constexpr size_t max_rules = 1024;
+constexpr size_t max_string_bytes = 256;
+constexpr size_t max_zone_name = 32;
+constexpr int max_pixels = 100000;
+constexpr int max_percent = 1000;
+constexpr int64_t int_min = std::numeric_limits<int>::min();
+constexpr int64_t int_max = std::numeric_limits<int>::max();
+
+// Validation stops at the first problem. The readers below are nested several levels deep, so
+// they throw this (never past parse_layout) instead of threading std::expected through every
+// call; the file name is added where it is caught.
+struct Invalid {
+    LayoutError error;
+};
+
+[[noreturn]] void fail(const toml::source_region& where, std::string key, std::string message) {
+    throw Invalid{{.file = {},
+                   .line = static_cast<int>(where.begin.line),
+                   .column = static_cast<int>(where.begin.column),
+                   .key = std::move(key),
+                   .message = std::move(message)}};
+}
+
+bool is_control(unsigned char c) {
+    return c < 0x20 || c == 0x7f;
+}
+
+bool has_control(std::string_view text) {
+    return std::ranges::any_of(text, is_control);
+}
+
+// Untrusted text in messages: shortened, with control characters replaced, in quotes.
+std::string quote(std::string_view text) {
+    constexpr size_t shown = 64;
+    std::string out = "'";
+    size_t end = std::min(text.size(), shown);
+    while (end < text.size() && end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) {
+        --end; // do not cut a UTF-8 sequence in half
+    }
+    for (char c : text.substr(0, end)) {
+        out += is_control(c) ? '?' : c;
+    }
+    return out + (end < text.size() ? "...'" : "'");
+}
+
+std::string join(std::string_view path, std::string_view key) {
+    auto name = key.empty() || key.size() > 64 || has_control(key) ? quote(key) : std::string(key);
+    return path.empty() ? name : std::format("{}.{}", path, name);
+}
+
+std::string list(std::span<const std::string_view> words) {
+    std::string out;
+    for (auto word : words) {
+        out += std::format("{}{}", out.empty() ? "" : ", ", word);
+    }
+    return out;
+}
+
+// A value in the document together with its dotted path, for messages.
+struct Field {
+    const toml::node* node = nullptr;
+    std::string path;
+
+    explicit operator bool() const { return node != nullptr; }
+    [[noreturn]] void fail(std::string message) const {
+        ivi::fail(node->source(), path, std::move(message));
+    }
+};
+
+Field field(const toml::table& table, std::string_view path, std::string_view key) {
+    return {table.get(key), join(path, key)};
+}
+
+Field required(const toml::table& table, std::string_view path, std::string_view key) {
+    auto found = field(table, path, key);
+    if (!found) {
+        fail(table.source(), found.path, std::format("missing required key '{}'", key));
+    }
+    return found;
+}
+
+std::string_view type_name(toml::node_type type) {
+    switch (type) {
+    case toml::node_type::table:
+        return "a table";
+    case toml::node_type::array:
+        return "an array";
+    case toml::node_type::string:
+        return "a string";
+    case toml::node_type::integer:
+        return "an integer";
+    case toml::node_type::floating_point:
+        return "a float";
+    case toml::node_type::boolean:
+        return "a boolean";
+    case toml::node_type::date:
+        return "a date";
+    case toml::node_type::time:
+        return "a time";
+    case toml::node_type::date_time:
+        return "a date-time";
+    case toml::node_type::none:
+        break;
+    }
+    return "nothing";
+}
+
+[[noreturn]] void fail_type(const Field& f, std::string_view expected) {
+    f.fail(std::format("expected {}, got {}", expected, type_name(f.node->type())));
+}
+
+// Table entries in the order they appear in the file (toml++ iterates in key order).
+struct Entry {
+    const toml::key* key;
+    const toml::node* node;
+};
+
+std::vector<Entry> in_file_order(const toml::table& table) {
+    std::vector<Entry> entries;
+    for (auto&& [key, node] : table) {
+        entries.push_back({&key, &node});
+    }
+    auto position = [](const Entry& e) {
+        auto node = e.node->source().begin, key = e.key->source().begin;
+        return std::tuple(node.line, node.column, key.line, key.column);
+    };
+    std::ranges::stable_sort(entries, {}, position);
+    return entries;
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// The accepted key that `name` is probably a typo of.
+std::optional<std::string_view> closest(std::string_view name,
+                                        std::span<const std::string_view> accepted) {
+    if (name.size() > 64) {
+        return std::nullopt; // not a typo, and too long to compare cheaply
+    }
+    auto distance = [&](std::string_view word) { return edit_distance(name, word); };
+    auto best = std::ranges::min(accepted, {}, distance);
+    // A one-letter key is no more likely a typo of 'x' than of anything else.
+    size_t errors = distance(best);
+    return errors <= 2 && errors * 2 <= name.size() ? std::optional(best) : std::nullopt;
+}
+
+// Unknown keys are errors, so that a misspelt key does not silently keep its default.
+void check_keys(const toml::table& table, std::string_view path,
+                std::span<const std::string_view> accepted) {
+    for (const auto& [key, node] : in_file_order(table)) {
+        auto name = key->str();
+        if (std::ranges::contains(accepted, name)) {
+            continue;
+        }
+        auto message = std::format("unknown key {}", quote(name));
+        if (auto guess = closest(name, accepted)) {
+            message += std::format("; did you mean '{}'?", *guess);
+        }
+        fail(key->source(), join(path, name),
+             message + std::format(" (accepted keys: {})", list(accepted)));
+    }
+}
+
+const toml::table& read_table(const Field& f) {
+    if (!f.node->is_table()) {
+        fail_type(f, "a table");
+    }
+    return *f.node->as_table();
+}
+
+std::string read_string(const Field& f) {
+    if (!f.node->is_string()) {
+        fail_type(f, "a string");
+    }
+    const auto& text = f.node->as_string()->get();
+    if (text.size() > max_string_bytes) {
+        f.fail(std::format("string is longer than {} bytes", max_string_bytes));
+    }
+    if (has_control(text)) {
+        f.fail("string must not contain control characters");
+    }
+    return text;
+}
+
+std::string read_nonempty_string(const Field& f) {
+    auto text = read_string(f);
+    if (text.empty()) {
+        f.fail("expected a non-empty string");
+    }
+    return text;
+}
+
+int64_t read_integer(const Field& f, int64_t lo, int64_t hi) {
+    if (!f.node->is_integer()) {
+        fail_type(f, "an integer");
+    }
+    int64_t value = f.node->as_integer()->get();
+    if (value < lo || value > hi) {
+        f.fail(std::format("expected an integer between {} and {}, got {}", lo, hi, value));
+    }
+    return value;
+}
+
+int read_int(const Field& f, int64_t lo = int_min, int64_t hi = int_max) {
+    return static_cast<int>(read_integer(f, lo, hi));
+}
+
+// An integer or a float.
+double read_number(const Field& f, double lo, double hi) {
+    double value = 0;
+    if (f.node->is_integer()) {
+        value = static_cast<double>(f.node->as_integer()->get());
+    } else if (f.node->is_floating_point()) {
+        value = f.node->as_floating_point()->get();
+    } else {
+        fail_type(f, "a number");
+    }
+    if (!(value >= lo && value <= hi)) { // also refuses nan
+        f.fail(std::format("expected a number between {} and {}, got {}", lo, hi, value));
+    }
+    return value;
+}
+
+bool read_bool(const Field& f) {
+    if (!f.node->is_boolean()) {
+        fail_type(f, "a boolean (true or false)");
+    }
+    return f.node->as_boolean()->get();
+}
+
+Length read_length(const Field& f) {
+    constexpr std::string_view expected = R"(pixels (an integer >= 0) or a string like "50%")";
+    std::optional<Length> length;
+    std::string got;
+    if (f.node->is_integer()) {
+        auto pixels = f.node->as_integer()->get();
+        got = std::to_string(pixels);
+        if (pixels >= 0) {
+            length = Length{static_cast<double>(pixels), false};
+        }
+    } else if (f.node->is_string()) {
+        auto text = read_string(f);
+        length = parse_length(text);
+        got = quote(text);
+    } else {
+        fail_type(f, expected);
+    }
+    if (!length) {
+        f.fail(std::format("expected {}, got {}", expected, got));
+    }
+    // Bounded so that resolving it to whole pixels cannot overflow.
+    if (length->value > (length->percent ? max_percent : max_pixels)) {
+        f.fail(
+            std::format("expected at most {} pixels or {}%, got {}", max_pixels, max_percent, got));
+    }
+    return *length;
+}
+
+// A width or height: zones are never empty.
+Length read_size(const Field& f) {
+    auto length = read_length(f);
+    if (length.value <= 0) {
+        f.fail(std::format("expected a size greater than 0, got {}", format_length(length)));
+    }
+    return length;
+}
+
+RectSpec read_rect(const Field& f) {
+    static constexpr std::string_view keys[] = {"x", "y", "width", "height"};
+    const auto& table = read_table(f);
+    check_keys(table, f.path, keys);
+    return {
+        .x = read_length(required(table, f.path, "x")),
+        .y = read_length(required(table, f.path, "y")),
+        .width = read_size(required(table, f.path, "width")),
+        .height = read_size(required(table, f.path, "height")),
+    };
+}
+
+Color read_color(const Field& f) {
+    auto color = parse_color(read_string(f));
+    if (!color) {
+        f.fail(std::format(R"(expected a colour "#rrggbb" or "#rrggbbaa", got {})",
+                           quote(read_string(f))));
+    }
+    return *color;
+}
+
+FitMode read_fit(const Field& f) {
+    auto mode = parse_fit_mode(read_string(f));
+    if (!mode) {
+        f.fail(std::format("expected one of stretch, fit, fill, center, integer; got {}",
+                           quote(read_string(f))));
+    }
+    return *mode;
+}
+
+uint32_t read_input(const Field& f) {
+    static constexpr std::pair<std::string_view, InputKind> words[] = {
+        {"touch", input_touch}, {"pointer", input_pointer}, {"keyboard", input_keyboard}};
+    if (!f.node->is_array()) {
+        fail_type(f, R"(an array of "touch", "pointer", "keyboard")");
+    }
+    uint32_t input = input_none;
+    const auto& array = *f.node->as_array();
+    for (size_t i = 0; i < array.size(); ++i) {
+        Field element{array.get(i), std::format("{}[{}]", f.path, i)};
+        auto word = read_string(element);
+        auto found = std::ranges::find(words, word, &std::pair<std::string_view, InputKind>::first);
+        if (found == std::end(words)) {
+            element.fail(
+                std::format("expected one of touch, pointer, keyboard; got {}", quote(word)));
+        }
+        if (input & found->second) {
+            element.fail(std::format("'{}' is listed twice", word));
+        }
+        input |= found->second;
+    }
+    return input;
+}
+
+Fallback read_fallback(const Field& f, const std::filesystem::path& base_dir) {
+    static constexpr std::string_view keys[] = {"color", "image"};
+    const auto& table = read_table(f);
+    check_keys(table, f.path, keys);
+    Fallback fallback;
+    if (auto color = field(table, f.path, "color")) {
+        fallback.color = read_color(color);
+    }
+    if (auto image = field(table, f.path, "image")) {
+        std::filesystem::path path = read_nonempty_string(image);
+        fallback.image = path.is_absolute() ? path.string() : (base_dir / path).string();
+    }
+    return fallback;
+}
+
+std::optional<uint32_t> parse_id(std::string_view text) {
+    uint32_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+// An integer, or an inclusive range "LO-HI".
+std::pair<uint32_t, uint32_t> read_ivi_id(const Field& f) {
+    constexpr int64_t id_max = std::numeric_limits<uint32_t>::max();
+    if (f.node->is_integer()) {
+        auto id = static_cast<uint32_t>(read_integer(f, 0, id_max));
+        return {id, id};
+    }
+    if (!f.node->is_string()) {
+        fail_type(f, R"(an integer or a range like "9000-9999")");
+    }
+    auto text = read_string(f);
+    auto dash = text.find('-');
+    auto lo = dash == std::string::npos ? std::nullopt : parse_id(text.substr(0, dash));
+    auto hi = dash == std::string::npos ? std::nullopt : parse_id(text.substr(dash + 1));
+    if (!lo || !hi) {
+        f.fail(std::format(R"(expected a range "LO-HI" of integers 0 to {}, got {})", id_max,
+                           quote(text)));
+    }
+    if (*lo > *hi) {
+        f.fail(std::format("range {} starts after it ends", quote(text)));
+    }
+    return {*lo, *hi};
+}
+
+// Output keys and profile names: bounded like any string.
+void check_name(const Entry& entry, std::string_view path, std::string_view what) {
+    auto name = entry.key->str();
+    if (name.empty() || name.size() > max_string_bytes || has_control(name)) {
+        fail(entry.key->source(), join(path, name),
+             std::format("{} names must be 1 to {} bytes long, without control characters", what,
+                         max_string_bytes));
+    }
+}
+
+// Zone names appear in rules, profiles and run-time commands: kept simple.
+void check_zone_name(const Entry& entry) {
+    auto name = entry.key->str();
+    bool valid =
+        !name.empty() && name.size() <= max_zone_name && std::ranges::all_of(name, [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        });
+    if (!valid) {
+        fail(entry.key->source(), join("zones", name),
+             std::format("zone names are 1 to {} characters of a-z, 0-9, '_' and '-'; got {}",
+                         max_zone_name, quote(name)));
+    }
+}
+
+template <class Item>
+std::string known(const std::vector<Item>& items, std::string Item::* name, std::string_view what) {
+    if (items.empty()) {
+        return std::format("the layout has no {}", what);
+    }
+    std::string out = std::format("{}:", what);
+    for (size_t i = 0; i < items.size() && i < 8; ++i) {
+        out += std::format("{} {}", i == 0 ? "" : ",", quote(items[i].*name));
+    }
+    return out + (items.size() > 8 ? ", ..." : "");
+}
+
+// Entries of an optional table of named tables (outputs, zones, profiles), checked for count.
+std::vector<Entry> named_tables(const Field& f, size_t limit, std::string_view what) {
+    if (!f) {
+        return {};
+    }
+    auto entries = in_file_order(read_table(f));
+    if (entries.size() > limit) {
+        const auto& extra = entries[limit];
+        fail(extra.node->source(), join(f.path, extra.key->str()),
+             std::format("too many {} (at most {})", what, limit));
+    }
+    return entries;
+}
+
+class Reader {
+public:
+    explicit Reader(std::filesystem::path base_dir) : base_dir_(std::move(base_dir)) {}
+
+    Layout read(const toml::table& root) {
+        static constexpr std::string_view keys[] = {"layout", "outputs", "zones", "profiles",
+                                                    "rules"};
+        check_keys(root, "", keys);
+        auto header = field(root, "", "layout");
+        const toml::table empty;
+        const auto& layout_table = header ? read_table(header) : empty;
+        read_layout_table(layout_table);
+        read_outputs(root);
+        read_zones(root);
+        read_profiles(field(root, "", "profiles"));
+        read_rules(field(root, "", "rules"));
+        check_layout_references(layout_table);
+        return std::move(layout_);
+    }
+
+private:
+    void read_layout_table(const toml::table& table) {
+        static constexpr std::string_view keys[] = {"name", "default-zone", "profile"};
+        check_keys(table, "layout", keys);
+        if (auto name = field(table, "layout", "name")) {
+            read_string(name); // only for people reading the file, for now
+        }
+        if (auto zone = field(table, "layout", "default-zone")) {
+            layout_.default_zone = read_string(zone);
+        }
+        if (auto profile = field(table, "layout", "profile")) {
+            layout_.initial_profile = read_nonempty_string(profile);
+        }
+    }
+
+    void check_layout_references(const toml::table& table) {
+        if (auto zone = field(table, "layout", "default-zone");
+            zone && !layout_.find_zone(*layout_.default_zone)) {
+            zone.fail(std::format("no zone named {} ({})", quote(*layout_.default_zone),
+                                  known(layout_.zones, &ZoneSpec::name, "zones")));
+        }
+        if (auto profile = field(table, "layout", "profile");
+            profile && !layout_.find_profile(layout_.initial_profile)) {
+            profile.fail(std::format("no profile named {} ({})", quote(layout_.initial_profile),
+                                     known(layout_.profiles, &Profile::name, "profiles")));
+        }
+    }
+
+    void read_outputs(const toml::table& root) {
+        auto outputs = field(root, "", "outputs");
+        if (!outputs) {
+            fail(toml::source_region{}, "outputs",
+                 "missing required key 'outputs' (a layout needs at least one [outputs.NAME])");
+        }
+        auto entries = named_tables(outputs, max_outputs, "outputs");
+        if (entries.empty()) {
+            outputs.fail("expected at least one output ([outputs.NAME])");
+        }
+        for (const auto& entry : entries) {
+            check_name(entry, "outputs", "output");
+            read_output(entry);
+        }
+    }
+
+    void read_output(const Entry& entry) {
+        static constexpr std::string_view keys[] = {"connector", "index"};
+        Field f{entry.node, join("outputs", entry.key->str())};
+        const auto& table = read_table(f);
+        check_keys(table, f.path, keys);
+        OutputSpec output{.key = std::string(entry.key->str()), .connector = {}, .index = {}};
+        if (auto connector = field(table, f.path, "connector")) {
+            output.connector = read_nonempty_string(connector);
+            if (auto other =
+                    std::ranges::find(layout_.outputs, output.connector, &OutputSpec::connector);
+                other != layout_.outputs.end()) {
+                connector.fail(std::format("connector {} is already claimed by output {}",
+                                           quote(*output.connector), quote(other->key)));
+            }
+        }
+        if (auto index = field(table, f.path, "index")) {
+            output.index = read_int(index, 0, int_max);
+            if (auto other = std::ranges::find(layout_.outputs, output.index, &OutputSpec::index);
+                other != layout_.outputs.end()) {
+                index.fail(std::format("index {} is already claimed by output {}", *output.index,
+                                       quote(other->key)));
+            }
+        }
+        if (!output.connector && !output.index) {
+            f.fail("an output needs 'connector', 'index' or both");
+        }
+        layout_.outputs.push_back(std::move(output));
+    }
+
+    void read_zones(const toml::table& root) {
+        auto zones = field(root, "", "zones");
+        if (!zones) {
+            fail(toml::source_region{}, "zones",
+                 "missing required key 'zones' (a layout needs at least one [zones.NAME])");
+        }
+        auto entries = named_tables(zones, max_zones, "zones");
+        if (entries.empty()) {
+            zones.fail("expected at least one zone ([zones.NAME])");
+        }
+        for (const auto& entry : entries) {
+            check_zone_name(entry);
+            layout_.zones.push_back(read_zone(entry));
+        }
+    }
+
+    ZoneSpec read_zone(const Entry& entry) {
+        static constexpr std::string_view keys[] = {
+            "output",  "rect",  "z",        "background",        "fit",      "opacity",
+            "visible", "input", "fallback", "freeze-timeout-ms", "floating", "plane-priority",
+        };
+        Field f{entry.node, join("zones", entry.key->str())};
+        const auto& table = read_table(f);
+        check_keys(table, f.path, keys);
+        ZoneSpec zone;
+        zone.name = entry.key->str();
+        auto output = required(table, f.path, "output");
+        zone.output = read_string(output);
+        if (!layout_.find_output(zone.output)) {
+            output.fail(std::format("no output named {} ({})", quote(zone.output),
+                                    known(layout_.outputs, &OutputSpec::key, "outputs")));
+        }
+        zone.rect = read_rect(required(table, f.path, "rect"));
+        read_zone_options(table, f.path, zone);
+        return zone;
+    }
+
+    void read_zone_options(const toml::table& table, const std::string& path, ZoneSpec& zone) {
+        if (auto z = field(table, path, "z")) {
+            zone.z = read_int(z);
+        }
+        if (auto background = field(table, path, "background")) {
+            zone.background = read_color(background);
+        }
+        if (auto fit = field(table, path, "fit")) {
+            zone.fit = read_fit(fit);
+        }
+        if (auto opacity = field(table, path, "opacity")) {
+            zone.opacity = read_number(opacity, 0, 1);
+        }
+        if (auto visible = field(table, path, "visible")) {
+            zone.visible = read_bool(visible);
+        }
+        if (auto input = field(table, path, "input")) {
+            zone.input = read_input(input);
+        }
+        if (auto priority = field(table, path, "plane-priority")) {
+            zone.plane_priority = read_int(priority, -1000, 1000);
+        }
+        if (auto fallback = field(table, path, "fallback")) {
+            zone.fallback = read_fallback(fallback, base_dir_);
+        }
+        if (auto timeout = field(table, path, "freeze-timeout-ms")) {
+            zone.freeze_timeout = std::chrono::milliseconds(read_integer(timeout, 1, 3'600'000));
+        }
+        if (auto floating = field(table, path, "floating")) {
+            zone.floating = read_bool(floating);
+        }
+    }
+
+    void read_profiles(const Field& profiles) {
+        for (const auto& entry : named_tables(profiles, max_profiles, "profiles")) {
+            check_name(entry, "profiles", "profile");
+            layout_.profiles.push_back(read_profile(entry));
+        }
+    }
+
+    Profile read_profile(const Entry& entry) {
+        static constexpr std::string_view keys[] = {"zones"};
+        Field f{entry.node, join("profiles", entry.key->str())};
+        const auto& table = read_table(f);
+        check_keys(table, f.path, keys);
+        Profile profile{.name = std::string(entry.key->str()), .zones = {}};
+        auto zones = field(table, f.path, "zones");
+        for (const auto& zone : named_tables(zones, max_zones, "zones")) {
+            auto name = std::string(zone.key->str());
+            if (!layout_.find_zone(name)) {
+                fail(zone.key->source(), join(zones.path, name),
+                     std::format("no zone named {} ({})", quote(name),
+                                 known(layout_.zones, &ZoneSpec::name, "zones")));
+            }
+            profile.zones[name] = read_override({zone.node, join(zones.path, name)});
+        }
+        return profile;
+    }
+
+    static ZoneOverride read_override(const Field& f) {
+        static constexpr std::string_view keys[] = {"rect", "visible", "opacity", "z"};
+        const auto& table = read_table(f);
+        check_keys(table, f.path, keys);
+        ZoneOverride change;
+        if (auto rect = field(table, f.path, "rect")) {
+            change.rect = read_rect(rect);
+        }
+        if (auto visible = field(table, f.path, "visible")) {
+            change.visible = read_bool(visible);
+        }
+        if (auto opacity = field(table, f.path, "opacity")) {
+            change.opacity = read_number(opacity, 0, 1);
+        }
+        if (auto z = field(table, f.path, "z")) {
+            change.z = read_int(z);
+        }
+        return change;
+    }
+
+    void read_rules(const Field& rules) {
+        if (!rules) {
+            return;
+        }
+        if (!rules.node->is_array()) {
+            fail_type(rules, "an array of tables ([[rules]])");
+        }
+        const auto& array = *rules.node->as_array();
+        for (size_t i = 0; i < array.size(); ++i) {
+            Field rule{array.get(i), std::format("rules[{}]", i)};
+            if (i == max_rules) {
+                rule.fail(std::format("too many rules (at most {})", max_rules));
+            }
+            layout_.rules.push_back(read_rule(rule));
+        }
+    }
+
+    Rule read_rule(const Field& f) const {
+        static constexpr std::string_view keys[] = {"zone", "ivi-id", "app-id", "guest", "scanout"};
+        const auto& table = read_table(f);
+        check_keys(table, f.path, keys);
+        Rule rule;
+        auto zone = required(table, f.path, "zone");
+        rule.zone = read_string(zone);
+        if (!layout_.find_zone(rule.zone)) {
+            zone.fail(std::format("no zone named {} ({})", quote(rule.zone),
+                                  known(layout_.zones, &ZoneSpec::name, "zones")));
+        }
+        if (auto ivi_id = field(table, f.path, "ivi-id")) {
+            rule.ivi_id = read_ivi_id(ivi_id);
+        }
+        if (auto app_id = field(table, f.path, "app-id")) {
+            rule.app_id = read_nonempty_string(app_id);
+        }
+        if (auto guest = field(table, f.path, "guest")) {
+            rule.guest = read_nonempty_string(guest);
+        }
+        if (auto scanout = field(table, f.path, "scanout")) {
+            rule.scanout = read_int(scanout, 0, int_max);
+            if (!rule.guest) {
+                scanout.fail("'scanout' is only allowed together with 'guest'");
+            }
+        }
+        if (!rule.ivi_id && !rule.app_id && !rule.guest) {
+            f.fail("a rule needs at least one of 'ivi-id', 'app-id', 'guest'");
+        }
+        return rule;
+    }
+
+    std::filesystem::path base_dir_;
+    Layout layout_;
+};
+
+// toml++ makes a table for every part of a dotted key or table header, and recurses as deep to
+// parse and to free them: a few hundred thousand parts overflow the stack. No layout needs more
+// than a handful, so a line with many dots outside strings and comments is refused unparsed.
+class DepthCheck {
+public:
+    static constexpr int max_dots = 64;
+
+    explicit DepthCheck(std::string_view text) : text_(text) {}
+
+    // The position of the first dot too many, as {line, column}; nullopt when none.
+    std::optional<std::pair<int, int>> first_excess() {
+        for (; pos_ < text_.size(); ++pos_) {
+            if (text_[pos_] == '\n') {
+                new_line();
+            } else if (step()) {
+                return std::pair(line_, static_cast<int>(pos_ - line_start_) + 1);
+            }
+        }
+        return std::nullopt;
+    }
+
+private:
+    enum class State { code, comment, basic, literal, multi_basic, multi_literal };
+
+    void new_line() {
+        ++line_;
+        line_start_ = pos_ + 1;
+        dots_ = 0;
+        if (state_ != State::multi_basic && state_ != State::multi_literal) {
+            state_ = State::code; // comments end here; single-line strings must have ended
+        }
+    }
+
+    // The length of the run of `quote` characters at pos_.
+    size_t run(char quote) const {
+        size_t end = pos_;
+        while (end < text_.size() && text_[end] == quote) {
+            ++end;
+        }
+        return end - pos_;
+    }
+
+    // Handles text_[pos_] (not a newline); true when it is a dot too many.
+    bool step() {
+        char c = text_[pos_];
+        switch (state_) {
+        case State::code:
+            return code(c);
+        case State::comment:
+            return false;
+        case State::basic:
+        case State::multi_basic:
+            if (c == '\\' && pos_ + 1 < text_.size() && text_[pos_ + 1] != '\n') {
+                ++pos_; // an escaped character, maybe a quote
+            } else if (c == '"') {
+                close_string('"', state_ == State::multi_basic);
+            }
+            return false;
+        case State::literal:
+        case State::multi_literal:
+            if (c == '\'') {
+                close_string('\'', state_ == State::multi_literal);
+            }
+            return false;
+        }
+        return false;
+    }
+
+    bool code(char c) {
+        if (c == '#') {
+            state_ = State::comment;
+        } else if (c == '"' || c == '\'') {
+            bool multi = run(c) >= 3;
+            state_ = c == '"' ? (multi ? State::multi_basic : State::basic)
+                              : (multi ? State::multi_literal : State::literal);
+            pos_ += multi ? 2 : 0;
+        } else if (c == '.') {
+            return ++dots_ > max_dots;
+        }
+        return false;
+    }
+
+    // At a quote inside a string: a multi-line string ends at three quotes, and may have up to
+    // two more right before them.
+    void close_string(char quote, bool multi) {
+        size_t quotes = run(quote);
+        if (!multi || quotes >= 3) {
+            state_ = State::code;
+        }
+        pos_ += (multi ? quotes : 1) - 1;
+    }
+
+    std::string_view text_;
+    size_t pos_ = 0;
+    size_t line_start_ = 0;
+    int line_ = 1;
+    int dots_ = 0;
+    State state_ = State::code;
+};
+
+LayoutError syntax_error(const toml::parse_error& error, const std::string& file_name) {
+    const auto& where = error.source().begin;
+    return {.file = file_name,
+            .line = static_cast<int>(where.line),
+            .column = static_cast<int>(where.column),
+            .key = {},
+            .message = std::string(error.description())};
+}
+
+} // namespace
+
+std::expected<Layout, LayoutError> parse_layout(std::string_view text,
+                                                const std::string& file_name) {
+    if (text.size() > max_file_bytes) {
+        return std::unexpected(LayoutError{.file = file_name,
+                                           .line = 0,
+                                           .column = 0,
+                                           .key = {},
+                                           .message = "layout is larger than 1 MiB"});
+    }
+    if (auto excess = DepthCheck(text).first_excess()) {
+        return std::unexpected(LayoutError{
+            .file = file_name,
+            .line = excess->first,
+            .column = excess->second,
+            .key = {},
+            .message = std::format("more than {} dots outside strings on one line: keys are "
+                                   "nested too deep",
+                                   DepthCheck::max_dots)});
+    }
+    try {
+        auto root = toml::parse(text, std::string_view(file_name));
+        auto layout = Reader(std::filesystem::path(file_name).parent_path()).read(root);
+        layout.source = file_name;
+        return layout;
+    } catch (const toml::parse_error& error) {
+        return std::unexpected(syntax_error(error, file_name));
+    } catch (Invalid& invalid) {
+        invalid.error.file = file_name;
+        return std::unexpected(std::move(invalid.error));
+    } catch (const std::exception& error) { // std::bad_alloc: still no exception for the caller
+        return std::unexpected(LayoutError{
+            .file = file_name, .line = 0, .column = 0, .key = {}, .message = error.what()});
+    }
+}
+
+std::expected<Layout, LayoutError> load_layout_file(const std::string& path) {
+    auto failure = [&](std::string message) {
+        return std::unexpected(LayoutError{
+            .file = path, .line = 0, .column = 0, .key = {}, .message = std::move(message)});
+    };
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rbe"),
+                                                         &std::fclose);
+    if (!file) {
+        return failure(std::format("cannot open: {}", std::strerror(errno)));
+    }
+    // Read one byte more than allowed, to tell a full-size file from a larger one.
+    std::string text(max_file_bytes + 1, '\0');
+    size_t size = std::fread(text.data(), 1, text.size(), file.get());
+    if (std::ferror(file.get())) {
+        return failure(std::format("cannot read: {}", std::strerror(errno)));
+    }
+    if (size > max_file_bytes) {
+        return failure("file is larger than 1 MiB");
+    }
+    text.resize(size);
+    return parse_layout(text, path);
+}
+
+} // namespace tessera::ivi
