@@ -58,13 +58,10 @@ const struct ivi_application_interface ivi_application_impl = {
     .surface_create = handle_surface_create,
 };
 
-IviApplication* global_app = nullptr; // for role_destroy, which only gets the surface
-
 void role_destroy(wlr_surface* surface) {
-    auto* ivi = from_surface(surface);
-    if (ivi && global_app) {
+    if (auto* ivi = from_surface(surface)) {
         wl_resource_set_user_data(surface->role_resource, nullptr);
-        global_app->destroy_surface(ivi);
+        ivi->application().destroy_surface(ivi);
     }
 }
 
@@ -82,14 +79,11 @@ void bind(wl_client* client, void* data, uint32_t version, uint32_t id) {
 
 IviApplication::IviApplication(Server& server)
     : server_(server),
-      global_(wl_global_create(server.display(), &ivi_application_interface, 1, this, bind)) {
-    global_app = this;
-}
+      global_(wl_global_create(server.display(), &ivi_application_interface, 1, this, bind)) {}
 
 IviApplication::~IviApplication() {
     surfaces_.clear();
     wl_global_destroy(global_);
-    global_app = nullptr;
 }
 
 void IviApplication::create_surface(wl_resource* app_resource, uint32_t ivi_id,

@@ -23,6 +23,7 @@ public:
     IviSurface& operator=(const IviSurface&) = delete;
 
     [[nodiscard]] uint32_t ivi_id() const { return ivi_id_; }
+    [[nodiscard]] IviApplication& application() const { return app_; }
 
     ivi::ContentIdentity identity() const override;
     std::string describe() const override;

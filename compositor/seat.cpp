@@ -7,6 +7,7 @@
 #include "zone_scene.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 namespace tessera::compositor {
 
@@ -206,6 +207,10 @@ void Seat::focus_at(double lx, double ly, ivi::InputKind kind) {
     auto* surface = surface_at(lx, ly, kind, &sx, &sy, &node);
     if (auto* toplevel = node ? Toplevel::from_node(node) : nullptr) {
         focus_toplevel(toplevel);
+    } else if (surface && surface->role && std::string_view(surface->role->name) == "ivi_surface" &&
+               (!server_.zones() || server_.zones()->accepts_input(node, ivi::input_keyboard))) {
+        // ivi surfaces have no window to raise: a click or touch gives them the keyboard.
+        focus_surface(surface);
     } else if (auto* layer = surface ? wlr_layer_surface_v1_try_from_wlr_surface(surface) : nullptr;
                layer && layer->current.keyboard_interactive) {
         focus_surface(surface);

@@ -74,13 +74,15 @@ void Toplevel::configure_size(int width, int height) {
     if (!xdg_->base->initialized) {
         return;
     }
-    if (xdg_->scheduled.width != width || xdg_->scheduled.height != height ||
-        xdg_->current.width != width || xdg_->current.height != height) {
+    // Each call schedules a configure: only send what changes.
+    if (xdg_->scheduled.width != width || xdg_->scheduled.height != height) {
         wlr_xdg_toplevel_set_size(xdg_, width, height);
     }
     // Tiled: the client draws no shadows or rounded corners outside the zone.
-    wlr_xdg_toplevel_set_tiled(xdg_,
-                               WLR_EDGE_TOP | WLR_EDGE_BOTTOM | WLR_EDGE_LEFT | WLR_EDGE_RIGHT);
+    constexpr uint32_t all_edges = WLR_EDGE_TOP | WLR_EDGE_BOTTOM | WLR_EDGE_LEFT | WLR_EDGE_RIGHT;
+    if (xdg_->scheduled.tiled != all_edges) {
+        wlr_xdg_toplevel_set_tiled(xdg_, all_edges);
+    }
 }
 
 bool Toplevel::in_managed_zone() const {

@@ -206,7 +206,7 @@ const ivi::Zone* ZoneScene::zone_for(const ZoneContent& content) const {
     return name ? model_.find(*name) : nullptr;
 }
 
-const ZoneScene::ZoneNode* ZoneScene::node_of(const ZoneContent& content) const {
+ZoneScene::ZoneNode* ZoneScene::node_of(const ZoneContent& content) const {
     auto it = nodes_.find(content.zone);
     return it == nodes_.end() ? nullptr : it->second.get();
 }
@@ -217,7 +217,7 @@ void ZoneScene::add(ZoneContent* content) {
     }
     assign(content);
     if (auto* node = node_of(*content)) {
-        update_fallback(const_cast<ZoneNode&>(*node));
+        update_fallback(*node);
     }
 }
 

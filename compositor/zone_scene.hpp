@@ -79,7 +79,7 @@ private:
     void update_fallback(ZoneNode& node);
     void assign(ZoneContent* content);
     void place(ZoneContent* content);
-    [[nodiscard]] const ZoneNode* node_of(const ZoneContent& content) const;
+    [[nodiscard]] ZoneNode* node_of(const ZoneContent& content) const;
 
     Server& server_;
     ivi::ZoneModel model_;

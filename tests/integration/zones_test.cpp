@@ -218,3 +218,16 @@ TEST_CASE("a malformed layout file stops tessera with file, line and key", "[lay
     CHECK(result.output.find("layout: " + file + ":") != std::string::npos);
     CHECK(result.output.find("unknown key") != std::string::npos);
 }
+
+TEST_CASE("a click gives an ivi surface the keyboard", "[zones]") {
+    HeadlessCompositor compositor({{320, 240, 60000}}, "us", three_zones());
+    TestPointer pointer(compositor);
+    TestKeyboard keyboard(compositor);
+    auto right = compositor.spawn({test_client_path(), "--ivi-id", "200", "--print-input"});
+    REQUIRE(right->wait_for_line("mapped"));
+    pointer.move_to(240, 60);
+    pointer.click(BTN_LEFT);
+    REQUIRE(right->wait_for_line("keyboard-enter"));
+    keyboard.tap(KEY_A);
+    CHECK(right->wait_for_line("key a"));
+}

@@ -30,8 +30,9 @@ TEST_CASE("bad headless output sizes are refused with the reason", "[options]") 
 }
 
 TEST_CASE("the command line follows compositor conventions", "[options]") {
-    auto options = parse({"--headless", "640x480", "--headless=320x200@30", "-s", "foot",
-                          "--startup", "grim", "-d", "--socket", "wayland-test"});
+    auto options =
+        parse({"--headless", "640x480", "--headless=320x200@30", "-s", "foot", "--startup", "grim",
+               "-d", "--socket", "wayland-test", "-l", "cockpit.toml"});
     REQUIRE(options);
     CHECK(options->action == Options::Action::run);
     REQUIRE(options->headless_outputs.size() == 2);
@@ -39,6 +40,7 @@ TEST_CASE("the command line follows compositor conventions", "[options]") {
     CHECK(options->startup_commands == std::vector<std::string>{"foot", "grim"});
     CHECK(options->log_spec == "debug");
     CHECK(options->socket_name == "wayland-test");
+    CHECK(options->layout_path == "cockpit.toml");
     CHECK(options->headless());
 
     CHECK(parse({"--help"})->action == Options::Action::help);
@@ -80,8 +82,8 @@ TEST_CASE("command line errors name the argument", "[options]") {
 
 TEST_CASE("the help text documents every option", "[options]") {
     auto text = usage_text("tessera");
-    for (auto option : {"--help", "--version", "--startup", "--headless", "--socket", "--debug",
-                        "--log-level", "--xkb-layout"}) {
+    for (auto option : {"--help", "--version", "--startup", "--headless", "--layout", "--socket",
+                        "--debug", "--log-level", "--xkb-layout"}) {
         INFO(option);
         CHECK(text.find(option) != std::string::npos);
     }
