@@ -51,6 +51,11 @@ bool scaled_surface_accepts_input(wlr_scene_buffer* buffer, double* sx, double* 
     return wlr_surface_point_accepts_input(scene_surface->surface, x, y);
 }
 
+// Integer scaling is for pixel-exact content: no smoothing.
+wlr_scale_filter_mode filter_for(ivi::FitMode fit) {
+    return fit == ivi::FitMode::integer ? WLR_SCALE_FILTER_NEAREST : WLR_SCALE_FILTER_BILINEAR;
+}
+
 void set_opacity(wlr_scene_tree* tree, double opacity) {
     wlr_scene_node_for_each_buffer(
         &tree->node,
@@ -194,6 +199,7 @@ void ZoneScene::update_fallback(ZoneNode& node) {
         wlr_fbox source{p.source.x, p.source.y, p.source.width, p.source.height};
         wlr_scene_buffer_set_source_box(node.fallback_image, &source);
         wlr_scene_buffer_set_opacity(node.fallback_image, static_cast<float>(node.state.opacity));
+        wlr_scene_buffer_set_filter_mode(node.fallback_image, filter_for(node.state.fit));
         wlr_scene_node_set_enabled(&node.fallback_image->node, empty && !p.dest.empty());
     }
 }
@@ -293,10 +299,7 @@ void ZoneScene::place(ZoneContent* content) {
         wlr_fbox source{box.x + p.source.x, box.y + p.source.y, p.source.width, p.source.height};
         wlr_scene_buffer_set_source_box(buffer, &source);
         wlr_scene_buffer_set_dest_size(buffer, p.dest.width, p.dest.height);
-        // Integer scaling is for pixel-exact content: no smoothing.
-        wlr_scene_buffer_set_filter_mode(buffer, node->state.fit == ivi::FitMode::integer
-                                                     ? WLR_SCALE_FILTER_NEAREST
-                                                     : WLR_SCALE_FILTER_BILINEAR);
+        wlr_scene_buffer_set_filter_mode(buffer, filter_for(node->state.fit));
         wlr_scene_node_set_position(&buffer->node, 0, 0);
         buffer->point_accepts_input = scaled_surface_accepts_input;
         scaling_[content->surface()] = {p.source.width / p.dest.width,

@@ -9,6 +9,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <filesystem>
+#include <fstream>
 
 #include <linux/input-event-codes.h>
 #include <signal.h>
@@ -230,4 +231,39 @@ TEST_CASE("a click gives an ivi surface the keyboard", "[zones]") {
     REQUIRE(right->wait_for_line("keyboard-enter"));
     keyboard.tap(KEY_A);
     CHECK(right->wait_for_line("key a"));
+}
+
+TEST_CASE("an empty zone shows its fallback image over its fallback colour", "[zones]") {
+    HeadlessCompositor host;
+    Image pattern(2, 2, red);
+    pattern.set(1, 0, blue);
+    pattern.set(0, 1, yellow);
+    pattern.set(1, 1, Rgba{255, 255, 255, 255});
+    REQUIRE(write_png(pattern, host.runtime_dir() + "/fallback.png"));
+    std::ofstream(host.runtime_dir() + "/layout.toml") << R"(
+[outputs.screen]
+index = 0
+[zones.only]
+output = "screen"
+rect = { x = 0, y = 0, width = 160, height = 120 }
+fit = "integer"
+fallback = { color = "#00ff00", image = "fallback.png" }
+[[rules]]
+zone = "only"
+app-id = "x"
+)";
+    HeadlessCompositor compositor({{320, 240, 60000}}, "us", host.runtime_dir() + "/layout.toml");
+    auto shot = compositor.capture();
+    // 2x2 at integer scale 60 = 120x120, centred in 160x120: x 20..139.
+    CHECK(shot.at(10, 60) == Rgba{0, 255, 0, 255}); // the colour beside the image
+    CHECK(shot.at(30, 10) == red);
+    CHECK(shot.at(130, 10) == blue);
+    CHECK(shot.at(30, 110) == yellow);
+    CHECK(shot.at(130, 110) == Rgba{255, 255, 255, 255});
+
+    // Content replaces the fallback.
+    auto client = compositor.spawn({test_client_path(), "--app-id", "x", "--pattern", "solid",
+                                    "--color", "000000", "--size", "160x120"});
+    REQUIRE(client->wait_for_line("mapped"));
+    CHECK(compositor.capture().at(30, 10) == Rgba{0, 0, 0, 255});
 }
