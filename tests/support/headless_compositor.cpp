@@ -48,8 +48,12 @@ std::string tessera_binary_path() {
     return TESSERA_BINARY;
 }
 
+std::string source_path(const std::string& relative) {
+    return std::string(TESSERA_SOURCE_DIR) + "/" + relative;
+}
+
 std::string test_data_path(const std::string& relative) {
-    return std::string(TESSERA_SOURCE_DIR) + "/tests/data/" + relative;
+    return source_path("tests/data/" + relative);
 }
 
 HeadlessCompositor::HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs,

@@ -95,7 +95,8 @@ private:
     std::vector<std::shared_ptr<std::function<void(std::expected<Image, std::string>)>>> recorders_;
 };
 
-// A test data file under tests/data.
+// A file of the source tree, and one under tests/data.
+std::string source_path(const std::string& relative);
 std::string test_data_path(const std::string& relative);
 std::string tessera_ctl_path();
 std::string tessera_binary_path();
