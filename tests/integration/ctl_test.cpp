@@ -40,10 +40,22 @@ struct Ctl {
     }
 };
 
+std::string three_zones() {
+    return test_data_path("layouts/three-zones.toml");
+}
+
 std::string copy_layout(HeadlessCompositor& host, const std::string& name) {
     auto path = host.runtime_dir() + "/" + name;
-    std::filesystem::copy_file(test_data_path("layouts/three-zones.toml"), path);
+    std::filesystem::copy_file(three_zones(), path);
     return path;
+}
+
+// A window that draws yellow at whatever size its zone gives it; it lands in "bottom".
+std::unique_ptr<ClientProcess> spawn_yellow_window(HeadlessCompositor& compositor) {
+    auto client = compositor.spawn(
+        {test_client_path(), "--follow-configure", "--pattern", "solid", "--color", "ffff00"});
+    REQUIRE(client->wait_for_line("mapped"));
+    return client;
 }
 
 // Sends raw lines on the control socket and reads one reply line each.
@@ -90,11 +102,8 @@ private:
 } // namespace
 
 TEST_CASE("tessera-ctl lists outputs, zones and surfaces", "[ctl]") {
-    HeadlessCompositor compositor({{320, 240, 60000}}, "us",
-                                  test_data_path("layouts/three-zones.toml"));
-    auto client = compositor.spawn(
-        {test_client_path(), "--follow-configure", "--pattern", "solid", "--color", "ffff00"});
-    REQUIRE(client->wait_for_line("mapped"));
+    HeadlessCompositor compositor({{320, 240, 60000}}, "us", three_zones());
+    auto client = spawn_yellow_window(compositor);
     Ctl ctl{compositor};
 
     auto zones = ctl("zones");
@@ -122,11 +131,8 @@ TEST_CASE("tessera-ctl lists outputs, zones and surfaces", "[ctl]") {
 }
 
 TEST_CASE("tessera-ctl moves a surface and takes a zone screenshot that matches", "[ctl]") {
-    HeadlessCompositor compositor({{320, 240, 60000}}, "us",
-                                  test_data_path("layouts/three-zones.toml"));
-    auto client = compositor.spawn(
-        {test_client_path(), "--follow-configure", "--pattern", "solid", "--color", "ffff00"});
-    REQUIRE(client->wait_for_line("mapped"));
+    HeadlessCompositor compositor({{320, 240, 60000}}, "us", three_zones());
+    auto client = spawn_yellow_window(compositor);
     Ctl ctl{compositor};
     auto id = ctl.json_of("surfaces")["surfaces"][0]["id"].get<uint64_t>();
 
@@ -151,8 +157,7 @@ TEST_CASE("tessera-ctl moves a surface and takes a zone screenshot that matches"
 }
 
 TEST_CASE("tessera-ctl changes a zone and switches profiles", "[ctl]") {
-    HeadlessCompositor compositor({{320, 240, 60000}}, "us",
-                                  test_data_path("layouts/three-zones.toml"));
+    HeadlessCompositor compositor({{320, 240, 60000}}, "us", three_zones());
     Ctl ctl{compositor};
     REQUIRE(Ctl::exit_code(ctl("zone right hide")) == 0);
     CHECK(compositor.capture().at(200, 10) != Rgba{0, 0x40, 0, 255});
@@ -168,8 +173,7 @@ TEST_CASE("tessera-ctl changes a zone and switches profiles", "[ctl]") {
 }
 
 TEST_CASE("tessera-ctl reports errors with a message and a status", "[ctl]") {
-    HeadlessCompositor compositor({{320, 240, 60000}}, "us",
-                                  test_data_path("layouts/three-zones.toml"));
+    HeadlessCompositor compositor({{320, 240, 60000}}, "us", three_zones());
     Ctl ctl{compositor};
     auto no_zone = ctl("zone nowhere hide");
     CHECK(Ctl::exit_code(no_zone) == 1);
@@ -187,8 +191,7 @@ TEST_CASE("tessera-ctl reports errors with a message and a status", "[ctl]") {
 }
 
 TEST_CASE("malformed control messages get an error reply and change nothing", "[ctl]") {
-    HeadlessCompositor compositor({{320, 240, 60000}}, "us",
-                                  test_data_path("layouts/three-zones.toml"));
+    HeadlessCompositor compositor({{320, 240, 60000}}, "us", three_zones());
     RawControl control(compositor);
     const char* corpus[] = {
         "",
@@ -225,8 +228,7 @@ TEST_CASE("malformed control messages get an error reply and change nothing", "[
 }
 
 TEST_CASE("a request longer than the limit is refused and the connection closed", "[ctl]") {
-    HeadlessCompositor compositor({{320, 240, 60000}}, "us",
-                                  test_data_path("layouts/three-zones.toml"));
+    HeadlessCompositor compositor({{320, 240, 60000}}, "us", three_zones());
     RawControl control(compositor);
     auto reply = json::parse(control.request(std::string(100 * 1024, 'x')), nullptr, false);
     REQUIRE(reply.is_object());
@@ -253,7 +255,7 @@ TEST_CASE("a reload of a broken layout is refused and the running one stays", "[
     CHECK(compositor.server().zones()->model().zones() == before);
 
     // A good file is taken, in one go.
-    std::filesystem::copy_file(test_data_path("layouts/three-zones.toml"), path,
+    std::filesystem::copy_file(three_zones(), path,
                                std::filesystem::copy_options::overwrite_existing);
     std::ofstream(path, std::ios::app) << "\n[profiles.extra.zones.bottom]\nvisible = false\n";
     auto reloaded = ctl("reload");
