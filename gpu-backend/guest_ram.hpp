@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+// Access to a guest's memory by guest-physical address: what the device model reads commands'
+// backing pages through. Implemented over the vhost-user memory table (vhost_user/), and by
+// plain buffers in tests.
+namespace tessera::gpu {
+
+class GuestRam {
+public:
+    virtual ~GuestRam() = default;
+
+    // The host memory behind [gpa, gpa + length), in order; it may span several regions.
+    // nullopt when any byte is outside guest memory or the range overflows.
+    [[nodiscard]] virtual std::optional<std::vector<std::span<std::byte>>>
+    translate(uint64_t gpa, uint64_t length) const = 0;
+
+    // The same, only when the range lies within one region.
+    [[nodiscard]] std::optional<std::span<std::byte>> translate_contiguous(uint64_t gpa,
+                                                                           uint64_t length) const {
+        auto pieces = translate(gpa, length);
+        if (!pieces || pieces->size() != 1) {
+            return length == 0 && pieces ? std::optional(std::span<std::byte>()) : std::nullopt;
+        }
+        return pieces->front();
+    }
+};
+
+} // namespace tessera::gpu

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "gpu-backend/vhost_user/guest_memory.hpp"
+#include "gpu-backend/virtqueue/descriptor_chain.hpp"
+
+// The split virtqueue (virtio 1.x section 2.7) as the device sees it. Every index, length and
+// address comes from the guest: anything out of place is a RingError, and the caller stops the
+// device (failure level 2). Nothing here trusts the ring enough to crash on it.
+namespace tessera::gpu {
+
+namespace vring {
+inline constexpr uint16_t desc_f_next = 1;
+inline constexpr uint16_t desc_f_write = 2;
+inline constexpr uint16_t desc_f_indirect = 4;
+inline constexpr uint16_t avail_f_no_interrupt = 1;
+inline constexpr uint32_t max_size = 32768;
+inline constexpr size_t desc_size = 16;
+
+// Whether the driver asked to be notified when the used index moved from old_idx to new_idx
+// (virtio_ring.h vring_need_event).
+constexpr bool need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx) {
+    return static_cast<uint16_t>(new_idx - event_idx - 1) <
+           static_cast<uint16_t>(new_idx - old_idx);
+}
+} // namespace vring
+
+struct RingError {
+    std::string reason;
+};
+
+// What SET_VRING_NUM/ADDR/BASE and SET_FEATURES configured.
+struct QueueConfig {
+    uint32_t size = 0;      // power of two, at most vring::max_size
+    uint64_t desc_addr = 0; // frontend user addresses (translate_user)
+    uint64_t avail_addr = 0;
+    uint64_t used_addr = 0;
+    uint16_t next_avail = 0; // SET_VRING_BASE
+    bool event_idx = false;  // VIRTIO_RING_F_EVENT_IDX negotiated
+};
+
+class SplitQueue {
+public:
+    // Locates the three ring areas in `memory`; fails when one is outside it or misaligned.
+    static std::expected<SplitQueue, RingError> create(std::shared_ptr<const GuestMemory> memory,
+                                                       const QueueConfig& config);
+
+    // Moves to a new memory table, keeping the ring indices (SET_MEM_TABLE while running).
+    std::expected<void, RingError> rebind(std::shared_ptr<const GuestMemory> memory);
+
+    // The next available chain, or nullopt when the driver has made none available. With
+    // event-idx, finding the ring empty also asks the driver to kick for the next one.
+    std::expected<std::optional<DescriptorChain>, RingError> pop();
+
+    // Returns a chain popped from this queue to the driver with the number of bytes written.
+    // Refuses a chain popped from another queue object (one that stopped since: drop those).
+    std::expected<void, RingError> push(const DescriptorChain& chain, uint32_t written);
+    [[nodiscard]] bool owns(const DescriptorChain& chain) const {
+        return chain.queue_serial_ == serial_;
+    }
+
+    // Whether the driver wants an interrupt for what was pushed since the last call (event-idx
+    // used_event, or VRING_AVAIL_F_NO_INTERRUPT without it). Call once after a batch of pushes.
+    bool needs_notification();
+
+    [[nodiscard]] uint32_t size() const { return config_.size; }
+    [[nodiscard]] uint16_t next_avail() const { return next_avail_; }
+    [[nodiscard]] uint16_t next_used() const { return next_used_; }
+    [[nodiscard]] uint32_t in_flight() const { return in_flight_; }
+    [[nodiscard]] const QueueConfig& config() const { return config_; }
+    [[nodiscard]] const std::shared_ptr<const GuestMemory>& memory() const { return memory_; }
+
+private:
+    struct Desc {
+        uint64_t addr;
+        uint32_t len;
+        uint16_t flags;
+        uint16_t next;
+    };
+
+    SplitQueue() = default;
+    std::optional<RingError> locate_rings();
+    uint16_t avail_idx_acquire() const;
+    uint16_t avail_ring(uint16_t slot) const;
+    void set_avail_event(uint16_t value);
+    std::expected<DescriptorChain, RingError> walk(uint16_t head) const;
+    std::optional<RingError> add_buffer(DescriptorChain& chain, const Desc& desc,
+                                        bool& seen_writable) const;
+    static Desc parse_desc(const std::byte* p);
+
+    std::shared_ptr<const GuestMemory> memory_;
+    QueueConfig config_;
+    std::span<std::byte> desc_;  // 16 * size
+    std::span<std::byte> avail_; // 6 + 2 * size: flags, idx, ring[size], used_event
+    std::span<std::byte> used_;  // 6 + 8 * size: flags, idx, ring[size], avail_event
+    uint64_t serial_ = 0;
+    uint16_t next_avail_ = 0;
+    uint16_t next_used_ = 0;
+    uint32_t in_flight_ = 0;
+    uint16_t signalled_used_ = 0;
+    bool signalled_valid_ = false;
+};
+
+} // namespace tessera::gpu
