@@ -1,0 +1,505 @@
+#include "gpu-backend/virtio_gpu/device.hpp"
+
+#include "gpu-backend/virtio_gpu/edid.hpp"
+#include "util/log.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <format>
+#include <new>
+
+namespace tessera::gpu {
+namespace {
+
+using proto::Response;
+
+log::Scope& cmd_log() {
+    static log::Scope scope("gpu.cmd");
+    return scope;
+}
+
+constexpr uint32_t max_cursor_size = 64;
+constexpr uint32_t max_dimension_cap = 65536; // keeps width * 4 inside 32 bits
+
+// x + width and y + height computed in 64 bits, so they cannot wrap.
+bool inside(const proto::Rect& r, uint32_t width, uint32_t height) {
+    return uint64_t{r.x} + r.width <= width && uint64_t{r.y} + r.height <= height;
+}
+
+proto::Rect intersect(const proto::Rect& a, const proto::Rect& b) {
+    uint64_t x0 = std::max(a.x, b.x), y0 = std::max(a.y, b.y);
+    uint64_t x1 = std::min(uint64_t{a.x} + a.width, uint64_t{b.x} + b.width);
+    uint64_t y1 = std::min(uint64_t{a.y} + a.height, uint64_t{b.y} + b.height);
+    if (x1 <= x0 || y1 <= y0) {
+        return {};
+    }
+    return {static_cast<uint32_t>(x0), static_cast<uint32_t>(y0), static_cast<uint32_t>(x1 - x0),
+            static_cast<uint32_t>(y1 - y0)};
+}
+
+ScanoutConfig sanitized(ScanoutConfig c) {
+    c.width = std::clamp<uint32_t>(c.width, 1, max_dimension_cap);
+    c.height = std::clamp<uint32_t>(c.height, 1, max_dimension_cap);
+    if (c.refresh_mhz == 0) {
+        c.refresh_mhz = 60'000;
+    }
+    return c;
+}
+
+std::array<uint8_t, 16> random_uuid(std::mt19937_64& random) {
+    std::array<uint8_t, 16> uuid{};
+    uint64_t a = random(), b = random();
+    for (size_t i = 0; i < 8; ++i) {
+        uuid[i] = static_cast<uint8_t>(a >> (8 * i));
+        uuid[8 + i] = static_cast<uint8_t>(b >> (8 * i));
+    }
+    uuid[6] = static_cast<uint8_t>((uuid[6] & 0x0f) | 0x40); // version 4
+    uuid[8] = static_cast<uint8_t>((uuid[8] & 0x3f) | 0x80); // RFC 4122 variant
+    return uuid;
+}
+
+} // namespace
+
+std::unexpected<GpuDevice::Failure> GpuDevice::fail(Response code, std::string_view reason) {
+    return std::unexpected(Failure{code, reason});
+}
+
+GpuDevice::GpuDevice(DeviceConfig config)
+    : quota_(config.quota), uuid_random_(std::random_device{}()) {
+    if (config.scanouts.size() > proto::max_scanouts) {
+        log::warn(cmd_log(), "{} scanouts configured, using the first {}", config.scanouts.size(),
+                  proto::max_scanouts);
+        config.scanouts.resize(proto::max_scanouts);
+    }
+    quota_.max_resource_dimension =
+        std::clamp<uint32_t>(quota_.max_resource_dimension, 1, max_dimension_cap);
+    for (const auto& c : config.scanouts) {
+        configs_.push_back(sanitized(c));
+    }
+    scanouts_.resize(configs_.size());
+    cursors_.resize(configs_.size());
+}
+
+bool GpuDevice::set_scanout_config(uint32_t index, ScanoutConfig config) {
+    if (index >= configs_.size()) {
+        return false;
+    }
+    configs_[index] = sanitized(config);
+    return true;
+}
+
+const Resource* GpuDevice::find_resource(uint32_t id) const {
+    auto it = resources_.find(id);
+    return it == resources_.end() ? nullptr : it->second.get();
+}
+
+std::optional<std::vector<std::byte>> GpuDevice::process_control(std::span<const std::byte> request,
+                                                                 ResponseToken token) {
+    return process(request, Queue::control, token);
+}
+
+std::vector<std::byte> GpuDevice::process_cursor(std::span<const std::byte> request) {
+    auto response = process(request, Queue::cursor, 0);
+    return response ? std::move(*response) : std::vector<std::byte>{};
+}
+
+// The one place requests are decoded and answered.
+std::optional<std::vector<std::byte>> GpuDevice::process(std::span<const std::byte> request,
+                                                         Queue queue, ResponseToken token) {
+    ++stats_.commands;
+    proto::CtrlHeader header;
+    try {
+        auto command = proto::decode(request);
+        if (!command) {
+            header = command.error().header;
+            return respond(header, fail(command.error().response, command.error().reason));
+        }
+        header = command->header;
+        return respond(header, dispatch(*command, queue, token));
+    } catch (const std::bad_alloc&) {
+        return respond(header, fail(Response::err_out_of_memory, "host out of memory"));
+    } catch (const std::exception&) {
+        return respond(header, fail(Response::err_unspec, "internal error"));
+    }
+}
+
+GpuDevice::Result GpuDevice::dispatch(const proto::Command& command, Queue queue,
+                                      ResponseToken token) {
+    const auto& h = command.header;
+    if (const auto* cursor = std::get_if<proto::CursorCommand>(&command.payload)) {
+        if (queue != Queue::cursor) {
+            return fail(Response::err_unspec, "cursor command on the control queue");
+        }
+        return handle(*cursor);
+    }
+    if (queue != Queue::control) {
+        return fail(Response::err_unspec, "control command on the cursor queue");
+    }
+    return std::visit(
+        [&](const auto& c) -> Result {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<T, proto::ResourceUnref>) {
+                return handle(h, c, token);
+            } else if constexpr (std::is_same_v<T, proto::ResourceCreateBlob> ||
+                                 std::is_same_v<T, proto::SetScanoutBlob>) {
+                return fail(Response::err_unspec, "blob resources not supported");
+            } else if constexpr (std::is_same_v<T, proto::Unsupported>) {
+                return fail(Response::err_unspec, "command not supported");
+            } else if constexpr (std::is_same_v<T, proto::CursorCommand>) {
+                return fail(Response::err_unspec, "unreachable");
+            } else {
+                return handle(h, c);
+            }
+        },
+        command.payload);
+}
+
+std::optional<std::vector<std::byte>> GpuDevice::respond(const proto::CtrlHeader& header,
+                                                         Result result) {
+    if (!result) {
+        ++stats_.errors;
+        uint64_t dropped = 0;
+        if (cmd_log().enabled(log::Level::warn) && log_limiter_.allow(dropped)) {
+            log::warn(cmd_log(), "command 0x{:x}: {}: answered 0x{:x}{}", header.type,
+                      result.error().reason, static_cast<uint32_t>(result.error().code),
+                      dropped != 0 ? std::format(" ({} earlier lines dropped)", dropped) : "");
+        }
+        return proto::encode_nodata(header, result.error().code);
+    }
+    if (std::holds_alternative<Deferred>(*result)) {
+        return std::nullopt;
+    }
+    if (auto* bytes = std::get_if<std::vector<std::byte>>(&*result)) {
+        return std::move(*bytes);
+    }
+    return proto::encode_nodata(header, Response::ok_nodata);
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::GetDisplayInfo&) {
+    std::vector<proto::DisplayMode> modes;
+    for (const auto& c : configs_) {
+        modes.push_back({{0, 0, c.width, c.height}, true, 0});
+    }
+    return proto::encode_display_info(h, modes);
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::GetEdid& c) {
+    if (c.scanout >= configs_.size()) {
+        return fail(Response::err_invalid_scanout_id, "no such scanout");
+    }
+    const auto& config = configs_[c.scanout];
+    auto edid = make_edid({config.width, config.height, config.refresh_mhz}, c.scanout + 1);
+    if (!edid) {
+        // The host's configuration, not the guest: it falls back to GET_DISPLAY_INFO.
+        return fail(Response::err_unspec, describe(edid.error()));
+    }
+    return proto::encode_edid(h, *edid);
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::ResourceCreate2d& c) {
+    if (c.resource_id == 0 || resources_.contains(c.resource_id)) {
+        return fail(Response::err_invalid_resource_id, "resource id 0 or in use");
+    }
+    if (!proto::is_known_format(c.format)) {
+        return fail(Response::err_invalid_parameter, "unknown format");
+    }
+    const auto max = quota_.max_resource_dimension;
+    if (c.width == 0 || c.height == 0 || c.width > max || c.height > max) {
+        return fail(Response::err_invalid_parameter, "size out of range");
+    }
+    // Both factors are at most 65536 * 4 and 65536: no overflow in 64 bits.
+    uint64_t bytes = uint64_t{c.width} * proto::bytes_per_pixel * c.height;
+    if (resources_.size() >= quota_.max_resources) {
+        return fail(Response::err_out_of_memory, "resource count quota");
+    }
+    if (bytes > quota_.max_resource_bytes - used_bytes_) {
+        return fail(Response::err_out_of_memory, "resource memory quota");
+    }
+    auto resource =
+        Resource::create(c.resource_id, static_cast<proto::Format>(c.format), c.width, c.height);
+    if (!resource) {
+        return fail(Response::err_out_of_memory, "pixel buffer allocation failed");
+    }
+    resources_.emplace(c.resource_id, std::move(resource));
+    used_bytes_ += bytes;
+    return NoData{};
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::ResourceUnref& c,
+                                    ResponseToken token) {
+    Resource* resource = live_resource(c.resource_id);
+    if (resource == nullptr) {
+        return fail(Response::err_invalid_resource_id, "no such resource");
+    }
+    if (on_any_scanout(c.resource_id)) {
+        pending_.push_back({token, c.resource_id, h});
+        resource->unref_pending = true;
+        ++stats_.deferred_unrefs;
+        return Deferred{};
+    }
+    destroy(c.resource_id);
+    return NoData{};
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::SetScanout& c) {
+    if (c.scanout_id >= scanouts_.size()) {
+        return fail(Response::err_invalid_scanout_id, "no such scanout");
+    }
+    if (c.resource_id == 0) {
+        show(c.scanout_id, 0, {});
+        return NoData{};
+    }
+    const Resource* resource = live_resource(c.resource_id);
+    if (resource == nullptr) {
+        return fail(Response::err_invalid_resource_id, "no such resource");
+    }
+    if (c.rect.width == 0 || c.rect.height == 0 ||
+        !inside(c.rect, resource->width(), resource->height())) {
+        return fail(Response::err_invalid_parameter, "scanout rect outside the resource");
+    }
+    show(c.scanout_id, c.resource_id, c.rect);
+    return NoData{};
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::ResourceFlush& c) {
+    const Resource* resource = live_resource(c.resource_id);
+    if (resource == nullptr) {
+        return fail(Response::err_invalid_resource_id, "no such resource");
+    }
+    if (!inside(c.rect, resource->width(), resource->height())) {
+        return fail(Response::err_invalid_parameter, "flush rect outside the resource");
+    }
+    ++stats_.flushes;
+    for (uint32_t i = 0; i < scanouts_.size(); ++i) {
+        if (scanouts_[i].resource_id != c.resource_id) {
+            continue;
+        }
+        auto damage = intersect(c.rect, scanouts_[i].rect);
+        if (damage.width != 0 && callbacks_.on_flush) {
+            callbacks_.on_flush(i, *resource, damage);
+        }
+    }
+    return NoData{};
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::TransferToHost2d& c) {
+    Resource* resource = live_resource(c.resource_id);
+    if (resource == nullptr) {
+        return fail(Response::err_invalid_resource_id, "no such resource");
+    }
+    if (!inside(c.rect, resource->width(), resource->height())) {
+        return fail(Response::err_invalid_parameter, "transfer rect outside the resource");
+    }
+    if (!resource->backing || !ram_) {
+        return fail(Response::err_unspec, "resource has no backing");
+    }
+    if (c.rect.width == 0 || c.rect.height == 0) {
+        return NoData{};
+    }
+    // As QEMU: row r of the rect comes from offset + r * stride of the backing.
+    const uint64_t stride = resource->stride();
+    const uint64_t row = uint64_t{c.rect.width} * proto::bytes_per_pixel;
+    const uint64_t span = (c.rect.height - 1) * stride + row; // at most 2^34: no overflow
+    if (c.offset > resource->backing->size() || span > resource->backing->size() - c.offset) {
+        return fail(Response::err_invalid_parameter, "transfer beyond the backing");
+    }
+    auto pixels = resource->mutable_pixels();
+    const auto& backing = *resource->backing;
+    bool ok = true;
+    if (c.rect.x == 0 && c.rect.width == resource->width()) {
+        // Whole rows: one contiguous copy on both sides.
+        ok = backing.read(*ram_, c.offset,
+                          pixels.subspan(c.rect.y * stride, c.rect.height * stride));
+    } else {
+        for (uint64_t r = 0; r < c.rect.height && ok; ++r) {
+            auto dst = pixels.subspan(
+                (c.rect.y + r) * stride + uint64_t{c.rect.x} * proto::bytes_per_pixel, row);
+            ok = backing.read(*ram_, c.offset + r * stride, dst);
+        }
+    }
+    if (!ok) {
+        return fail(Response::err_unspec, "backing no longer in guest memory");
+    }
+    ++stats_.transfers;
+    stats_.transfer_bytes += row * c.rect.height;
+    return NoData{};
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&,
+                                    const proto::ResourceAttachBacking& c) {
+    Resource* resource = live_resource(c.resource_id);
+    if (resource == nullptr) {
+        return fail(Response::err_invalid_resource_id, "no such resource");
+    }
+    if (resource->backing) {
+        return fail(Response::err_unspec, "backing already attached");
+    }
+    if (!ram_) {
+        return fail(Response::err_unspec, "no guest memory");
+    }
+    auto backing = Backing::create(c.entries, *ram_, quota_.max_resource_bytes);
+    if (!backing) {
+        return backing.error() == Backing::Error::too_large
+                   ? fail(Response::err_invalid_parameter, "backing too large")
+                   : fail(Response::err_unspec, "backing outside guest memory");
+    }
+    if (backing->ranges().size() > quota_.max_backing_ranges - used_ranges_) {
+        return fail(Response::err_out_of_memory, "backing range quota");
+    }
+    used_ranges_ += backing->ranges().size();
+    resource->backing = std::move(*backing);
+    return NoData{};
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&,
+                                    const proto::ResourceDetachBacking& c) {
+    Resource* resource = live_resource(c.resource_id);
+    if (resource == nullptr) {
+        return fail(Response::err_invalid_resource_id, "no such resource");
+    }
+    if (!resource->backing) {
+        return fail(Response::err_unspec, "no backing attached");
+    }
+    drop_backing(*resource);
+    return NoData{};
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h,
+                                    const proto::ResourceAssignUuid& c) {
+    Resource* resource = live_resource(c.resource_id);
+    if (resource == nullptr) {
+        return fail(Response::err_invalid_resource_id, "no such resource");
+    }
+    if (!resource->uuid) {
+        resource->uuid = random_uuid(uuid_random_);
+    }
+    return proto::encode_resource_uuid(h, *resource->uuid);
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CursorCommand& c) {
+    ++stats_.cursor_commands;
+    if (c.scanout_id >= cursors_.size()) {
+        return fail(Response::err_invalid_scanout_id, "no such scanout");
+    }
+    Cursor& cursor = cursors_[c.scanout_id];
+    if (!c.update) {
+        cursor.x = c.x;
+        cursor.y = c.y;
+        if (callbacks_.on_cursor) {
+            callbacks_.on_cursor(c.scanout_id, cursor, false);
+        }
+        return NoData{};
+    }
+    Cursor next;
+    next.x = c.x;
+    next.y = c.y;
+    if (c.resource_id != 0) {
+        const Resource* resource = live_resource(c.resource_id);
+        if (resource == nullptr) {
+            return fail(Response::err_invalid_resource_id, "no such resource");
+        }
+        if (resource->width() > max_cursor_size || resource->height() > max_cursor_size) {
+            return fail(Response::err_invalid_parameter, "cursor larger than 64x64");
+        }
+        next.visible = true;
+        next.width = resource->width();
+        next.height = resource->height();
+        next.hot_x = std::min(c.hot_x, next.width - 1);
+        next.hot_y = std::min(c.hot_y, next.height - 1);
+        next.format = resource->format();
+        next.pixels.assign(resource->pixels().begin(), resource->pixels().end());
+    }
+    cursor = std::move(next);
+    if (callbacks_.on_cursor) {
+        callbacks_.on_cursor(c.scanout_id, cursor, true);
+    }
+    return NoData{};
+}
+
+Resource* GpuDevice::live_resource(uint32_t id) {
+    auto it = resources_.find(id);
+    if (it == resources_.end() || it->second->unref_pending) {
+        return nullptr;
+    }
+    return it->second.get();
+}
+
+bool GpuDevice::on_any_scanout(uint32_t id) const {
+    return std::ranges::any_of(scanouts_, [id](const Scanout& s) { return s.resource_id == id; });
+}
+
+// Tells the compositor first, so that it has let go of the old resource before a pending
+// UNREF frees it.
+void GpuDevice::show(uint32_t scanout, uint32_t resource_id, proto::Rect rect) {
+    uint32_t previous = scanouts_[scanout].resource_id;
+    scanouts_[scanout] = {resource_id, rect};
+    if (callbacks_.on_scanout) {
+        callbacks_.on_scanout(scanout, resource_id == 0 ? nullptr : find_resource(resource_id),
+                              rect);
+    }
+    if (previous != 0 && previous != resource_id) {
+        release_if_hidden(previous);
+    }
+}
+
+void GpuDevice::release_if_hidden(uint32_t id) {
+    const Resource* resource = find_resource(id);
+    if (resource == nullptr || !resource->unref_pending || on_any_scanout(id)) {
+        return;
+    }
+    auto it = std::ranges::find(pending_, id, &Pending::resource_id);
+    destroy(id);
+    if (it == pending_.end()) {
+        return;
+    }
+    Pending done = *it;
+    pending_.erase(it);
+    if (callbacks_.on_response_ready) {
+        callbacks_.on_response_ready(done.token,
+                                     proto::encode_nodata(done.header, Response::ok_nodata));
+    }
+}
+
+void GpuDevice::destroy(uint32_t id) {
+    auto it = resources_.find(id);
+    if (it == resources_.end()) {
+        return;
+    }
+    drop_backing(*it->second);
+    used_bytes_ -= it->second->size_bytes();
+    resources_.erase(it);
+}
+
+void GpuDevice::drop_backing(Resource& resource) {
+    if (resource.backing) {
+        used_ranges_ -= resource.backing->ranges().size();
+        resource.backing.reset();
+    }
+}
+
+std::vector<ResponseToken> GpuDevice::reset() {
+    for (uint32_t i = 0; i < scanouts_.size(); ++i) {
+        if (scanouts_[i].resource_id != 0) {
+            scanouts_[i] = {};
+            if (callbacks_.on_scanout) {
+                callbacks_.on_scanout(i, nullptr, {});
+            }
+        }
+        bool was_visible = cursors_[i].visible;
+        cursors_[i] = {};
+        if (was_visible && callbacks_.on_cursor) {
+            callbacks_.on_cursor(i, cursors_[i], true);
+        }
+    }
+    std::vector<ResponseToken> dropped;
+    for (const auto& p : pending_) {
+        dropped.push_back(p.token);
+    }
+    pending_.clear();
+    resources_.clear();
+    used_bytes_ = 0;
+    used_ranges_ = 0;
+    return dropped;
+}
+
+} // namespace tessera::gpu

@@ -1,0 +1,202 @@
+#pragma once
+
+#include "gpu-backend/guest_ram.hpp"
+#include "gpu-backend/log_limiter.hpp"
+#include "gpu-backend/virtio_gpu/protocol.hpp"
+#include "gpu-backend/virtio_gpu/resource.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+// The virtio-gpu 2D device model of one guest: resources, backing, scanouts, cursor. It takes
+// the readable bytes of one request and returns the response bytes; it knows nothing of rings
+// or sockets (the transport) nor of wlroots (the compositor, told through callbacks).
+//
+// Guest input is untrusted: every bad command gets its VIRTIO_GPU_RESP_ERR_* response and the
+// device goes on; nothing a guest sends makes it assert, abort or throw. Not thread-safe: call
+// it from the one event loop.
+//
+// Deferred responses: RESOURCE_UNREF of a resource that a scanout shows is not answered until
+// no scanout shows it (the guest frees the backing pages when the answer arrives, and the
+// compositor may still be reading the pixels). process_control() then returns nullopt, and
+// `on_response_ready(token, bytes)` delivers the response later, synchronously from inside the
+// process_control() call whose SET_SCANOUT takes the resource off the last scanout showing it.
+// reset() drops pending responses without answering (their rings are gone) and returns their
+// tokens. Every other response is complete when returned, fenced or not.
+namespace tessera::gpu {
+
+struct ScanoutConfig {
+    uint32_t width = 1024;
+    uint32_t height = 768;
+    uint32_t refresh_mhz = 60'000;
+};
+
+struct Quota {
+    uint32_t max_resources = 1024;
+    uint64_t max_resource_bytes = 256ull << 20; // host pixel memory over all resources; also
+                                                // the cap on one resource's backing length
+    uint32_t max_resource_dimension = 16384;    // width and height; at most 65536
+    uint64_t max_backing_ranges = 131072;       // stored (merged) backing ranges, all resources
+};
+
+struct DeviceConfig {
+    std::vector<ScanoutConfig> scanouts; // at most 16; more are ignored
+    Quota quota;
+};
+
+struct Cursor {
+    bool visible = false;
+    int32_t x = 0; // position of the hotspot on the scanout
+    int32_t y = 0;
+    uint32_t hot_x = 0; // within the image, clamped to it
+    uint32_t hot_y = 0;
+    uint32_t width = 0;
+    uint32_t height = 0;
+    proto::Format format = proto::Format::b8g8r8a8;
+    // Copied at UPDATE_CURSOR, as QEMU does, so the cursor outlives its resource.
+    // Rows of width * 4 bytes.
+    std::vector<std::byte> pixels;
+};
+
+struct DeviceStats {
+    uint64_t commands = 0; // both queues
+    uint64_t errors = 0;   // ERR_* responses
+    uint64_t flushes = 0;
+    uint64_t transfers = 0;
+    uint64_t transfer_bytes = 0;
+    uint64_t cursor_commands = 0;
+    uint64_t deferred_unrefs = 0;
+};
+
+// Chosen by the transport per request (e.g. its descriptor chain head), handed back with a
+// deferred response.
+using ResponseToken = uint64_t;
+
+// All optional; called synchronously from process_*() and reset(); must not call back into the
+// device and must not throw.
+struct DeviceCallbacks {
+    // A scanout now shows `rect` of `resource`, or nothing when `resource` is null. The pointer
+    // stays valid until this scanout reports another state; reset() reports null for every
+    // enabled scanout before it frees anything.
+    std::function<void(uint32_t scanout, const Resource* resource, proto::Rect rect)> on_scanout;
+    // The guest flushed `damage` (resource coordinates, clipped to the scanout's rect) of the
+    // resource a scanout shows: its pixels are ready to display. The next TRANSFER into the
+    // resource overwrites them in place: copy or upload what must not tear.
+    std::function<void(uint32_t scanout, const Resource& resource, proto::Rect damage)> on_flush;
+    // Cursor moved (image_changed false) or got a new image or was hidden (true).
+    std::function<void(uint32_t scanout, const Cursor& cursor, bool image_changed)> on_cursor;
+    // A deferred response is ready; the transport writes it to the request of `token`.
+    std::function<void(ResponseToken token, std::vector<std::byte> response)> on_response_ready;
+};
+
+class GpuDevice {
+public:
+    explicit GpuDevice(DeviceConfig config);
+    GpuDevice(const GpuDevice&) = delete;
+    GpuDevice& operator=(const GpuDevice&) = delete;
+
+    void set_callbacks(DeviceCallbacks callbacks) { callbacks_ = std::move(callbacks); }
+    // The guest's memory; replaced when the memory table changes. Without it every command
+    // touching backing fails with ERR_UNSPEC.
+    void set_guest_ram(std::shared_ptr<const GuestRam> ram) { ram_ = std::move(ram); }
+
+    // One control-queue request. Returns the response, or nullopt when it is deferred (see
+    // above): it then comes through on_response_ready with the same token.
+    [[nodiscard]] std::optional<std::vector<std::byte>>
+    process_control(std::span<const std::byte> request, ResponseToken token = 0);
+    // One cursor-queue request; never deferred. A Linux guest gives cursor requests no
+    // response buffer: the transport writes what fits, possibly nothing.
+    [[nodiscard]] std::vector<std::byte> process_cursor(std::span<const std::byte> request);
+
+    // Drops all resources, scanouts and cursors (rings stopped, guest rebooting); returns the
+    // tokens of the deferred responses dropped unanswered.
+    std::vector<ResponseToken> reset();
+
+    // Changes what GET_DISPLAY_INFO and GET_EDID report for a scanout (e.g. its zone was
+    // resized); the transport then raises the config's display event. False for a bad index.
+    bool set_scanout_config(uint32_t index, ScanoutConfig config);
+
+    [[nodiscard]] uint32_t num_scanouts() const { return static_cast<uint32_t>(configs_.size()); }
+    [[nodiscard]] const ScanoutConfig& scanout_config(uint32_t index) const {
+        return configs_.at(index);
+    }
+    struct Scanout {
+        uint32_t resource_id = 0; // 0: disabled
+        proto::Rect rect;
+    };
+    [[nodiscard]] const Scanout& scanout(uint32_t index) const { return scanouts_.at(index); }
+    [[nodiscard]] const Cursor& cursor(uint32_t index) const { return cursors_.at(index); }
+    // Includes resources whose UNREF is pending.
+    [[nodiscard]] const Resource* find_resource(uint32_t id) const;
+    [[nodiscard]] size_t resource_count() const { return resources_.size(); }
+    [[nodiscard]] size_t pending_responses() const { return pending_.size(); }
+    [[nodiscard]] const DeviceStats& stats() const { return stats_; }
+
+private:
+    struct Failure {
+        proto::Response code;
+        std::string_view reason;
+    };
+    struct NoData {};
+    struct Deferred {};
+    using Reply = std::variant<NoData, std::vector<std::byte>, Deferred>;
+    using Result = std::expected<Reply, Failure>;
+    enum class Queue { control, cursor };
+    static std::unexpected<Failure> fail(proto::Response code, std::string_view reason);
+    struct Pending {
+        ResponseToken token;
+        uint32_t resource_id;
+        proto::CtrlHeader header;
+    };
+
+    std::optional<std::vector<std::byte>> process(std::span<const std::byte> request, Queue queue,
+                                                  ResponseToken token);
+    Result dispatch(const proto::Command& command, Queue queue, ResponseToken token);
+    std::optional<std::vector<std::byte>> respond(const proto::CtrlHeader& header, Result result);
+
+    Result handle(const proto::CtrlHeader& h, const proto::GetDisplayInfo& c);
+    Result handle(const proto::CtrlHeader& h, const proto::GetEdid& c);
+    Result handle(const proto::CtrlHeader& h, const proto::ResourceCreate2d& c);
+    Result handle(const proto::CtrlHeader& h, const proto::ResourceUnref& c, ResponseToken token);
+    Result handle(const proto::CtrlHeader& h, const proto::SetScanout& c);
+    Result handle(const proto::CtrlHeader& h, const proto::ResourceFlush& c);
+    Result handle(const proto::CtrlHeader& h, const proto::TransferToHost2d& c);
+    Result handle(const proto::CtrlHeader& h, const proto::ResourceAttachBacking& c);
+    Result handle(const proto::CtrlHeader& h, const proto::ResourceDetachBacking& c);
+    Result handle(const proto::CtrlHeader& h, const proto::ResourceAssignUuid& c);
+    Result handle(const proto::CursorCommand& c);
+
+    Resource* live_resource(uint32_t id); // null when unknown or its UNREF is pending
+    bool on_any_scanout(uint32_t id) const;
+    void show(uint32_t scanout, uint32_t resource_id, proto::Rect rect);
+    void release_if_hidden(uint32_t id); // completes a pending UNREF
+    void destroy(uint32_t id);
+    void drop_backing(Resource& resource);
+
+    std::vector<ScanoutConfig> configs_;
+    Quota quota_;
+    DeviceCallbacks callbacks_;
+    std::shared_ptr<const GuestRam> ram_;
+    std::unordered_map<uint32_t, std::unique_ptr<Resource>> resources_;
+    std::vector<Scanout> scanouts_;
+    std::vector<Cursor> cursors_;
+    std::vector<Pending> pending_;
+    uint64_t used_bytes_ = 0;
+    uint64_t used_ranges_ = 0;
+    DeviceStats stats_;
+    std::mt19937_64 uuid_random_;
+    LogLimiter log_limiter_;
+};
+
+} // namespace tessera::gpu

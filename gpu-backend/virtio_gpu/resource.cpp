@@ -1,0 +1,18 @@
+#include "gpu-backend/virtio_gpu/resource.hpp"
+
+namespace tessera::gpu {
+
+std::unique_ptr<Resource> Resource::create(uint32_t id, proto::Format format, uint32_t width,
+                                           uint32_t height) {
+    size_t bytes = size_t{width} * proto::bytes_per_pixel * height;
+    // calloc: large buffers come zeroed from fresh pages without being touched here, and a
+    // failure is a null pointer rather than an exception.
+    auto* pixels = static_cast<std::byte*>(std::calloc(bytes == 0 ? 1 : bytes, 1));
+    if (pixels == nullptr) {
+        return nullptr;
+    }
+    return std::unique_ptr<Resource>(
+        new Resource(id, format, width, height, std::unique_ptr<std::byte, Free>(pixels)));
+}
+
+} // namespace tessera::gpu

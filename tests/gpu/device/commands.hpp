@@ -1,0 +1,121 @@
+#pragma once
+
+#include "gpu-backend/virtio_gpu/protocol.hpp"
+#include "gpu-backend/virtio_gpu/wire.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+// Builds guest requests byte by byte, as a driver lays them out, and reads response headers.
+namespace tessera::gpu::test {
+
+using Bytes = std::vector<std::byte>;
+using proto::Rect;
+
+struct Fence {
+    uint32_t flags = 0;
+    uint64_t fence_id = 0;
+    uint32_t ctx_id = 0;
+    uint8_t ring_idx = 0;
+};
+inline constexpr Fence fenced(uint64_t id) {
+    return {proto::flag_fence, id, 0, 0};
+}
+
+class Request {
+public:
+    explicit Request(uint32_t type, Fence f = {}) : w_(bytes_) {
+        w_.u32(type);
+        w_.u32(f.flags);
+        w_.u64(f.fence_id);
+        w_.u32(f.ctx_id);
+        w_.u8(f.ring_idx);
+        w_.zeros(3);
+    }
+    Request(const Request&) = delete; // the writer points into this object
+    Request& operator=(const Request&) = delete;
+    Request& u32(uint32_t v) {
+        w_.u32(v);
+        return *this;
+    }
+    Request& u64(uint64_t v) {
+        w_.u64(v);
+        return *this;
+    }
+    Request& rect(Rect r) { return u32(r.x).u32(r.y).u32(r.width).u32(r.height); }
+    Bytes take() { return std::move(bytes_); }
+    operator Bytes() { return take(); }
+
+private:
+    Bytes bytes_;
+    proto::WireWriter w_;
+};
+
+inline Bytes get_display_info(Fence f = {}) {
+    return Request(proto::cmd_type::get_display_info, f);
+}
+inline Bytes get_edid(uint32_t scanout, Fence f = {}) {
+    return Request(proto::cmd_type::get_edid, f).u32(scanout).u32(0);
+}
+inline Bytes create_2d(uint32_t id, uint32_t format, uint32_t w, uint32_t h, Fence f = {}) {
+    return Request(proto::cmd_type::resource_create_2d, f).u32(id).u32(format).u32(w).u32(h);
+}
+inline Bytes unref(uint32_t id, Fence f = {}) {
+    return Request(proto::cmd_type::resource_unref, f).u32(id).u32(0);
+}
+inline Bytes set_scanout(uint32_t scanout, uint32_t id, Rect r, Fence f = {}) {
+    return Request(proto::cmd_type::set_scanout, f).rect(r).u32(scanout).u32(id);
+}
+inline Bytes flush(uint32_t id, Rect r, Fence f = {}) {
+    return Request(proto::cmd_type::resource_flush, f).rect(r).u32(id).u32(0);
+}
+inline Bytes transfer(uint32_t id, Rect r, uint64_t offset, Fence f = {}) {
+    return Request(proto::cmd_type::transfer_to_host_2d, f).rect(r).u64(offset).u32(id).u32(0);
+}
+inline Bytes attach(uint32_t id, std::span<const proto::MemEntry> entries, Fence f = {}) {
+    Request r(proto::cmd_type::resource_attach_backing, f);
+    r.u32(id).u32(static_cast<uint32_t>(entries.size()));
+    for (const auto& e : entries) {
+        r.u64(e.addr).u32(e.length).u32(0);
+    }
+    return r;
+}
+inline Bytes detach(uint32_t id, Fence f = {}) {
+    return Request(proto::cmd_type::resource_detach_backing, f).u32(id).u32(0);
+}
+inline Bytes assign_uuid(uint32_t id, Fence f = {}) {
+    return Request(proto::cmd_type::resource_assign_uuid, f).u32(id).u32(0);
+}
+inline Bytes cursor(bool update, uint32_t scanout, int32_t x, int32_t y, uint32_t id,
+                    uint32_t hot_x = 0, uint32_t hot_y = 0, Fence f = {}) {
+    Request r(update ? proto::cmd_type::update_cursor : proto::cmd_type::move_cursor, f);
+    r.u32(scanout).u32(static_cast<uint32_t>(x)).u32(static_cast<uint32_t>(y)).u32(0);
+    return r.u32(id).u32(hot_x).u32(hot_y).u32(0);
+}
+
+struct ResponseHeader {
+    uint32_t type, flags;
+    uint64_t fence_id;
+    uint32_t ctx_id;
+    uint8_t ring_idx;
+};
+inline ResponseHeader response_header(std::span<const std::byte> bytes) {
+    proto::WireReader r(bytes);
+    ResponseHeader h{};
+    h.type = r.u32();
+    h.flags = r.u32();
+    h.fence_id = r.u64();
+    h.ctx_id = r.u32();
+    h.ring_idx = r.u8();
+    return h;
+}
+inline uint32_t response_type(std::span<const std::byte> bytes) {
+    return response_header(bytes).type;
+}
+inline constexpr uint32_t code(proto::Response r) {
+    return static_cast<uint32_t>(r);
+}
+
+} // namespace tessera::gpu::test

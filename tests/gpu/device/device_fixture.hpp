@@ -1,0 +1,112 @@
+#pragma once
+
+#include "commands.hpp"
+#include "fake_guest_ram.hpp"
+
+#include "gpu-backend/virtio_gpu/device.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+
+#include <memory>
+#include <vector>
+
+// A device with two 640x480 scanouts over 4 MiB of fake guest memory (two adjacent 2 MiB
+// regions at 1 MiB, so ranges crossing 3 MiB come back in two pieces), recording callbacks.
+namespace tessera::gpu::test {
+
+inline constexpr uint64_t ram_base = 1 << 20;
+inline constexpr uint64_t ram_size = 4 << 20;
+inline constexpr uint64_t page = 4096;
+inline constexpr uint32_t xrgb = static_cast<uint32_t>(proto::Format::b8g8r8x8);
+inline constexpr uint32_t argb = static_cast<uint32_t>(proto::Format::b8g8r8a8);
+
+inline DeviceConfig two_scanouts(Quota quota = {}) {
+    return {{{640, 480, 60'000}, {1280, 720, 75'000}}, quota};
+}
+
+struct GuestFixture {
+    struct ScanoutEvent {
+        uint32_t scanout;
+        const Resource* resource;
+        proto::Rect rect;
+    };
+    struct FlushEvent {
+        uint32_t scanout;
+        uint32_t resource_id;
+        proto::Rect damage;
+        std::vector<std::byte> pixels; // the resource's pixels when flushed
+    };
+    struct CursorEvent {
+        uint32_t scanout;
+        Cursor cursor;
+        bool image_changed;
+    };
+    struct ReadyEvent {
+        ResponseToken token;
+        Bytes response;
+    };
+
+    explicit GuestFixture(DeviceConfig config = two_scanouts()) : device(std::move(config)) {
+        ram->add_region(ram_base, ram_size / 2).add_region(ram_base + ram_size / 2, ram_size / 2);
+        device.set_guest_ram(ram);
+        device.set_callbacks({
+            .on_scanout = [this](uint32_t s, const Resource* r,
+                                 proto::Rect rect) { scanouts.push_back({s, r, rect}); },
+            .on_flush =
+                [this](uint32_t s, const Resource& r, proto::Rect damage) {
+                    flushes.push_back({s, r.id(), damage, {r.pixels().begin(), r.pixels().end()}});
+                },
+            .on_cursor = [this](uint32_t s, const Cursor& c,
+                                bool changed) { cursors.push_back({s, c, changed}); },
+            .on_response_ready = [this](ResponseToken t,
+                                        Bytes bytes) { ready.push_back({t, std::move(bytes)}); },
+        });
+    }
+
+    // Sends a control request that must be answered at once; returns the response type.
+    uint32_t control(const Bytes& request) {
+        auto response = device.process_control(request);
+        REQUIRE(response.has_value());
+        REQUIRE(response->size() >= proto::header_size);
+        return response_type(*response);
+    }
+    uint32_t cursor_queue(const Bytes& request) {
+        auto response = device.process_cursor(request);
+        REQUIRE(response.size() == proto::header_size);
+        return response_type(response);
+    }
+
+    // A resource of w x h with its backing in scattered single pages (backwards, every other
+    // page, starting `first` bytes below the top of memory), as a Linux guest's shmem pages
+    // come. Returns the page addresses in order.
+    std::vector<uint64_t> create_with_pages(uint32_t id, uint32_t w, uint32_t h,
+                                            uint32_t format = xrgb, uint64_t first = 0) {
+        REQUIRE(control(create_2d(id, format, w, h)) == code(proto::Response::ok_nodata));
+        uint64_t bytes = uint64_t{w} * 4 * h;
+        uint64_t pages = (bytes + page - 1) / page;
+        std::vector<uint64_t> addrs;
+        std::vector<proto::MemEntry> entries;
+        for (uint64_t i = 0; i < pages; ++i) {
+            uint64_t addr = ram_base + ram_size - first - (2 * i + 2) * page;
+            addrs.push_back(addr);
+            entries.push_back({addr, static_cast<uint32_t>(page)});
+        }
+        REQUIRE(control(attach(id, entries)) == code(proto::Response::ok_nodata));
+        return addrs;
+    }
+
+    // Writes the guest-side framebuffer byte `offset` (spread over the scattered pages).
+    void write_fb(const std::vector<uint64_t>& pages, uint64_t offset, std::byte value) const {
+        uint64_t addr = pages.at(offset / page) + offset % page;
+        ram->write(addr, std::span(&value, 1));
+    }
+
+    std::shared_ptr<FakeGuestRam> ram = std::make_shared<FakeGuestRam>();
+    GpuDevice device;
+    std::vector<ScanoutEvent> scanouts;
+    std::vector<FlushEvent> flushes;
+    std::vector<CursorEvent> cursors;
+    std::vector<ReadyEvent> ready;
+};
+
+} // namespace tessera::gpu::test
