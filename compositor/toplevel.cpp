@@ -114,26 +114,20 @@ void Toplevel::update_decoration_mode() {
 }
 
 wlr_box Toplevel::geometry() const {
-    wlr_box box{};
-    wlr_xdg_surface_get_geometry(xdg_->base, &box);
-    return {x(), y(), box.width, box.height};
+    wlr_box box = content_box();
+    return {tree_->node.x + box.x, tree_->node.y + box.y, box.width, box.height};
 }
 
 int Toplevel::x() const {
-    wlr_box box{};
-    wlr_xdg_surface_get_geometry(xdg_->base, &box);
-    return tree_->node.x + box.x;
+    return geometry().x;
 }
 
 int Toplevel::y() const {
-    wlr_box box{};
-    wlr_xdg_surface_get_geometry(xdg_->base, &box);
-    return tree_->node.y + box.y;
+    return geometry().y;
 }
 
 void Toplevel::move_to(int x, int y) {
-    wlr_box box{};
-    wlr_xdg_surface_get_geometry(xdg_->base, &box);
+    wlr_box box = content_box();
     wlr_scene_node_set_position(&tree_->node, x - box.x, y - box.y);
 }
 
