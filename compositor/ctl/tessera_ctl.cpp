@@ -230,19 +230,13 @@ void print_human(std::string_view command, const json& reply,
 
 void save_screenshot(const json& reply, std::string_view file) {
     auto pixels = base64_decode(reply.value("rgba", ""));
-    int width = reply.value("width", 0), height = reply.value("height", 0);
-    if (!pixels || width <= 0 || height <= 0 ||
-        pixels->size() != static_cast<size_t>(width) * static_cast<size_t>(height) * 4) {
+    auto image = pixels ? Image::from_rgba(reply.value("width", 0), reply.value("height", 0),
+                                           std::move(*pixels))
+                        : std::nullopt;
+    if (!image) {
         fail(exit_connection, "the screenshot in tessera's reply is malformed");
     }
-    Image image(width, height);
-    for (int y = 0; y < height; ++y) {
-        for (int x = 0; x < width; ++x) {
-            const uint8_t* p = &(*pixels)[(static_cast<size_t>(y) * width + x) * 4];
-            image.set(x, y, {p[0], p[1], p[2], p[3]});
-        }
-    }
-    if (auto written = write_png(image, std::string(file)); !written) {
+    if (auto written = write_png(*image, std::string(file)); !written) {
         fail(exit_refused, written.error());
     }
 }

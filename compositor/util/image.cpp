@@ -68,6 +68,18 @@ std::expected<Image, std::string> Image::from_drm_buffer(uint32_t drm_format,
     return image;
 }
 
+std::optional<Image> Image::from_rgba(int width, int height, std::vector<uint8_t> pixels) {
+    if (width <= 0 || height <= 0 ||
+        pixels.size() != static_cast<size_t>(width) * static_cast<size_t>(height) * 4) {
+        return std::nullopt;
+    }
+    Image image;
+    image.width_ = width;
+    image.height_ = height;
+    image.pixels_ = std::move(pixels);
+    return image;
+}
+
 Rgba Image::at(int x, int y) const {
     if (x < 0 || y < 0 || x >= width_ || y >= height_) {
         return {0, 0, 0, 0};
@@ -111,18 +123,12 @@ std::expected<Image, std::string> read_png(const std::string& path) {
         png_image_free(&png);
         return std::unexpected(std::format("{}: image too large", path));
     }
-    Image image(static_cast<int>(png.width), static_cast<int>(png.height));
     std::vector<uint8_t> buffer(PNG_IMAGE_SIZE(png));
     if (!png_image_finish_read(&png, nullptr, buffer.data(), 0, nullptr)) {
         return std::unexpected(std::format("{}: {}", path, png.message));
     }
-    for (int y = 0; y < image.height(); ++y) {
-        for (int x = 0; x < image.width(); ++x) {
-            const uint8_t* p = &buffer[(static_cast<size_t>(y) * image.width() + x) * 4];
-            image.set(x, y, {p[0], p[1], p[2], p[3]});
-        }
-    }
-    return image;
+    return *Image::from_rgba(static_cast<int>(png.width), static_cast<int>(png.height),
+                             std::move(buffer));
 }
 
 std::expected<void, std::string> write_png(const Image& image, const std::string& path) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ public:
     static std::expected<Image, std::string> from_drm_buffer(uint32_t drm_format,
                                                              std::span<const std::byte> data,
                                                              size_t stride, int width, int height);
+
+    // Tightly packed 8-bit RGBA rows, as bytes() gives them; nullopt when the size is wrong.
+    static std::optional<Image> from_rgba(int width, int height, std::vector<uint8_t> pixels);
 
     [[nodiscard]] int width() const { return width_; }
     [[nodiscard]] int height() const { return height_; }

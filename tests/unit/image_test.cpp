@@ -106,3 +106,11 @@ TEST_CASE("crop clips to the image", "[image]") {
     CHECK(part.at(1, 1) == Rgba{9, 9, 9, 255});
     CHECK(image.crop(5, 5, 2, 2).empty());
 }
+
+TEST_CASE("images are made from packed RGBA rows of the right size only", "[image]") {
+    auto image = Image::from_rgba(2, 1, {1, 2, 3, 4, 5, 6, 7, 8});
+    REQUIRE(image);
+    CHECK(image->at(1, 0) == Rgba{5, 6, 7, 8});
+    CHECK_FALSE(Image::from_rgba(2, 2, {1, 2, 3, 4}));
+    CHECK_FALSE(Image::from_rgba(0, 1, {}));
+}
