@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,12 +57,26 @@ bool fd_is_open(int fd) {
 
 Frontend::Frontend(TestEventLoop& loop, FrontendOptions options)
     : loop_(loop), options_(std::move(options)) {
-    int pair[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-        throw std::runtime_error("socketpair");
+    if (!options_.connect_path.empty()) {
+        socket_.reset(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_un address{};
+        address.sun_family = AF_UNIX;
+        if (!socket_ || options_.connect_path.size() >= sizeof(address.sun_path)) {
+            throw std::runtime_error("socket");
+        }
+        options_.connect_path.copy(address.sun_path, sizeof(address.sun_path) - 1);
+        if (connect(socket_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) !=
+            0) {
+            throw std::runtime_error("connect " + options_.connect_path);
+        }
+    } else {
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+            throw std::runtime_error("socketpair");
+        }
+        socket_.reset(pair[0]);
+        backend_socket_.reset(pair[1]);
     }
-    socket_.reset(pair[0]);
-    backend_socket_.reset(pair[1]);
 
     // Guest RAM like QEMU's memory-backend-memfd: sealed against resizing.
     memfd_.reset(memfd_create("tessera-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING));

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct FrontendOptions {
     // What SET_FEATURES sends: what QEMU 10 sends for vhost-user-gpu-pci, whatever was offered.
     uint64_t features = feature::version_1 | feature::ring_indirect_desc | feature::ring_event_idx |
                         feature::protocol_features | feature::ring_reset | feature::gpu_edid;
+    // Connect to a backend listening on this unix socket (as QEMU's chardev does) instead of
+    // making a socketpair; then there is no backend socket to take.
+    std::string connect_path;
 };
 
 struct Reply {

@@ -1,0 +1,76 @@
+#pragma once
+
+#include "gpu-backend/vhost_user/connection.hpp"
+#include "gpu-backend/virtio_gpu/device.hpp"
+#include "util/unique_fd.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+// One guest's virtio-gpu backend: the vhost-user connection and the device model joined through
+// the two virtqueues. It pops each request, has the device answer it, writes the response back
+// into the chain and notifies the driver; deferred answers (RESOURCE_UNREF of a buffer still on
+// screen) keep their chain until the device releases them. Like its parts it runs on one event
+// loop through add_fd/remove_fd and never includes wlroots.
+namespace tessera::gpu {
+
+struct BackendCallbacks {
+    // Hook fds into the event loop (required).
+    std::function<void(int fd, std::function<void()> on_readable)> add_fd;
+    std::function<void(int fd)> remove_fd;
+    // What the device shows; see DeviceCallbacks.
+    std::function<void(uint32_t scanout, const Resource* resource, proto::Rect rect)> on_scanout;
+    std::function<void(uint32_t scanout, const Resource& resource, proto::Rect damage)> on_flush;
+    std::function<void(uint32_t scanout, const Cursor& cursor, bool image_changed)> on_cursor;
+    // The connection closed; the backend is finished and may be destroyed from here.
+    std::function<void(std::string_view reason)> on_disconnected;
+};
+
+struct BackendStats {
+    uint64_t requests = 0;        // chains answered, both queues
+    uint64_t device_failures = 0; // ring violations that stopped the device
+    uint64_t resets = 0;          // rings stopped (guest driver re-initialised or shut down)
+};
+
+class GuestBackend {
+public:
+    static constexpr unsigned control_queue = 0;
+    static constexpr unsigned cursor_queue = 1;
+
+    // `socket` is an accepted connection from the VMM. The device's scanouts decide what the
+    // connection reports as num_scanouts.
+    GuestBackend(UniqueFd socket, DeviceConfig device_config, BackendCallbacks callbacks);
+    ~GuestBackend();
+    GuestBackend(const GuestBackend&) = delete;
+    GuestBackend& operator=(const GuestBackend&) = delete;
+
+    [[nodiscard]] bool connected() const { return connection_ && connection_->is_open(); }
+    [[nodiscard]] bool running() const;
+    [[nodiscard]] GpuDevice& device() { return device_; }
+    [[nodiscard]] const GpuDevice& device() const { return device_; }
+    [[nodiscard]] const Connection* connection() const { return connection_.get(); }
+    [[nodiscard]] const BackendStats& stats() const { return stats_; }
+
+private:
+    void on_kick(unsigned queue);
+    void process_queue(unsigned queue);
+    void answer(unsigned queue, const DescriptorChain& chain, std::span<const std::byte> response);
+    void answer_deferred(ResponseToken token, std::vector<std::byte> response);
+    void stop_device(std::string_view reason);
+    void drop_held_chains();
+
+    GpuDevice device_;
+    BackendCallbacks callbacks_;
+    std::unique_ptr<Connection> connection_;
+    // Deferred requests by token, with the queue they came from.
+    std::unordered_map<ResponseToken, DescriptorChain> held_;
+    ResponseToken next_token_ = 1;
+    BackendStats stats_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+} // namespace tessera::gpu
