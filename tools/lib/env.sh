@@ -75,7 +75,7 @@ bwrap_args() {
 		--setenv TESSERA_IN_ENV root
 	)
 	local var
-	for var in TERM CI TESSERA_KEEP_TMP MESON_TESTTHREADS; do
+	for var in TERM CI TESSERA_KEEP_TMP TESSERA_FUZZ_SECONDS MESON_TESTTHREADS; do
 		[[ -n ${!var:-} ]] && args+=(--setenv "$var" "${!var}")
 	done
 	# Let a nested demo reach the host's display.

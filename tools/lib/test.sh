@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Builds and tests tessera twice (a normal build and an AddressSanitizer + UBSan build) and ends
-# with one line "N passed, N failed". Runs inside the build environment (see tools/dev).
-# Usage: test.sh [--no-sanitize] [meson test arguments...]
+# Builds and tests tessera three times (a normal build, an AddressSanitizer + UBSan build, and a
+# clang build of the GPU backend alone that runs its libFuzzer targets with ASan + UBSan for
+# TESSERA_FUZZ_SECONDS each, default 60) and ends with one line "N passed, N failed" over all
+# three. Runs inside the build environment (see tools/dev).
+# Usage: test.sh [--no-sanitize] [--no-fuzz] [meson test arguments...]
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 
 sanitize=1
+fuzz=1
 meson_test_args=()
 for arg in "$@"; do
 	case "$arg" in
 	--no-sanitize) sanitize=0 ;;
+	--no-fuzz) fuzz=0 ;;
 	*) meson_test_args+=("$arg") ;;
 	esac
 done
@@ -65,6 +69,8 @@ build_and_test() {
 	local extra=()
 	[[ $label == sanitized ]] && extra=(--no-suite lint --timeout-multiplier 3)
 	meson test -C "$dir" --print-errorlogs "${extra[@]}" "${meson_test_args[@]}"
+	# run_fuzzer.py's last line per target: runs, exec/s, new inputs.
+	[[ $label == fuzzing ]] && grep -h '^run_fuzzer: ' "$dir/meson-logs/testlog.txt"
 	local passed failed
 	read -r passed failed < <(count_results "$dir")
 	echo "$label: $passed passed, $failed failed"
@@ -80,6 +86,13 @@ if ((sanitize)); then
 	export LSAN_OPTIONS=suppressions=$repo/tests/lsan.supp:print_suppressions=0
 	build_and_test build-sanitize sanitized -Dwerror=true -Dbuildtype=debug \
 		-Db_sanitize=address,undefined
+fi
+
+if ((fuzz)); then
+	# Only the GPU backend and its fuzz targets (meson option fuzzing), built with clang for
+	# libFuzzer; the tests (suite fuzz) run both targets at once, one per core.
+	CC=clang CXX=clang++ build_and_test build-fuzz fuzzing -Dwerror=true -Dfuzzing=true \
+		-Dfuzz_seconds="${TESSERA_FUZZ_SECONDS:-60}" -Db_sanitize=address,undefined -Db_lundef=false
 fi
 
 echo
