@@ -39,6 +39,11 @@ const OutputSpec* Layout::find_output(std::string_view key) const {
     return it == outputs.end() ? nullptr : &*it;
 }
 
+const GuestSpec* Layout::find_guest(std::string_view name) const {
+    auto it = std::ranges::find(guests, name, &GuestSpec::name);
+    return it == guests.end() ? nullptr : &*it;
+}
+
 std::optional<std::string> Layout::zone_for(const ContentIdentity& content) const {
     for (const auto& rule : rules) {
         if (rule.matches(content)) {

@@ -92,9 +92,22 @@ struct Rule {
     bool operator==(const Rule&) const = default;
 };
 
+// A virtual machine whose virtio-gpu device tessera serves: its VMM connects to `socket` (QEMU
+// vhost-user-gpu-pci); scanout N is content {guest = name, scanout = N} for the rules.
+struct GuestSpec {
+    std::string name;
+    std::string socket; // absolute, or relative to $XDG_RUNTIME_DIR
+    int scanouts = 1;   // 1 to 16
+    // What the guest may make tessera allocate for its resources.
+    uint32_t max_resources = 1024;
+    uint32_t max_memory_mb = 256;
+    bool operator==(const GuestSpec&) const = default;
+};
+
 struct Layout {
     std::string source; // the file it came from, for messages
     std::vector<OutputSpec> outputs;
+    std::vector<GuestSpec> guests;
     std::vector<ZoneSpec> zones; // in declaration order
     std::vector<Profile> profiles;
     std::vector<Rule> rules;                 // first match wins
@@ -104,6 +117,7 @@ struct Layout {
     [[nodiscard]] const ZoneSpec* find_zone(std::string_view name) const;
     [[nodiscard]] const Profile* find_profile(std::string_view name) const;
     [[nodiscard]] const OutputSpec* find_output(std::string_view key) const;
+    [[nodiscard]] const GuestSpec* find_guest(std::string_view name) const;
     // The zone content goes to; nullopt: hidden.
     [[nodiscard]] std::optional<std::string> zone_for(const ContentIdentity& content) const;
 };

@@ -42,6 +42,9 @@ constexpr size_t max_outputs = 16;
 constexpr size_t max_zones = 256;
 constexpr size_t max_profiles = 64;
 constexpr size_t max_rules = 1024;
+constexpr size_t max_guests = 16;
+constexpr int max_scanouts = 16;        // virtio-gpu's limit
+constexpr size_t max_socket_path = 107; // sun_path, less its terminating NUL
 constexpr size_t max_string_bytes = 256;
 constexpr size_t max_zone_name = 32;
 constexpr int max_pixels = 100000;
@@ -479,8 +482,8 @@ public:
     explicit Reader(std::filesystem::path base_dir) : base_dir_(std::move(base_dir)) {}
 
     Layout read(const toml::table& root) {
-        static constexpr std::string_view keys[] = {"layout", "outputs", "zones", "profiles",
-                                                    "rules"};
+        static constexpr std::string_view keys[] = {"layout",   "outputs", "zones",
+                                                    "profiles", "rules",   "guests"};
         check_keys(root, "", keys);
         auto header = field(root, "", "layout");
         const toml::table empty;
@@ -489,6 +492,7 @@ public:
         read_outputs(root);
         read_zones(root);
         read_profiles(field(root, "", "profiles"));
+        read_guests(field(root, "", "guests"));
         read_rules(field(root, "", "rules"));
         check_layout_references(layout_table);
         return std::move(layout_);
@@ -683,6 +687,43 @@ private:
         return change;
     }
 
+    void read_guests(const Field& guests) {
+        for (const auto& entry : named_tables(guests, max_guests, "guests")) {
+            check_name(entry, "guests", "guest");
+            layout_.guests.push_back(read_guest(entry));
+        }
+    }
+
+    GuestSpec read_guest(const Entry& entry) const {
+        static constexpr std::string_view keys[] = {"socket", "scanouts", "max-resources",
+                                                    "max-memory-mb"};
+        Field f{entry.node, join("guests", entry.key->str())};
+        const auto& table = read_table(f);
+        check_keys(table, f.path, keys);
+        GuestSpec guest;
+        guest.name = entry.key->str();
+        auto socket = required(table, f.path, "socket");
+        guest.socket = read_nonempty_string(socket);
+        if (guest.socket.size() > max_socket_path) {
+            socket.fail(std::format("a socket path is at most {} bytes", max_socket_path));
+        }
+        if (auto other = std::ranges::find(layout_.guests, guest.socket, &GuestSpec::socket);
+            other != layout_.guests.end()) {
+            socket.fail(std::format("socket {} is already used by guest {}", quote(guest.socket),
+                                    quote(other->name)));
+        }
+        if (auto scanouts = field(table, f.path, "scanouts")) {
+            guest.scanouts = read_int(scanouts, 1, max_scanouts);
+        }
+        if (auto resources = field(table, f.path, "max-resources")) {
+            guest.max_resources = static_cast<uint32_t>(read_integer(resources, 1, 65536));
+        }
+        if (auto memory = field(table, f.path, "max-memory-mb")) {
+            guest.max_memory_mb = static_cast<uint32_t>(read_integer(memory, 1, 16384));
+        }
+        return guest;
+    }
+
     void read_rules(const Field& rules) {
         if (!rules) {
             return;
@@ -717,13 +758,23 @@ private:
         if (auto app_id = field(table, f.path, "app-id")) {
             rule.app_id = read_nonempty_string(app_id);
         }
+        const GuestSpec* guest_spec = nullptr;
         if (auto guest = field(table, f.path, "guest")) {
             rule.guest = read_nonempty_string(guest);
+            guest_spec = layout_.find_guest(*rule.guest);
+            if (!guest_spec) {
+                guest.fail(std::format("no guest named {} ({})", quote(*rule.guest),
+                                       known(layout_.guests, &GuestSpec::name, "guests")));
+            }
         }
         if (auto scanout = field(table, f.path, "scanout")) {
             rule.scanout = read_int(scanout, 0, int_max);
             if (!rule.guest) {
                 scanout.fail("'scanout' is only allowed together with 'guest'");
+            }
+            if (*rule.scanout >= guest_spec->scanouts) {
+                scanout.fail(std::format("guest {} has {} scanout(s), numbered from 0",
+                                         quote(*rule.guest), guest_spec->scanouts));
             }
         }
         if (!rule.ivi_id && !rule.app_id && !rule.guest) {

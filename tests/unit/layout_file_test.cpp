@@ -110,6 +110,15 @@ rect = { x = 0, y = 0, width = "100%", height = "100%" }
 [profiles.driving.zones.cluster]
 visible = false
 
+[guests.ivi-vm]
+socket = "/run/vms/ivi.sock"
+scanouts = 2
+max-resources = 64
+max-memory-mb = 512
+
+[guests.nav]
+socket = "nav.sock"
+
 [[rules]]
 zone = "cluster"
 ivi-id = "9000-9999"
@@ -180,6 +189,12 @@ TEST_CASE("a full layout fills every field", "[layout-file]") {
     const auto& driving = layout.profiles[1].zones;
     REQUIRE(driving.size() == 1);
     CHECK(driving.at("cluster") == ZoneOverride{std::nullopt, false, std::nullopt, std::nullopt});
+
+    REQUIRE(layout.guests.size() == 2);
+    CHECK(layout.guests[0] == GuestSpec{"ivi-vm", "/run/vms/ivi.sock", 2, 64, 512});
+    CHECK(layout.guests[1] == GuestSpec{"nav", "nav.sock", 1, 1024, 256});
+    CHECK(layout.find_guest("nav") == &layout.guests[1]);
+    CHECK_FALSE(layout.find_guest("ivi"));
 
     REQUIRE(layout.rules.size() == 3);
     CHECK(layout.rules[0] ==
@@ -401,7 +416,8 @@ TEST_CASE("deeply nested keys are refused before they reach toml++", "[layout-fi
                                                    "fallback = {{ image = \"{0}\" }}\n"
                                                    "[[rules]] # {0}\nzone = \"a\"\n"
                                                    "app-id = '{0}'\n"
-                                                   "guest = \"\\\"{0}\"\n",
+                                                   "[[rules]]\nzone = \"a\"\n"
+                                                   "app-id = \"\\\"{0}\"\n",
                                                    dots)),
                                "t.toml");
     INFO((parsed ? "" : parsed.error().describe()));
