@@ -1,5 +1,6 @@
 #include "control_commands.hpp"
 
+#include "guest/guests.hpp"
 #include "ivi/layout_file.hpp"
 #include "log_scopes.hpp"
 #include "output.hpp"
@@ -73,6 +74,47 @@ json content_json(const ZoneContent& content) {
         item["ivi_id"] = *identity.ivi_id;
     }
     return item;
+}
+
+json guest_json(const Guest& guest) {
+    auto stats = guest.device_stats();
+    json scanouts = json::array();
+    for (const auto& scanout : guest.scanouts()) {
+        json item{{"index", scanout->index()},     {"zone", scanout->zone},
+                  {"enabled", scanout->enabled()}, {"width", scanout->width()},
+                  {"height", scanout->height()},   {"frames", scanout->frames()},
+                  {"fps", scanout->fps()},         {"bytes_copied", scanout->bytes_copied()}};
+        if (const auto* backend = guest.backend()) {
+            const auto& offered = backend->device().scanout_config(scanout->index());
+            item["offered"] = {{"width", offered.width},
+                               {"height", offered.height},
+                               {"refresh_mhz", offered.refresh_mhz}};
+        }
+        scanouts.push_back(std::move(item));
+    }
+    json item{{"name", guest.spec().name},
+              {"socket", guest.socket_path()},
+              {"state", Guest::state_name(guest.state())},
+              {"connections", guest.connections()},
+              {"commands", stats.commands},
+              {"errors", stats.errors},
+              {"flushes", stats.flushes},
+              {"transfer_bytes", stats.transfer_bytes},
+              {"scanouts", scanouts}};
+    if (!guest.error().empty()) {
+        item["error"] = guest.error();
+    }
+    return item;
+}
+
+json guests_json(const Server& server) {
+    json list = json::array();
+    if (server.guests()) {
+        for (const auto& guest : server.guests()->all()) {
+            list.push_back(guest_json(*guest));
+        }
+    }
+    return list;
 }
 
 } // namespace
@@ -209,6 +251,7 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
              }
              return json{{"surfaces", list}};
          }},
+        {"guests", [&]() -> Result { return json{{"guests", guests_json(server_)}}; }},
         {"move",
          [&]() -> Result {
              auto scene = need_zones();
@@ -299,6 +342,7 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
              }
              (*scene)->model().replace_layout(std::move(*layout));
              (*scene)->outputs_changed();
+             server_.guests()->apply((*scene)->model().layout().guests);
              log::info(ivi_log, "layout {} reloaded", path);
              return json::object();
          }},
@@ -316,6 +360,7 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
              }
              return json{{"outputs", outputs},
                          {"surfaces", surfaces},
+                         {"guests", guests_json(server_)},
                          {"windows", server_.stacking().size()}};
          }},
         {"log-level",

@@ -75,7 +75,9 @@ void FdWatch::set_mask(uint32_t mask) {
 }
 
 int FdWatch::dispatch(int fd, uint32_t mask, void* data) {
-    static_cast<FdWatch*>(data)->callback_(mask);
+    // A copy: the callback may destroy this watch (wayland then skips its pending events).
+    Callback callback = static_cast<FdWatch*>(data)->callback_;
+    callback(mask);
     return 0;
 }
 

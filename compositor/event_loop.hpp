@@ -45,7 +45,8 @@ private:
     bool armed_ = false;
 };
 
-// Watches a file descriptor for readability/writability (WL_EVENT_READABLE, ...).
+// Watches a file descriptor for readability/writability (WL_EVENT_READABLE, ...). The callback
+// may destroy the watch.
 class FdWatch {
 public:
     using Callback = std::function<void(uint32_t mask)>;

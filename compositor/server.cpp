@@ -2,6 +2,7 @@
 
 #include "control_commands.hpp"
 #include "control_socket.hpp"
+#include "guest/guests.hpp"
 #include "ivi_application.hpp"
 #include "layer_shell.hpp"
 #include "log_scopes.hpp"
@@ -124,6 +125,7 @@ Server::~Server() {
     // Clients first, so every surface-mirroring object goes while the scene still exists; then
     // the backend, which takes outputs and input devices (and their mirrors) with it.
     control_socket_.reset();
+    guests_.reset();
     wl_display_destroy_clients(display_);
     ivi_application_.reset();
     xdg_shell_.reset();
@@ -178,6 +180,10 @@ std::expected<void, std::string> Server::start() {
         return std::unexpected(control.error());
     }
     control_socket_ = std::move(*control);
+    if (zones_) {
+        guests_ = std::make_unique<Guests>(*this);
+        guests_->apply(zones_->model().layout().guests);
+    }
     // Added after the start so that they appear, and are laid out, in command-line order.
     for (const auto& spec : options_.headless_outputs) {
         // new_output is emitted from inside wlr_headless_add_output.

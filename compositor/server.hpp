@@ -16,6 +16,7 @@ namespace tessera::compositor {
 
 class ControlCommands;
 class ControlSocket;
+class Guests;
 class IviApplication;
 class LayerShell;
 class Output;
@@ -71,6 +72,8 @@ public:
     [[nodiscard]] LayerShell& layer_shell() { return *layer_shell_; }
     // The layout's zones; null when running without a layout.
     [[nodiscard]] ZoneScene* zones() const { return zones_.get(); }
+    // The layout's virtual machines; null when running without a layout.
+    [[nodiscard]] Guests* guests() const { return guests_.get(); }
 
     // Outputs by wlroots output, in creation order.
     [[nodiscard]] const std::vector<std::unique_ptr<Output>>& outputs() const { return outputs_; }
@@ -118,6 +121,7 @@ private:
     std::unique_ptr<OutputManagement> output_management_;
     std::unique_ptr<IviApplication> ivi_application_;
     std::unique_ptr<ZoneScene> zones_;
+    std::unique_ptr<Guests> guests_;
     std::unique_ptr<ControlCommands> control_commands_;
     std::unique_ptr<ControlSocket> control_socket_;
 

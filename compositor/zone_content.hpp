@@ -11,8 +11,8 @@
 
 namespace tessera::compositor {
 
-// Something a zone can show: an xdg toplevel or an ivi-application surface today, a guest's
-// scanout later. Zones place it, size it and count its frames.
+// Something a zone can show: an xdg toplevel, an ivi-application surface or a guest's scanout.
+// Zones place it, size it and count its frames.
 class ZoneContent {
 public:
     virtual ~ZoneContent() = default;
@@ -27,9 +27,15 @@ public:
     // The part of the tree that counts as the content (window geometry for xdg windows),
     // relative to the tree's origin.
     [[nodiscard]] virtual wlr_box content_box() const = 0;
+    // The scene buffer a zone scales and crops to place the content: by default the one that
+    // shows surface() in content_tree().
+    [[nodiscard]] virtual wlr_scene_buffer* main_buffer() const;
     [[nodiscard]] virtual bool ready() const = 0; // has something to show
     // Asks the client to draw at this size.
     virtual void configure_size(int width, int height) = 0;
+    // The zone placed main_buffer() (position, source box, destination size); content drawn
+    // beside it, such as a guest's cursor, follows from here.
+    virtual void placed() {}
 
     // Assigned by the zone scene: the zone it is shown in (empty: hidden).
     std::string zone;

@@ -20,25 +20,6 @@ void premultiplied(const ivi::Color& color, double opacity, float out[4]) {
     out[3] = alpha;
 }
 
-// The scene buffer showing a surface inside a tree.
-wlr_scene_buffer* buffer_of(wlr_scene_tree* tree, wlr_surface* surface) {
-    struct Search {
-        wlr_surface* surface;
-        wlr_scene_buffer* found = nullptr;
-    } search{surface};
-    wlr_scene_node_for_each_buffer(
-        &tree->node,
-        [](wlr_scene_buffer* buffer, int, int, void* data) {
-            auto* s = static_cast<Search*>(data);
-            auto* scene_surface = wlr_scene_surface_try_from_buffer(buffer);
-            if (!s->found && scene_surface && scene_surface->surface == s->surface) {
-                s->found = buffer;
-            }
-        },
-        &search);
-    return search.found;
-}
-
 // Hit testing for a surface that a zone scales: the scene offers the point in the scaled
 // buffer's coordinates, the surface's input region is in its own.
 bool scaled_surface_accepts_input(wlr_scene_buffer* buffer, double* sx, double* sy) {
@@ -229,7 +210,9 @@ void ZoneScene::add(ZoneContent* content) {
 
 void ZoneScene::remove(ZoneContent* content) {
     std::erase(contents_, content);
-    scaling_.erase(content->surface());
+    if (content->surface()) {
+        scaling_.erase(content->surface());
+    }
     if (auto it = nodes_.find(content->zone); it != nodes_.end()) {
         content->zone.clear();
         update_fallback(*it->second);
@@ -294,17 +277,20 @@ void ZoneScene::place(ZoneContent* content) {
     wlr_box box = content->content_box();
     auto p = ivi::place_content({box.width, box.height}, node->state.rect.size(), node->state.fit);
     wlr_scene_node_set_position(&tree->node, p.dest.x, p.dest.y);
-    if (auto* buffer = buffer_of(tree, content->surface()); buffer && !p.dest.empty()) {
+    if (auto* buffer = content->main_buffer(); buffer && !p.dest.empty()) {
         // The main surface shows the chosen part of the window at the chosen size.
         wlr_fbox source{box.x + p.source.x, box.y + p.source.y, p.source.width, p.source.height};
         wlr_scene_buffer_set_source_box(buffer, &source);
         wlr_scene_buffer_set_dest_size(buffer, p.dest.width, p.dest.height);
         wlr_scene_buffer_set_filter_mode(buffer, filter_for(node->state.fit));
         wlr_scene_node_set_position(&buffer->node, 0, 0);
-        buffer->point_accepts_input = scaled_surface_accepts_input;
-        scaling_[content->surface()] = {p.source.width / p.dest.width,
-                                        p.source.height / p.dest.height, source.x, source.y};
+        if (content->surface()) {
+            buffer->point_accepts_input = scaled_surface_accepts_input;
+            scaling_[content->surface()] = {p.source.width / p.dest.width,
+                                            p.source.height / p.dest.height, source.x, source.y};
+        }
     }
+    content->placed();
     set_opacity(tree, node->state.opacity);
 }
 

@@ -34,7 +34,8 @@ Commands:
   outputs                          list outputs
   zones                            list zones of the layout, with the active profile
   surfaces                         list surfaces with their zone, size, frames and fps
-  stats                            outputs' and surfaces' frame counts
+  guests                           list guests (VMs): state, resolution, frames and fps per scanout
+  stats                            outputs', surfaces' and guests' frame counts
   move SURFACE ZONE                show a surface (id from 'surfaces') in another zone
   zone NAME [show|hide] [opacity X] [rect X Y W H]
                                    change a zone; all changes apply in one frame
@@ -90,8 +91,8 @@ json build_request(const std::vector<std::string_view>& args) {
     };
     std::string_view command = args[0];
     json request{{"command", command}};
-    if (command == "outputs" || command == "zones" || command == "surfaces" || command == "stats" ||
-        command == "reload") {
+    if (command == "outputs" || command == "zones" || command == "surfaces" ||
+        command == "guests" || command == "stats" || command == "reload") {
         need(1);
     } else if (command == "move") {
         need(3);
@@ -193,6 +194,32 @@ void print_surfaces(const json& surfaces) {
     }
 }
 
+void print_guests(const json& guests) {
+    std::println("{:<14} {:<11} {:>7}  {:<12} {:>9}  {:>9}  {:>7}  {:>5}", "guest", "state",
+                 "scanout", "zone", "mode", "offered", "frames", "fps");
+    for (const auto& g : guests) {
+        std::string name = g.value("name", "");
+        std::string state = g.value("state", "");
+        for (const auto& s : g["scanouts"]) {
+            std::string offered = "-";
+            if (s.contains("offered")) {
+                offered = std::format("{}x{}", s["offered"].value("width", 0),
+                                      s["offered"].value("height", 0));
+            }
+            std::println("{:<14} {:<11} {:>7}  {:<12} {:>9}  {:>9}  {:>7}  {:>5.0f}", name, state,
+                         s.value("index", 0),
+                         s.value("zone", "").empty() ? "-" : s.value("zone", ""),
+                         s.value("enabled", false)
+                             ? std::format("{}x{}", s.value("width", 0), s.value("height", 0))
+                             : std::string("off"),
+                         offered, s.value("frames", 0), s.value("fps", 0.0));
+        }
+        if (g.contains("error")) {
+            std::println("{:<14} error: {}", name, g.value("error", ""));
+        }
+    }
+}
+
 void print_human(std::string_view command, const json& reply,
                  const std::vector<std::string_view>& args) {
     if (command == "outputs") {
@@ -218,10 +245,15 @@ void print_human(std::string_view command, const json& reply,
         }
     } else if (command == "surfaces") {
         print_surfaces(reply["surfaces"]);
+    } else if (command == "guests") {
+        print_guests(reply["guests"]);
     } else if (command == "stats") {
         print_outputs(reply["outputs"]);
         std::println("windows: {}", reply.value("windows", 0));
         print_surfaces(reply["surfaces"]);
+        if (!reply["guests"].empty()) {
+            print_guests(reply["guests"]);
+        }
     } else if (command == "screenshot") {
         std::println("wrote {} ({}x{})", args[3], reply.value("width", 0),
                      reply.value("height", 0));

@@ -40,6 +40,10 @@ std::string test_client_path() {
     return TESSERA_TEST_CLIENT;
 }
 
+std::string sim_guest_path() {
+    return TESSERA_SIM_GUEST;
+}
+
 std::string tessera_ctl_path() {
     return TESSERA_CTL;
 }
@@ -213,7 +217,9 @@ void ClientProcess::read_available() {
         partial_.append(buffer, static_cast<size_t>(n));
         size_t newline = 0;
         while ((newline = partial_.find('\n')) != std::string::npos) {
-            lines_.push_back(partial_.substr(0, newline));
+            // Without a carriage return: serial consoles end lines with "\r\n".
+            size_t end = newline > 0 && partial_[newline - 1] == '\r' ? newline - 1 : newline;
+            lines_.push_back(partial_.substr(0, end));
             partial_.erase(0, newline + 1);
         }
     }
@@ -235,8 +241,9 @@ bool ClientProcess::poll_exit() {
     return false;
 }
 
-bool ClientProcess::wait_for_line(const std::string& line, std::chrono::milliseconds timeout) {
-    auto seen = [&] { return std::ranges::find(lines_, line) != lines_.end(); };
+bool ClientProcess::wait_for_line(const std::string& line, std::chrono::milliseconds timeout,
+                                  size_t times) {
+    auto seen = [&] { return static_cast<size_t>(std::ranges::count(lines_, line)) >= times; };
     compositor_.run_until(
         [&] {
             read_available();

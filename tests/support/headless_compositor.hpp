@@ -29,9 +29,10 @@ public:
     ClientProcess& operator=(const ClientProcess&) = delete;
 
     [[nodiscard]] pid_t pid() const { return pid_; }
-    // Runs the compositor until the client prints `line` (a whole line); false on timeout or
-    // when the client exits first.
-    bool wait_for_line(const std::string& line, std::chrono::milliseconds timeout = 10s);
+    // Runs the compositor until the client has printed `line` (a whole line) `times` times;
+    // false on timeout or when the client exits first.
+    bool wait_for_line(const std::string& line, std::chrono::milliseconds timeout = 10s,
+                       size_t times = 1);
     // Runs the compositor until the client exits; its wait status, or nullopt on timeout.
     std::optional<int> wait_exit(std::chrono::milliseconds timeout = 10s);
     void kill(int signal);
@@ -103,5 +104,7 @@ std::string tessera_binary_path();
 
 // Path of the in-repo test client.
 std::string test_client_path();
+// Path of the simulated VM (tests/gpu/sim-guest).
+std::string sim_guest_path();
 
 } // namespace tessera::test

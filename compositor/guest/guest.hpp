@@ -1,0 +1,75 @@
+#pragma once
+
+#include "event_loop.hpp"
+#include "gpu-backend/backend/guest_backend.hpp"
+#include "guest_scanout.hpp"
+#include "ivi/layout.hpp"
+#include "util/unique_fd.hpp"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tessera::compositor {
+
+class Server;
+
+// One guest of the layout: tessera listens on its socket, serves the virtio-gpu device of the
+// VMM that connects (one at a time) and shows its scanouts in their zones. The guest may go
+// away and come back (VM shut down, killed, rebooted) as often as it likes; nothing it does
+// blocks the event loop or touches another guest.
+class Guest {
+public:
+    enum class State {
+        listening,   // no VMM connected
+        connected,   // a VMM is connected; its driver has not started the device yet
+        running,     // the device runs
+        stopped,     // the guest broke a virtqueue: the device stays stopped until it resets
+        unavailable, // the socket could not be created
+    };
+
+    Guest(Server& server, ivi::GuestSpec spec);
+    ~Guest();
+    Guest(const Guest&) = delete;
+    Guest& operator=(const Guest&) = delete;
+
+    [[nodiscard]] const ivi::GuestSpec& spec() const { return spec_; }
+    [[nodiscard]] const std::string& socket_path() const { return socket_path_; }
+    [[nodiscard]] State state() const;
+    [[nodiscard]] const std::string& error() const { return error_; } // when unavailable
+    [[nodiscard]] const std::vector<std::unique_ptr<GuestScanout>>& scanouts() const {
+        return scanouts_;
+    }
+    [[nodiscard]] uint64_t connections() const { return connections_; }
+    [[nodiscard]] const gpu::GuestBackend* backend() const { return backend_.get(); }
+    // Device statistics, summed over this guest's connections.
+    [[nodiscard]] gpu::DeviceStats device_stats() const;
+
+    static std::string_view state_name(State state);
+
+private:
+    void listen();
+    void accept_connection();
+    void disconnected(std::string_view reason);
+    gpu::DeviceConfig device_config() const;
+    gpu::ScanoutConfig scanout_config(uint32_t index) const;
+    void resize_scanout(uint32_t index, int width, int height);
+
+    Server& server_;
+    ivi::GuestSpec spec_;
+    std::string socket_path_;
+    std::string error_;
+    UniqueFd listen_fd_;
+    std::unique_ptr<FdWatch> listen_watch_;
+    std::vector<std::unique_ptr<GuestScanout>> scanouts_;
+    std::unique_ptr<gpu::GuestBackend> backend_;
+    std::map<int, std::unique_ptr<FdWatch>> backend_watches_; // the connection's fds
+    IdleCall release_backend_;    // a closed connection is destroyed outside its own callbacks
+    gpu::DeviceStats past_stats_; // of connections that ended
+    uint64_t connections_ = 0;
+};
+
+} // namespace tessera::compositor

@@ -1,0 +1,183 @@
+// tessera-sim-guest: a simulated virtual machine for tessera's guest sockets. It plays QEMU's
+// vhost-user-gpu-pci (the in-repo Frontend) and a Linux guest driver (GuestDriver): it takes
+// the mode offered for each enabled scanout, then draws the test pattern (guest_pattern.hpp)
+// and flips it at a fixed rate, transferring the rows that changed and flushing once per frame. For
+// tests and the demo where QEMU cannot run. Prints "mode S WxH", "frame N" every 60 frames, "done".
+#include "frontend.hpp"
+#include "guest_driver.hpp"
+#include "guest_pattern.hpp"
+#include "test_loop.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <print>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace tessera::gpu;
+using namespace tessera::gpu::test;
+
+namespace {
+
+struct Args {
+    std::string socket;
+    double fps = 60;
+    uint64_t frames = 0; // 0: until killed
+    bool garbage = false;
+};
+
+[[noreturn]] void usage(const char* error) {
+    std::println(stderr,
+                 "tessera-sim-guest: {}\nusage: tessera-sim-guest --socket PATH [--fps F] "
+                 "[--frames N] [--garbage]\n  --fps 0 flips as fast as the device answers; "
+                 "--garbage sends malformed commands between frames",
+                 error);
+    std::exit(2);
+}
+
+Args parse(int argc, char** argv) {
+    Args args;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                usage(("missing value for " + arg).c_str());
+            }
+            return argv[++i];
+        };
+        if (arg == "--socket") {
+            args.socket = value();
+        } else if (arg == "--fps") {
+            args.fps = std::strtod(value().c_str(), nullptr);
+        } else if (arg == "--frames") {
+            args.frames = std::strtoull(value().c_str(), nullptr, 10);
+        } else if (arg == "--garbage") {
+            args.garbage = true;
+        } else {
+            usage(("unknown argument " + arg).c_str());
+        }
+    }
+    if (args.socket.empty()) {
+        usage("--socket is required");
+    }
+    return args;
+}
+
+struct Screen {
+    uint32_t scanout;
+    Framebuffer fb;
+};
+
+// Writes rows [y0, y1) of frame n into the framebuffer's guest memory.
+void draw_rows(Frontend& frontend, const Framebuffer& fb, uint32_t y0, uint32_t y1, uint32_t n) {
+    std::vector<std::byte> row(size_t{fb.width} * 4);
+    for (uint32_t y = y0; y < y1; ++y) {
+        for (uint32_t x = 0; x < fb.width; ++x) {
+            uint32_t p = tessera::test::pattern_pixel(x, y, fb.width, fb.height, n);
+            std::memcpy(row.data() + size_t{x} * 4, &p, 4); // B, G, R, X on little endian
+        }
+        frontend.write(fb.gpa + uint64_t{y} * row.size(), row);
+    }
+}
+
+bool transfer_rows(GuestDriver& driver, const Screen& s, uint32_t y0, uint32_t y1) {
+    Rect rect{0, y0, s.fb.width, y1 - y0};
+    return driver.ok(transfer(s.fb.id, rect, uint64_t{y0} * s.fb.width * 4));
+}
+
+// What a broken or hostile guest sends: unknown commands, truncated requests, bad ids,
+// rectangles outside resources. Each gets an error response; the device goes on.
+void send_garbage(GuestDriver& driver, uint64_t n) {
+    Bytes junk(40);
+    for (size_t i = 0; i < junk.size(); ++i) {
+        junk[i] = std::byte(static_cast<uint8_t>(n * 31 + i * 7));
+    }
+    (void)driver.command(junk);
+    (void)driver.command(Bytes(7, std::byte{0xff}));
+    (void)driver.command(flush(0xdead, {0, 0, 1u << 20, 1u << 20}));
+    (void)driver.command(create_2d(0, 99, 1u << 30, 1u << 30));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    Args args = parse(argc, argv);
+    std::signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+
+    TestEventLoop loop;
+    FrontendOptions options;
+    options.connect_path = args.socket;
+    options.regions = {{0, 64ull << 20}};
+    std::optional<Frontend> frontend;
+    try {
+        frontend.emplace(loop, options);
+    } catch (const std::exception& e) {
+        std::println(stderr, "tessera-sim-guest: {}", e.what());
+        return 1;
+    }
+    if (!frontend->start()) {
+        std::println(stderr, "tessera-sim-guest: the device did not start");
+        return 1;
+    }
+    GuestDriver driver(*frontend);
+    auto modes = driver.display_info();
+    if (!modes) {
+        std::println(stderr, "tessera-sim-guest: no display info");
+        return 1;
+    }
+    std::vector<Screen> screens;
+    for (uint32_t i = 0; i < modes->size(); ++i) {
+        const auto& mode = (*modes)[i];
+        if (!mode.enabled) {
+            continue;
+        }
+        auto fb = driver.create_framebuffer(mode.width, mode.height);
+        if (!fb) {
+            std::println(stderr, "tessera-sim-guest: cannot create a {}x{} framebuffer", mode.width,
+                         mode.height);
+            return 1;
+        }
+        draw_rows(*frontend, *fb, 0, fb->height, 0);
+        if (!driver.flip(i, *fb)) {
+            std::println(stderr, "tessera-sim-guest: the first flip failed");
+            return 1;
+        }
+        std::println("mode {} {}x{}", i, mode.width, mode.height);
+        screens.push_back({i, *fb});
+    }
+
+    auto period = args.fps > 0 ? std::chrono::duration<double>(1.0 / args.fps)
+                               : std::chrono::duration<double>(0);
+    auto next = std::chrono::steady_clock::now();
+    for (uint64_t n = 1; args.frames == 0 || n <= args.frames; ++n) {
+        for (const auto& s : screens) {
+            uint32_t h = s.fb.height;
+            auto frame = static_cast<uint32_t>(n);
+            draw_rows(*frontend, s.fb, 0, h / 16, frame);
+            draw_rows(*frontend, s.fb, 3 * h / 8, 5 * h / 8, frame);
+            // Two damaged bands, one flush of their union: as the Linux driver merges damage.
+            if (!transfer_rows(driver, s, 0, h / 16) ||
+                !transfer_rows(driver, s, 3 * h / 8, 5 * h / 8) ||
+                !driver.ok(flush(s.fb.id, {0, 0, s.fb.width, 5 * h / 8}))) {
+                std::println(stderr, "tessera-sim-guest: flip {} failed", n);
+                return 1;
+            }
+        }
+        if (args.garbage) {
+            send_garbage(driver, n);
+        }
+        if (n % 60 == 0) {
+            std::println("frame {}", n);
+        }
+        next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(period);
+        std::this_thread::sleep_until(next);
+    }
+    std::println("done");
+    return 0;
+}

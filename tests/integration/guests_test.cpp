@@ -1,0 +1,179 @@
+// Guests in zones: the simulated VM (tessera-sim-guest, a separate process speaking vhost-user
+// like QEMU) connects to its guest socket; its frames show in its zone at the zone's size, it
+// can leave and come back, and a hostile guest does not disturb its neighbour.
+#include "guest/guests.hpp"
+#include "guest_pattern_check.hpp"
+#include "headless_compositor.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+using namespace tessera;
+using namespace tessera::test;
+using compositor::Guest;
+
+namespace {
+
+constexpr Rgba left_fallback{0x40, 0, 0, 255};
+constexpr PatternArea left_zone{0, 0, 320, 240};
+constexpr PatternArea right_zone{320, 0, 320, 240};
+
+struct GuestRig {
+    HeadlessCompositor compositor{
+        {{640, 240, 60000}}, "us", test_data_path("layouts/two-guests.toml")};
+
+    Guest& guest(const char* name) { return *compositor.server().guests()->find(name); }
+    std::string socket(const char* name) { return guest(name).socket_path(); }
+    uint64_t frames(const char* name) { return guest(name).scanouts()[0]->frames(); }
+
+    std::unique_ptr<ClientProcess> start(const char* name, std::vector<std::string> extra = {}) {
+        std::vector<std::string> argv{sim_guest_path(), "--socket", socket(name)};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return compositor.spawn(argv);
+    }
+    bool frames_reach(const char* name, uint64_t count) {
+        return compositor.run_until([&] { return frames(name) >= count; }, 20s);
+    }
+};
+
+} // namespace
+
+TEST_CASE("A guest is offered its zone's size and its frames appear in the zone", "[guests]") {
+    GuestRig rig;
+    CHECK(rig.guest("a").state() == Guest::State::listening);
+    auto vm = rig.start("a");
+    REQUIRE(vm->wait_for_line("mode 0 320x240"));
+    REQUIRE(rig.frames_reach("a", 10));
+    CHECK(rig.guest("a").state() == Guest::State::running);
+
+    auto first = rig.compositor.capture();
+    INFO(pattern_mismatch(first, left_zone).value_or("pattern ok"));
+    CHECK_FALSE(pattern_mismatch(first, left_zone));
+    auto counter = pattern_counter(first, left_zone);
+    REQUIRE(counter);
+
+    uint64_t later = rig.frames("a") + 10;
+    REQUIRE(rig.frames_reach("a", later));
+    auto second = rig.compositor.capture();
+    auto counter2 = pattern_counter(second, left_zone);
+    REQUIRE(counter2);
+    CHECK(*counter2 >= *counter + 10); // frames keep arriving, in order
+
+    // The other zone still shows its fallback, and nothing was drawn outside the zone.
+    CHECK(second.at(480, 120) == Rgba{0, 0x40, 0, 255});
+    CHECK(rig.guest("a").scanouts()[0]->bytes_copied() > 0);
+}
+
+TEST_CASE("tessera-ctl lists guests with state, resolution, frames and fps", "[guests]") {
+    GuestRig rig;
+    auto vm = rig.start("a");
+    REQUIRE(vm->wait_for_line("mode 0 320x240"));
+    REQUIRE(rig.frames_reach("a", 30));
+    auto result = rig.compositor.run_command({tessera_ctl_path(), "--json", "guests"});
+    REQUIRE(result.status == 0);
+    auto reply = nlohmann::json::parse(result.output);
+    REQUIRE(reply["guests"].size() == 2);
+    const auto& a = reply["guests"][0];
+    CHECK(a["name"] == "a");
+    CHECK(a["state"] == "running");
+    CHECK(a["connections"] == 1);
+    const auto& scanout = a["scanouts"][0];
+    CHECK(scanout["zone"] == "left");
+    CHECK(scanout["width"] == 320);
+    CHECK(scanout["height"] == 240);
+    CHECK(scanout["frames"].get<uint64_t>() >= 30);
+    CHECK(scanout["fps"].get<double>() > 0);
+    CHECK(scanout["offered"]["refresh_mhz"] == 60000);
+    CHECK(reply["guests"][1]["state"] == "listening");
+
+    auto human = rig.compositor.run_command({tessera_ctl_path(), "guests"});
+    CHECK(human.status == 0);
+    CHECK(human.output.find("running") != std::string::npos);
+    CHECK(human.output.find("320x240") != std::string::npos);
+}
+
+TEST_CASE("A guest that goes away leaves the fallback, and is shown again when it returns",
+          "[guests]") {
+    GuestRig rig;
+    auto vm = rig.start("a", {"--frames", "20"});
+    REQUIRE(vm->wait_for_line("done"));
+    REQUIRE(vm->wait_exit());
+    // The last frame stays for the freeze timeout (300 ms), then the fallback shows.
+    REQUIRE(rig.compositor.run_until(
+        [&] { return rig.guest("a").state() == Guest::State::listening; }, 5s));
+    CHECK_FALSE(pattern_mismatch(rig.compositor.capture(), left_zone));
+    rig.compositor.run_for(500ms);
+    CHECK(rig.compositor.capture().at(160, 120) == left_fallback);
+    CHECK_FALSE(rig.guest("a").scanouts()[0]->ready());
+
+    // The VM boots again: same socket, no restart of tessera.
+    auto again = rig.start("a");
+    REQUIRE(again->wait_for_line("mode 0 320x240"));
+    uint64_t before = rig.frames("a");
+    REQUIRE(rig.frames_reach("a", before + 5));
+    CHECK_FALSE(pattern_mismatch(rig.compositor.capture(), left_zone));
+    CHECK(rig.guest("a").connections() == 2);
+}
+
+TEST_CASE("A second VMM on a guest's socket is refused while the first is connected", "[guests]") {
+    GuestRig rig;
+    auto vm = rig.start("a");
+    REQUIRE(vm->wait_for_line("mode 0 320x240"));
+    auto intruder = rig.start("a");
+    auto status = intruder->wait_exit(20s);
+    REQUIRE(status);
+    CHECK(*status != 0);
+    uint64_t before = rig.frames("a");
+    CHECK(rig.frames_reach("a", before + 10));
+    CHECK(rig.guest("a").connections() == 1);
+}
+
+TEST_CASE("A guest sending garbage gets errors and does not stop its neighbour", "[guests]") {
+    GuestRig rig;
+    auto good = rig.start("a");
+    auto bad = rig.start("b", {"--garbage"});
+    REQUIRE(good->wait_for_line("mode 0 320x240"));
+    REQUIRE(bad->wait_for_line("mode 0 320x240"));
+    uint64_t start = rig.frames("a");
+    REQUIRE(rig.frames_reach("b", rig.frames("b") + 60));
+    // Both kept flipping; the hostile one only got error responses.
+    CHECK(rig.frames("a") >= start + 30);
+    CHECK(rig.guest("b").device_stats().errors >= 50 * 4); // four bad commands per frame
+    CHECK(rig.guest("b").state() == Guest::State::running);
+    CHECK(rig.guest("a").device_stats().errors == 0);
+    auto frame = rig.compositor.capture();
+    CHECK_FALSE(pattern_mismatch(frame, left_zone));
+    CHECK_FALSE(pattern_mismatch(frame, right_zone));
+}
+
+TEST_CASE("A guest whose socket path is taken by a file is reported, the others run", "[guests]") {
+    std::string runtime_dir;
+    {
+        // The path is only known once the compositor made its runtime dir: occupy it first
+        // through a layout whose guest points at an absolute path.
+        char dir_template[] = "/tmp/tessera-guest-path-XXXXXX";
+        REQUIRE(mkdtemp(dir_template));
+        runtime_dir = dir_template;
+    }
+    std::string occupied = runtime_dir + "/occupied.sock";
+    std::ofstream(occupied) << "not a socket";
+    std::string layout = runtime_dir + "/layout.toml";
+    std::ifstream in(test_data_path("layouts/two-guests.toml"));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.replace(text.find("tessera-test-b.sock"), std::string("tessera-test-b.sock").size(),
+                 occupied);
+    std::ofstream(layout) << text;
+
+    HeadlessCompositor compositor{{{640, 240, 60000}}, "us", layout};
+    auto* b = compositor.server().guests()->find("b");
+    REQUIRE(b);
+    CHECK(b->state() == Guest::State::unavailable);
+    CHECK(b->error().find("is not a socket") != std::string::npos);
+    auto vm = compositor.spawn(
+        {sim_guest_path(), "--socket", compositor.server().guests()->find("a")->socket_path()});
+    CHECK(vm->wait_for_line("mode 0 320x240"));
+    std::filesystem::remove_all(runtime_dir);
+}
