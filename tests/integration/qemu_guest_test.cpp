@@ -1,0 +1,205 @@
+// The real thing: QEMU 10 with vhost-user-gpu-pci (TCG) boots the Debian kernel with an
+// initramfs whose /init (tests/vm/guest/flipper.c) sets the offered mode through raw DRM
+// ioctls and page-flips the test pattern. tessera serves its GPU and shows it in a zone.
+// Skipped, saying why, where QEMU, the kernel or a static libc is missing.
+#include "guest/guests.hpp"
+#include "guest_pattern_check.hpp"
+#include "headless_compositor.hpp"
+#include "test_paths.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <format>
+#include <fstream>
+
+using namespace tessera;
+using namespace tessera::test;
+using compositor::Guest;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr PatternArea vm_zone{0, 0, 640, 480};
+constexpr auto boot_timeout = std::chrono::seconds(90); // TCG on a loaded 2-core machine
+
+std::string find_program(const std::string& name) {
+    const char* path = std::getenv("PATH");
+    std::string_view rest = path ? path : "/usr/bin:/bin";
+    while (!rest.empty()) {
+        auto colon = rest.find(':');
+        auto dir = rest.substr(0, colon);
+        if (auto candidate = fs::path(dir) / name; fs::exists(candidate)) {
+            return candidate.string();
+        }
+        rest = colon == std::string_view::npos ? "" : rest.substr(colon + 1);
+    }
+    return {};
+}
+
+// The newest /boot/vmlinuz-KVER with its modules.
+std::optional<std::pair<std::string, std::string>> find_kernel() {
+    std::optional<std::pair<std::string, std::string>> found;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator("/boot", error)) {
+        auto name = entry.path().filename().string();
+        if (!name.starts_with("vmlinuz-")) {
+            continue;
+        }
+        auto version = name.substr(8);
+        if (fs::exists("/lib/modules/" + version + "/modules.dep") &&
+            (!found || version > found->second)) {
+            found = std::pair(entry.path().string(), version);
+        }
+    }
+    return found;
+}
+
+struct GuestImage {
+    std::string kernel;
+    std::string initramfs;
+};
+
+// Builds the guest program and its initramfs under the build tree, or says why it cannot.
+std::expected<GuestImage, std::string> build_guest_image(HeadlessCompositor& compositor,
+                                                         int reboot_after) {
+    if (find_program("qemu-system-x86_64").empty()) {
+        return std::unexpected("qemu-system-x86_64 is not installed");
+    }
+    auto kernel = find_kernel();
+    if (!kernel) {
+        return std::unexpected("no /boot/vmlinuz-* with modules in /lib/modules");
+    }
+    if (!fs::exists("/usr/lib/x86_64-linux-gnu/libc.a")) {
+        return std::unexpected("no static libc (libc6-dev) for the guest program");
+    }
+    auto dir = fs::path(TESSERA_TEST_OUTPUT_DIR) / "qemu-guest";
+    fs::create_directories(dir);
+    auto program = (dir / "flipper").string();
+    auto initramfs = (dir / "initramfs.cpio").string();
+    auto built = compositor.run_command(
+        std::vector<std::string>{"cc", "-static", "-O2", "-Wall", "-Wextra", "-o", program,
+                                 source_path("tests/vm/guest/flipper.c")},
+        60s);
+    if (built.status != 0) {
+        return std::unexpected("cannot build the guest program: " + built.output);
+    }
+    auto packed = compositor.run_command(
+        std::vector<std::string>{"python3", source_path("tests/vm/guest/make-initramfs.py"),
+                                 "--program", program, "--kernel-version", kernel->second,
+                                 "--output", initramfs},
+        60s);
+    if (packed.status != 0) {
+        return std::unexpected("cannot build the initramfs: " + packed.output);
+    }
+    (void)reboot_after;
+    return GuestImage{kernel->first, initramfs};
+}
+
+std::vector<std::string> qemu_command(const GuestImage& image, const std::string& socket,
+                                      int reboot_after) {
+    const char* accel = std::getenv("TESSERA_QEMU_ACCEL"); // the test rig's KVM cannot boot it
+    return {"qemu-system-x86_64",
+            "-accel",
+            accel ? accel : "tcg",
+            "-cpu",
+            "max",
+            "-m",
+            "256M",
+            "-object",
+            "memory-backend-memfd,id=mem,size=256M,share=on",
+            "-numa",
+            "node,memdev=mem",
+            "-chardev",
+            "socket,id=gpu,path=" + socket,
+            "-device",
+            "vhost-user-gpu-pci,chardev=gpu",
+            "-vga",
+            "none",
+            "-nic",
+            "none",
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+            "-serial",
+            "stdio",
+            "-kernel",
+            image.kernel,
+            "-initrd",
+            image.initramfs,
+            "-append",
+            std::format("console=ttyS0 quiet loglevel=3 tessera.reboot_after={}", reboot_after)};
+}
+
+} // namespace
+
+TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and comes back",
+          "[qemu-guest]") {
+    HeadlessCompositor compositor{
+        {{800, 480, 60000}}, "us", test_data_path("layouts/qemu-guest.toml")};
+    constexpr int reboot_after = 300;
+    auto image = build_guest_image(compositor, reboot_after);
+    if (!image) {
+        SKIP("real-QEMU guest test skipped: " << image.error());
+    }
+    auto& guest = *compositor.server().guests()->find("linux");
+    auto& scanout = *guest.scanouts()[0];
+    auto qemu = compositor.spawn(qemu_command(*image, guest.socket_path(), reboot_after));
+    // The guest's console goes to test-output/qemu-guest/console.log, whatever happens.
+    struct SaveConsole {
+        ClientProcess& qemu;
+        ~SaveConsole() {
+            auto path = fs::path(TESSERA_TEST_OUTPUT_DIR) / "qemu-guest" / "console.log";
+            std::ofstream(path) << qemu.output();
+            std::fprintf(stderr, "guest console: %s\n", path.c_str());
+        }
+    } save_console{*qemu};
+
+    // The guest took the mode it was offered: its zone's size.
+    REQUIRE(qemu->wait_for_line("tessera-guest: mode 640x480@60", boot_timeout));
+    REQUIRE(compositor.run_until([&] { return scanout.frames() >= 20; }, 60s));
+    CHECK(scanout.width() == 640);
+    CHECK(scanout.height() == 480);
+
+    // Its animated pattern is in the zone, and frames keep arriving.
+    auto first = compositor.capture();
+    INFO(pattern_mismatch(first, vm_zone).value_or("pattern ok"));
+    CHECK_FALSE(pattern_mismatch(first, vm_zone));
+    auto counter = pattern_counter(first, vm_zone);
+    REQUIRE(counter);
+    uint64_t frames = scanout.frames();
+    REQUIRE(compositor.run_until([&] { return scanout.frames() >= frames + 20; }, 60s));
+    auto counter2 = pattern_counter(compositor.capture(), vm_zone);
+    REQUIRE(counter2);
+    CHECK(*counter2 != *counter);
+    CHECK(compositor.capture().at(720, 240) == Rgba{0, 0x40, 0, 255}); // nothing outside
+
+    // The guest reboots itself: the rings stop and restart on the same connection, and the
+    // guest shows its screen again.
+    REQUIRE(qemu->wait_for_line("tessera-guest: rebooting", boot_timeout));
+    REQUIRE(qemu->wait_for_line("tessera-guest: mode 640x480@60", boot_timeout, 2));
+    uint64_t after_reboot = scanout.frames();
+    REQUIRE(compositor.run_until([&] { return scanout.frames() >= after_reboot + 20; }, 60s));
+    CHECK_FALSE(pattern_mismatch(compositor.capture(), vm_zone));
+    CHECK(guest.connections() == 1);
+    CHECK(guest.state() == Guest::State::running);
+
+    // QEMU killed: the zone falls back; a new QEMU connects and is shown without a restart.
+    qemu->kill(SIGKILL);
+    REQUIRE(qemu->wait_exit());
+    REQUIRE(compositor.run_until([&] { return guest.state() == Guest::State::listening; }, 10s));
+    compositor.run_for(600ms);
+    CHECK(compositor.capture().at(320, 240) == Rgba{0x40, 0, 0, 255});
+
+    auto again = compositor.spawn(qemu_command(*image, guest.socket_path(), 0));
+    REQUIRE(again->wait_for_line("tessera-guest: mode 640x480@60", boot_timeout));
+    uint64_t before = scanout.frames();
+    REQUIRE(compositor.run_until([&] { return scanout.frames() >= before + 20; }, 60s));
+    CHECK_FALSE(pattern_mismatch(compositor.capture(), vm_zone));
+    CHECK(guest.connections() == 2);
+    again->kill(SIGKILL);
+    again->wait_exit();
+}

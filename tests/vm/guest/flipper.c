@@ -1,0 +1,533 @@
+/*
+ * flipper: the /init of a test initramfs for tessera's virtio-gpu backend.
+ *
+ * Build (static, kernel uapi headers only, no libdrm):
+ *     gcc -static -O2 -Wall -Wextra -o flipper flipper.c
+ *
+ * What it does, as pid 1:
+ *   1. mounts /proc, /sys and devtmpfs on /dev;
+ *   2. loads the kernel modules named one per line in /modules.order (file names
+ *      relative to /modules/, ".ko" appended when missing) with finit_module, in
+ *      order (EEXIST is fine);
+ *   3. waits up to 20 s for /dev/dri/card0;
+ *   4. takes the first connected connector, its preferred mode (else its first), a CRTC
+ *      reachable through its encoder, creates two XRGB8888 dumb buffers, ADDFB2, SETCRTC
+ *      with frame 0, then forever: draw the next frame into the back buffer, PAGE_FLIP
+ *      with DRM_MODE_PAGE_FLIP_EVENT, read() the flip event.
+ *
+ * Console log (/dev/console; boot the kernel with console=ttyS0), every line starts
+ * with "tessera-guest: ":
+ *     tessera-guest: start t=S.mmm                    (t = CLOCK_BOOTTIME seconds)
+ *     tessera-guest: card0 after N ms
+ *     tessera-guest: mode WxH@HZ                       (HZ = the mode's vrefresh, once)
+ *     tessera-guest: first frame t=S.mmm               (first page flip completed)
+ *     tessera-guest: frame N t=S.mmm fps=F             (every 60 completed flips)
+ *     tessera-guest: rebooting                         (see tessera.reboot_after)
+ *     tessera-guest: error: ...                        (then it sleeps forever: pid 1
+ *                                                       must never exit)
+ * Kernel command line: tessera.reboot_after=N reboots (reboot(RB_AUTOBOOT)) after N
+ * completed page flips; absent or 0 means never. Run QEMU with -no-reboot to make
+ * QEMU exit instead.
+ *
+ * Frame numbering: frame 0 is the one shown by SETCRTC; frame n (n >= 1) is the one
+ * shown by the n-th page flip. "frame N" is logged when flip N has completed.
+ *
+ * The pattern of frame n, for a W x H mode (all divisions are integer divisions):
+ *   - quadrants, split at x = W/2 and y = H/2:
+ *         top-left  (x <  W/2, y <  H/2)  red   0xff0000
+ *         top-right (x >= W/2, y <  H/2)  green 0x00ff00
+ *         bottom-left  (x <  W/2, y >= H/2)  blue  0x0000ff
+ *         bottom-right (x >= W/2, y >= H/2)  white 0xffffff
+ *   - the frame counter, over the top strip 0 <= y < H/16: 16 cells, cell i covering
+ *     i*(W/16) <= x < (i+1)*(W/16) (the last cell also takes the W%16 rightmost
+ *     columns); cell i is white 0xffffff when bit (15 - i) of (n & 0xffff) is set, else
+ *     black 0x000000 (most significant bit in the leftmost cell);
+ *   - a moving black bar 0x000000 in the middle band 3*H/8 <= y < 5*H/8: W/16 wide,
+ *     at x = (n % 16) * (W/16), i.e. it steps one bar width (one counter cell) to the
+ *     right per frame and wraps after 16 frames. Its position therefore repeats the
+ *     counter's low 4 bits. Outside the bar the band shows the quadrant colours.
+ *   The quadrant centres (W/4 or 3W/4, H/4 or 3H/4) are never covered by the strip or
+ *   the bar. To decode a (possibly scaled) screenshot: sample each cell at its centre,
+ *   ((i + 0.5) * W/16, H/32), bright = 1.
+ */
+#define _GNU_SOURCE
+#include <drm/drm.h>
+#include <drm/drm_fourcc.h>
+#include <drm/drm_mode.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "tessera-guest: "
+#define CARD_PATH "/dev/dri/card0"
+#define CARD_WAIT_MS 20000
+#define FLIP_WARN_MS 5000
+#define FLIP_GIVE_UP_MS 30000
+
+#define RED 0xff0000u
+#define GREEN 0x00ff00u
+#define BLUE 0x0000ffu
+#define WHITE 0xffffffu
+#define BLACK 0x000000u
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+__attribute__((format(printf, 1, 2))) static void logmsg(const char* fmt, ...) {
+    char line[512];
+    size_t n = sizeof(LOG_PREFIX) - 1;
+    memcpy(line, LOG_PREFIX, n);
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        r = 0;
+    n += (size_t)r < sizeof(line) - n - 2 ? (size_t)r : sizeof(line) - n - 2;
+    line[n++] = '\n';
+    // One write per line, so lines are not interleaved with kernel messages.
+    ssize_t w = write(STDOUT_FILENO, line, n);
+    (void)w;
+}
+
+// pid 1 must never exit (the kernel panics): report and sleep.
+__attribute__((noreturn, format(printf, 1, 2))) static void fail(const char* fmt, ...) {
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    logmsg("error: %s", msg);
+    if (getpid() != 1)
+        exit(1);
+    for (;;)
+        pause();
+}
+
+static void setup_console(void) {
+    // The kernel opens /dev/console for init when the initramfs has it; otherwise (or
+    // if it failed) open it from devtmpfs.
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
+        int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+        if (fd < 0)
+            return;
+        dup2(fd, STDIN_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO)
+            close(fd);
+    }
+}
+
+static void mount_fs(const char* src, const char* dir, const char* type) {
+    mkdir(dir, 0755);
+    if (mount(src, dir, type, MS_NOSUID | MS_NOEXEC, NULL) != 0 && errno != EBUSY)
+        fail("mount %s on %s: %s", type, dir, strerror(errno));
+}
+
+static void load_modules(void) {
+    FILE* f = fopen("/modules.order", "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return; // nothing to load: the driver may be built in
+        fail("open /modules.order: %s", strerror(errno));
+    }
+    char line[256];
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char* name = line + strspn(line, " \t");
+        if (name[0] == '\0' || name[0] == '#')
+            continue;
+        char path[320];
+        size_t len = strlen(name);
+        const char* ext = len >= 3 && strcmp(name + len - 3, ".ko") == 0 ? "" : ".ko";
+        snprintf(path, sizeof(path), "/modules/%s%s", name, ext);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            fail("open module %s: %s", path, strerror(errno));
+        if (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)
+            fail("load module %s: %s", path, strerror(errno));
+        close(fd);
+    }
+    fclose(f);
+}
+
+static void wait_for_card(void) {
+    double start = now_s();
+    for (;;) {
+        if (access(CARD_PATH, F_OK) == 0)
+            break;
+        double waited_ms = (now_s() - start) * 1000.0;
+        if (waited_ms >= CARD_WAIT_MS)
+            fail("%s did not appear within %d s (no virtio-gpu device, or its "
+                 "driver failed: see the kernel log)",
+                 CARD_PATH, CARD_WAIT_MS / 1000);
+        usleep(10000);
+    }
+    logmsg("card0 after %.0f ms", (now_s() - start) * 1000.0);
+}
+
+static uint64_t read_reboot_after(void) {
+    char buf[4096];
+    int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    static const char key[] = "tessera.reboot_after=";
+    uint64_t value = 0;
+    for (char* tok = strtok(buf, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
+        if (strncmp(tok, key, sizeof(key) - 1) != 0)
+            continue;
+        char* end;
+        errno = 0;
+        unsigned long long v = strtoull(tok + sizeof(key) - 1, &end, 10);
+        if (errno != 0 || *end != '\0')
+            fail("bad kernel command line option '%s'", tok);
+        value = v; // the last one wins, like kernel parameters
+    }
+    return value;
+}
+
+static int drm_ioctl(int fd, unsigned long req, void* arg) {
+    int r;
+    do
+        r = ioctl(fd, req, arg);
+    while (r == -1 && (errno == EINTR || errno == EAGAIN));
+    return r;
+}
+
+static void* xcalloc(size_t n, size_t size) {
+    void* p = calloc(n ? n : 1, size);
+    if (!p)
+        fail("out of memory");
+    return p;
+}
+
+struct connector_info {
+    uint32_t id;
+    struct drm_mode_modeinfo mode;
+    uint32_t encoder_id;
+    uint32_t* encoders;
+    uint32_t count_encoders;
+};
+
+// Fills info for connector id; returns 1 if it is connected and has modes.
+static int get_connector(int fd, uint32_t id, struct connector_info* info) {
+    for (;;) {
+        struct drm_mode_get_connector c = {.connector_id = id};
+        // With count_modes == 0 this probes the connector and returns the counts.
+        if (drm_ioctl(fd, DRM_IOCTL_MODE_GETCONNECTOR, &c) != 0)
+            fail("GETCONNECTOR %u: %s", id, strerror(errno));
+        if (c.connection != 1 /* DRM_MODE_CONNECTED */ || c.count_modes == 0)
+            return 0;
+        uint32_t count_modes = c.count_modes, count_encoders = c.count_encoders;
+        struct drm_mode_modeinfo* modes = xcalloc(count_modes, sizeof(*modes));
+        uint32_t* encoders = xcalloc(count_encoders, sizeof(*encoders));
+        struct drm_mode_get_connector c2 = {
+            .connector_id = id,
+            .modes_ptr = (uintptr_t)modes,
+            .count_modes = count_modes,
+            .encoders_ptr = (uintptr_t)encoders,
+            .count_encoders = count_encoders,
+        };
+        if (drm_ioctl(fd, DRM_IOCTL_MODE_GETCONNECTOR, &c2) != 0)
+            fail("GETCONNECTOR %u: %s", id, strerror(errno));
+        if (c2.count_modes > count_modes || c2.count_encoders > count_encoders) {
+            free(modes); // changed in between: again
+            free(encoders);
+            continue;
+        }
+        if (c2.connection != 1 || c2.count_modes == 0) {
+            free(modes);
+            free(encoders);
+            return 0;
+        }
+        uint32_t pick = 0;
+        for (uint32_t i = 0; i < c2.count_modes; i++) {
+            if (modes[i].type & DRM_MODE_TYPE_PREFERRED) {
+                pick = i;
+                break;
+            }
+        }
+        info->id = id;
+        info->mode = modes[pick];
+        info->encoder_id = c2.encoder_id;
+        info->encoders = encoders;
+        info->count_encoders = c2.count_encoders;
+        free(modes);
+        return 1;
+    }
+}
+
+static uint32_t find_crtc(int fd, const struct connector_info* conn, const uint32_t* crtcs,
+                          uint32_t count_crtcs) {
+    // The encoder currently in use and its CRTC, if any.
+    if (conn->encoder_id) {
+        struct drm_mode_get_encoder e = {.encoder_id = conn->encoder_id};
+        if (drm_ioctl(fd, DRM_IOCTL_MODE_GETENCODER, &e) == 0 && e.crtc_id)
+            return e.crtc_id;
+    }
+    // Else the first CRTC any of its encoders can drive.
+    for (uint32_t i = 0; i < conn->count_encoders; i++) {
+        struct drm_mode_get_encoder e = {.encoder_id = conn->encoders[i]};
+        if (drm_ioctl(fd, DRM_IOCTL_MODE_GETENCODER, &e) != 0)
+            continue;
+        for (uint32_t j = 0; j < count_crtcs && j < 32; j++) {
+            if (e.possible_crtcs & (1u << j))
+                return crtcs[j];
+        }
+    }
+    return 0;
+}
+
+struct buffer {
+    uint32_t handle, fb_id, pitch;
+    uint64_t size;
+    uint8_t* map;
+    int static_drawn; // the parts that never change are in place
+};
+
+static void create_buffer(int fd, uint32_t w, uint32_t h, struct buffer* b) {
+    struct drm_mode_create_dumb create = {.width = w, .height = h, .bpp = 32};
+    if (drm_ioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &create) != 0)
+        fail("CREATE_DUMB %ux%u: %s", w, h, strerror(errno));
+    b->handle = create.handle;
+    b->pitch = create.pitch;
+    b->size = create.size;
+
+    struct drm_mode_fb_cmd2 fb = {
+        .width = w,
+        .height = h,
+        .pixel_format = DRM_FORMAT_XRGB8888,
+        .handles = {b->handle},
+        .pitches = {b->pitch},
+        .offsets = {0},
+    };
+    if (drm_ioctl(fd, DRM_IOCTL_MODE_ADDFB2, &fb) != 0)
+        fail("ADDFB2 %ux%u XRGB8888: %s", w, h, strerror(errno));
+    b->fb_id = fb.fb_id;
+
+    struct drm_mode_map_dumb map = {.handle = b->handle};
+    if (drm_ioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &map) != 0)
+        fail("MAP_DUMB: %s", strerror(errno));
+    void* p = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)map.offset);
+    if (p == MAP_FAILED)
+        fail("mmap dumb buffer (%llu bytes): %s", (unsigned long long)b->size, strerror(errno));
+    b->map = p;
+    b->static_drawn = 0;
+}
+
+// Row templates, each W pixels.
+struct pattern {
+    uint32_t w, h;
+    uint32_t *top, *bottom; // plain quadrant rows
+    uint32_t* strip;        // the counter strip, rebuilt per frame
+    uint32_t* band;         // a middle-band row, rebuilt per frame
+};
+
+static void fill(uint32_t* row, uint32_t from, uint32_t to, uint32_t color) {
+    for (uint32_t x = from; x < to; x++)
+        row[x] = color;
+}
+
+static void pattern_init(struct pattern* p, uint32_t w, uint32_t h) {
+    p->w = w;
+    p->h = h;
+    p->top = xcalloc(w, sizeof(uint32_t));
+    p->bottom = xcalloc(w, sizeof(uint32_t));
+    p->strip = xcalloc(w, sizeof(uint32_t));
+    p->band = xcalloc(w, sizeof(uint32_t));
+    fill(p->top, 0, w / 2, RED);
+    fill(p->top, w / 2, w, GREEN);
+    fill(p->bottom, 0, w / 2, BLUE);
+    fill(p->bottom, w / 2, w, WHITE);
+}
+
+static void draw_frame(const struct pattern* p, struct buffer* b, uint64_t frame) {
+    const uint32_t w = p->w, h = p->h, cell = w / 16;
+    const uint32_t strip_end = h / 16, band_begin = 3 * h / 8, band_end = 5 * h / 8;
+    const size_t row_bytes = (size_t)w * 4;
+
+    // Counter strip: 16 cells, MSB first.
+    const uint32_t counter = (uint32_t)(frame & 0xffff);
+    for (uint32_t i = 0; i < 16; i++) {
+        uint32_t from = i * cell, to = i == 15 ? w : (i + 1) * cell;
+        fill(p->strip, from, to, (counter >> (15 - i)) & 1 ? WHITE : BLACK);
+    }
+    // Middle band: quadrant colours plus the bar (rows above and below H/2 differ
+    // only in colour, so build one row per half).
+    const uint32_t bar = (uint32_t)(frame % 16) * cell;
+
+    for (uint32_t y = 0; y < h; y++) {
+        uint8_t* dst = b->map + (size_t)y * b->pitch;
+        if (y < strip_end) {
+            memcpy(dst, p->strip, row_bytes);
+        } else if (y >= band_begin && y < band_end) {
+            if (y == band_begin || y == h / 2) {
+                memcpy(p->band, y < h / 2 ? p->top : p->bottom, row_bytes);
+                fill(p->band, bar, bar + cell < w ? bar + cell : w, BLACK);
+            }
+            memcpy(dst, p->band, row_bytes);
+        } else if (!b->static_drawn) {
+            memcpy(dst, y < h / 2 ? p->top : p->bottom, row_bytes);
+        }
+    }
+    b->static_drawn = 1;
+}
+
+static int wait_flip(int fd) {
+    double start = now_s();
+    int warned = 0;
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int r = poll(&pfd, 1, 1000);
+        if (r < 0 && errno != EINTR)
+            fail("poll on %s: %s", CARD_PATH, strerror(errno));
+        if (r > 0) {
+            char buf[1024];
+            ssize_t n = read(fd, buf, sizeof(buf));
+            if (n < 0) {
+                if (errno == EINTR || errno == EAGAIN)
+                    continue;
+                fail("read DRM event: %s", strerror(errno));
+            }
+            for (ssize_t off = 0; off + (ssize_t)sizeof(struct drm_event) <= n;) {
+                struct drm_event ev;
+                memcpy(&ev, buf + off, sizeof(ev));
+                if (ev.length < sizeof(ev))
+                    fail("malformed DRM event (length %u)", ev.length);
+                if (ev.type == DRM_EVENT_FLIP_COMPLETE)
+                    return 0;
+                off += ev.length;
+            }
+            continue;
+        }
+        double waited_ms = (now_s() - start) * 1000.0;
+        if (waited_ms >= FLIP_GIVE_UP_MS)
+            fail("no page flip event within %d s", FLIP_GIVE_UP_MS / 1000);
+        if (waited_ms >= FLIP_WARN_MS * (warned + 1)) {
+            warned++;
+            logmsg("warning: still waiting for a page flip event (%.0f s)", waited_ms / 1000.0);
+        }
+    }
+}
+
+int main(void) {
+    setup_console();
+    mount_fs("proc", "/proc", "proc");
+    mount_fs("sysfs", "/sys", "sysfs");
+    mkdir("/dev", 0755);
+    if (mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL) != 0 && errno != EBUSY)
+        fail("mount devtmpfs on /dev: %s", strerror(errno));
+    setup_console();
+    logmsg("start t=%.3f", now_s());
+
+    const uint64_t reboot_after = read_reboot_after();
+    load_modules();
+    wait_for_card();
+
+    int fd = open(CARD_PATH, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        fail("open %s: %s", CARD_PATH, strerror(errno));
+
+    struct drm_mode_card_res res = {0};
+    if (drm_ioctl(fd, DRM_IOCTL_MODE_GETRESOURCES, &res) != 0)
+        fail("GETRESOURCES: %s (not a KMS device?)", strerror(errno));
+    uint32_t* connectors = xcalloc(res.count_connectors, sizeof(uint32_t));
+    uint32_t* crtcs = xcalloc(res.count_crtcs, sizeof(uint32_t));
+    struct drm_mode_card_res res2 = {
+        .connector_id_ptr = (uintptr_t)connectors,
+        .count_connectors = res.count_connectors,
+        .crtc_id_ptr = (uintptr_t)crtcs,
+        .count_crtcs = res.count_crtcs,
+    };
+    if (drm_ioctl(fd, DRM_IOCTL_MODE_GETRESOURCES, &res2) != 0)
+        fail("GETRESOURCES: %s", strerror(errno));
+    uint32_t count_connectors =
+        res2.count_connectors < res.count_connectors ? res2.count_connectors : res.count_connectors;
+    uint32_t count_crtcs = res2.count_crtcs < res.count_crtcs ? res2.count_crtcs : res.count_crtcs;
+
+    struct connector_info conn = {0};
+    int found = 0;
+    for (uint32_t i = 0; i < count_connectors && !found; i++)
+        found = get_connector(fd, connectors[i], &conn);
+    if (!found)
+        fail("no connected connector with modes (%u connectors)", count_connectors);
+
+    uint32_t crtc = find_crtc(fd, &conn, crtcs, count_crtcs);
+    if (!crtc)
+        fail("no CRTC for connector %u", conn.id);
+
+    const uint32_t w = conn.mode.hdisplay, h = conn.mode.vdisplay;
+    logmsg("mode %ux%u@%u", w, h, conn.mode.vrefresh);
+    if (w < 16 || h < 16)
+        fail("mode %ux%u too small for the pattern", w, h);
+
+    struct buffer bufs[2];
+    create_buffer(fd, w, h, &bufs[0]);
+    create_buffer(fd, w, h, &bufs[1]);
+    struct pattern pat;
+    pattern_init(&pat, w, h);
+
+    uint64_t frame = 0;
+    draw_frame(&pat, &bufs[0], frame);
+    struct drm_mode_crtc set = {
+        .set_connectors_ptr = (uintptr_t)&conn.id,
+        .count_connectors = 1,
+        .crtc_id = crtc,
+        .fb_id = bufs[0].fb_id,
+        .mode_valid = 1,
+        .mode = conn.mode,
+    };
+    if (drm_ioctl(fd, DRM_IOCTL_MODE_SETCRTC, &set) != 0)
+        fail("SETCRTC crtc %u connector %u %ux%u: %s", crtc, conn.id, w, h, strerror(errno));
+
+    double last_t = now_s();
+    for (;;) {
+        frame++;
+        struct buffer* b = &bufs[frame & 1];
+        draw_frame(&pat, b, frame);
+        struct drm_mode_crtc_page_flip flip = {
+            .crtc_id = crtc,
+            .fb_id = b->fb_id,
+            .flags = DRM_MODE_PAGE_FLIP_EVENT,
+            .user_data = frame,
+        };
+        if (drm_ioctl(fd, DRM_IOCTL_MODE_PAGE_FLIP, &flip) != 0)
+            fail("PAGE_FLIP frame %llu: %s", (unsigned long long)frame, strerror(errno));
+        wait_flip(fd);
+
+        double t = now_s();
+        if (frame == 1)
+            logmsg("first frame t=%.3f", t);
+        if (frame % 60 == 0) {
+            logmsg("frame %llu t=%.3f fps=%.1f", (unsigned long long)frame, t, 60.0 / (t - last_t));
+            last_t = t;
+        }
+        if (reboot_after && frame >= reboot_after) {
+            logmsg("rebooting");
+            reboot(RB_AUTOBOOT);
+            fail("reboot: %s", strerror(errno));
+        }
+    }
+}
