@@ -177,3 +177,17 @@ TEST_CASE("A guest whose socket path is taken by a file is reported, the others 
     CHECK(vm->wait_for_line("mode 0 320x240"));
     std::filesystem::remove_all(runtime_dir);
 }
+
+TEST_CASE("The guest's cursor is drawn in its zone at the guest's position", "[guests]") {
+    GuestRig rig;
+    auto vm = rig.start("a", {"--cursor"});
+    REQUIRE(vm->wait_for_line("cursor"));
+    REQUIRE(rig.frames_reach("a", 5));
+    auto frame = rig.compositor.capture();
+    // A 16x16 magenta square whose top-left corner is the hotspot, at 100,60 of the scanout;
+    // the zone shows the scanout 1:1 at the output's origin.
+    CHECK(frame.at(101, 61) == Rgba{255, 0, 255, 255});
+    CHECK(frame.at(114, 74) == Rgba{255, 0, 255, 255});
+    CHECK(frame.at(117, 77) != Rgba{255, 0, 255, 255}); // transparent part of the image
+    CHECK(frame.at(98, 58) != Rgba{255, 0, 255, 255});
+}

@@ -29,14 +29,17 @@ struct Args {
     double fps = 60;
     uint64_t frames = 0; // 0: until killed
     bool garbage = false;
+    bool cursor = false;
 };
 
 [[noreturn]] void usage(const char* error) {
-    std::println(stderr,
-                 "tessera-sim-guest: {}\nusage: tessera-sim-guest --socket PATH [--fps F] "
-                 "[--frames N] [--garbage]\n  --fps 0 flips as fast as the device answers; "
-                 "--garbage sends malformed commands between frames",
-                 error);
+    std::println(
+        stderr,
+        "tessera-sim-guest: {}\nusage: tessera-sim-guest --socket PATH [--fps F] "
+        "[--frames N] [--garbage] [--cursor]\n  --fps 0 flips as fast as the device answers; "
+        "--garbage sends malformed commands between frames; --cursor shows a 16x16 "
+        "magenta cursor with its hotspot at 100,60 of scanout 0",
+        error);
     std::exit(2);
 }
 
@@ -58,6 +61,8 @@ Args parse(int argc, char** argv) {
             args.frames = std::strtoull(value().c_str(), nullptr, 10);
         } else if (arg == "--garbage") {
             args.garbage = true;
+        } else if (arg == "--cursor") {
+            args.cursor = true;
         } else {
             usage(("unknown argument " + arg).c_str());
         }
@@ -150,6 +155,25 @@ int main(int argc, char** argv) {
         }
         std::println("mode {} {}x{}", i, mode.width, mode.height);
         screens.push_back({i, *fb});
+    }
+
+    if (args.cursor && !screens.empty()) {
+        // As the Linux driver does: a 64x64 ARGB resource, transferred, then UPDATE_CURSOR.
+        auto image =
+            driver.create_framebuffer(64, 64, static_cast<uint32_t>(proto::Format::b8g8r8a8));
+        if (!image) {
+            std::println(stderr, "tessera-sim-guest: cannot create the cursor");
+            return 1;
+        }
+        driver.draw(*image, [](uint32_t x, uint32_t y) {
+            return x >= 8 && x < 24 && y >= 8 && y < 24 ? 0xffff00ffu : 0u;
+        });
+        if (!driver.ok(transfer(image->id, {0, 0, 64, 64}, 0)) ||
+            !driver.cursor_command(cursor(true, 0, 100, 60, image->id, 8, 8))) {
+            std::println(stderr, "tessera-sim-guest: the cursor update failed");
+            return 1;
+        }
+        std::println("cursor");
     }
 
     auto period = args.fps > 0 ? std::chrono::duration<double>(1.0 / args.fps)
