@@ -183,7 +183,10 @@ void Output::capture_next_frame(CaptureCallback done) {
         return;
     }
     pending_captures_.push_back(std::move(done));
-    // A frame with no damage would not be committed: ask for one regardless.
+    // A full repaint, so the pixels do not depend on which frames came before (the pixman
+    // renderer filters scaled edges differently when it repaints only part of them), and a
+    // frame is committed even when nothing changed.
+    wlr_damage_ring_add_whole(&scene_output_->damage_ring);
     wlr_output_update_needs_frame(output_);
 }
 
