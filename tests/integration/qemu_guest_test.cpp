@@ -9,6 +9,10 @@
 
 #include <catch2/catch_test_macros.hpp>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -63,8 +67,7 @@ struct GuestImage {
 };
 
 // Builds the guest program and its initramfs under the build tree, or says why it cannot.
-std::expected<GuestImage, std::string> build_guest_image(HeadlessCompositor& compositor,
-                                                         int reboot_after) {
+std::expected<GuestImage, std::string> build_guest_image(HeadlessCompositor& compositor) {
     if (find_program("qemu-system-x86_64").empty()) {
         return std::unexpected("qemu-system-x86_64 is not installed");
     }
@@ -94,12 +97,11 @@ std::expected<GuestImage, std::string> build_guest_image(HeadlessCompositor& com
     if (packed.status != 0) {
         return std::unexpected("cannot build the initramfs: " + packed.output);
     }
-    (void)reboot_after;
     return GuestImage{kernel->first, initramfs};
 }
 
 std::vector<std::string> qemu_command(const GuestImage& image, const std::string& socket,
-                                      int reboot_after) {
+                                      const std::string& monitor) {
     const char* accel = std::getenv("TESSERA_QEMU_ACCEL"); // the test rig's KVM cannot boot it
     return {"qemu-system-x86_64",
             "-accel",
@@ -123,7 +125,7 @@ std::vector<std::string> qemu_command(const GuestImage& image, const std::string
             "-display",
             "none",
             "-monitor",
-            "none",
+            "unix:" + monitor + ",server,nowait",
             "-serial",
             "stdio",
             "-kernel",
@@ -131,7 +133,21 @@ std::vector<std::string> qemu_command(const GuestImage& image, const std::string
             "-initrd",
             image.initramfs,
             "-append",
-            std::format("console=ttyS0 quiet loglevel=3 tessera.reboot_after={}", reboot_after)};
+            "console=ttyS0 quiet loglevel=3"};
+}
+
+// Sends one human-monitor command to QEMU (system_reset: the machine reboots).
+bool monitor_command(const std::string& monitor, const std::string& command) {
+    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    monitor.copy(address.sun_path, sizeof(address.sun_path) - 1);
+    if (!fd ||
+        connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+        return false;
+    }
+    std::string line = command + "\n";
+    return write(fd.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size());
 }
 
 } // namespace
@@ -140,14 +156,14 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
           "[qemu-guest]") {
     HeadlessCompositor compositor{
         {{800, 480, 60000}}, "us", test_data_path("layouts/qemu-guest.toml")};
-    constexpr int reboot_after = 300;
-    auto image = build_guest_image(compositor, reboot_after);
+    auto image = build_guest_image(compositor);
     if (!image) {
         SKIP("real-QEMU guest test skipped: " << image.error());
     }
     auto& guest = *compositor.server().guests()->find("linux");
     auto& scanout = *guest.scanouts()[0];
-    auto qemu = compositor.spawn(qemu_command(*image, guest.socket_path(), reboot_after));
+    std::string monitor = compositor.runtime_dir() + "/qemu-monitor.sock";
+    auto qemu = compositor.spawn(qemu_command(*image, guest.socket_path(), monitor));
     // The guest's console goes to test-output/qemu-guest/console.log, whatever happens.
     struct SaveConsole {
         ClientProcess& qemu;
@@ -177,9 +193,9 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
     CHECK(*counter2 != *counter);
     CHECK(compositor.capture().at(720, 240) == Rgba{0, 0x40, 0, 255}); // nothing outside
 
-    // The guest reboots itself: the rings stop and restart on the same connection, and the
-    // guest shows its screen again.
-    REQUIRE(qemu->wait_for_line("tessera-guest: rebooting", boot_timeout));
+    // The machine reboots: the rings stop and restart on the same connection, the driver
+    // starts over and the guest shows its screen again.
+    REQUIRE(monitor_command(monitor, "system_reset"));
     REQUIRE(qemu->wait_for_line("tessera-guest: mode 640x480@60", boot_timeout, 2));
     uint64_t after_reboot = scanout.frames();
     REQUIRE(compositor.run_until([&] { return scanout.frames() >= after_reboot + 20; }, 60s));
@@ -194,7 +210,7 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
     compositor.run_for(600ms);
     CHECK(compositor.capture().at(320, 240) == Rgba{0x40, 0, 0, 255});
 
-    auto again = compositor.spawn(qemu_command(*image, guest.socket_path(), 0));
+    auto again = compositor.spawn(qemu_command(*image, guest.socket_path(), monitor));
     REQUIRE(again->wait_for_line("tessera-guest: mode 640x480@60", boot_timeout));
     uint64_t before = scanout.frames();
     REQUIRE(compositor.run_until([&] { return scanout.frames() >= before + 20; }, 60s));
