@@ -120,11 +120,7 @@ void Guest::accept_connection() {
         log::warn(gpu_log, "guest {}: refused a second VMM while one is connected", spec_.name);
         return;
     }
-    if (backend_) {
-        release_backend_.cancel();
-        add_stats(past_stats_, backend_->device().stats());
-        backend_.reset();
-    }
+    release_backend();
 
     gpu::BackendCallbacks callbacks;
     callbacks.add_fd = [this](int fd, std::function<void()> on_readable) {
@@ -159,17 +155,18 @@ void Guest::accept_connection() {
 }
 
 void Guest::disconnected(std::string_view reason) {
+    // The device was reset on the way here: scanouts and cursors are already off screen.
     log::info(gpu_log, "guest {}: VMM disconnected ({})", spec_.name, reason);
-    for (auto& scanout : scanouts_) {
-        gpu::Cursor hidden;
-        scanout->set_cursor(hidden, true);
+    release_backend_.schedule(server_.event_loop(), [this] { release_backend(); });
+}
+
+// Destroys a closed connection's backend, keeping its statistics.
+void Guest::release_backend() {
+    release_backend_.cancel();
+    if (backend_) {
+        add_stats(past_stats_, backend_->device().stats());
+        backend_.reset();
     }
-    release_backend_.schedule(server_.event_loop(), [this] {
-        if (backend_ && !backend_->connected()) {
-            add_stats(past_stats_, backend_->device().stats());
-            backend_.reset();
-        }
-    });
 }
 
 gpu::DeviceConfig Guest::device_config() const {

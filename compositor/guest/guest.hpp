@@ -54,6 +54,7 @@ private:
     void listen();
     void accept_connection();
     void disconnected(std::string_view reason);
+    void release_backend();
     gpu::DeviceConfig device_config() const;
     gpu::ScanoutConfig scanout_config(uint32_t index) const;
     void resize_scanout(uint32_t index, int width, int height);

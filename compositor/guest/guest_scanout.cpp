@@ -1,6 +1,7 @@
 #include "guest_scanout.hpp"
 
-#include "frame_buffer.hpp"
+#include "guest_pixels.hpp"
+#include "pixel_buffer.hpp"
 #include "zone_scene.hpp"
 
 #include <algorithm>
@@ -70,8 +71,8 @@ void GuestScanout::show(const gpu::Resource* resource, gpu::proto::Rect rect) {
         if (frame_) {
             wlr_buffer_drop(frame_);
         }
-        frame_ =
-            create_frame_buffer(static_cast<int>(rect.width), static_cast<int>(rect.height), false);
+        frame_ = create_pixel_buffer(static_cast<int>(rect.width), static_cast<int>(rect.height),
+                                     DRM_FORMAT_XRGB8888);
     }
     // The new framebuffer's current pixels; the guest flushes what it draws next.
     copy(*resource, rect);
@@ -103,7 +104,7 @@ void GuestScanout::copy(const gpu::Resource& resource, gpu::proto::Rect damage) 
     auto src = resource.pixels().subspan(size_t{rect_.y} * resource.stride() +
                                          size_t{rect_.x} * gpu::proto::bytes_per_pixel);
     gpu::proto::Rect local{damage.x - rect_.x, damage.y - rect_.y, damage.width, damage.height};
-    bytes_copied_ += copy_to_frame_buffer(frame_, src, resource.stride(), resource.format(), local);
+    bytes_copied_ += copy_guest_pixels(frame_, src, resource.stride(), resource.format(), local);
 }
 
 void GuestScanout::freeze_ended() {
@@ -124,10 +125,10 @@ void GuestScanout::set_cursor(const gpu::Cursor& cursor, bool image_changed) {
         if (cursor_) {
             wlr_buffer_drop(cursor_);
         }
-        cursor_ = create_frame_buffer(static_cast<int>(cursor.width),
-                                      static_cast<int>(cursor.height), true);
-        copy_to_frame_buffer(cursor_, cursor.pixels, cursor.width * gpu::proto::bytes_per_pixel,
-                             cursor.format, {0, 0, cursor.width, cursor.height});
+        cursor_ = create_pixel_buffer(static_cast<int>(cursor.width),
+                                      static_cast<int>(cursor.height), DRM_FORMAT_ARGB8888);
+        copy_guest_pixels(cursor_, cursor.pixels, cursor.width * gpu::proto::bytes_per_pixel,
+                          cursor.format, {0, 0, cursor.width, cursor.height});
         wlr_scene_buffer_set_buffer(cursor_node_, cursor_);
     }
     place_cursor();

@@ -66,7 +66,7 @@ private:
     GpuDevice device_;
     BackendCallbacks callbacks_;
     std::unique_ptr<Connection> connection_;
-    // Deferred requests by token, with the queue they came from.
+    // Deferred control-queue requests, by token.
     std::unordered_map<ResponseToken, DescriptorChain> held_;
     ResponseToken next_token_ = 1;
     BackendStats stats_;
