@@ -58,7 +58,8 @@ json output_json(const Output& output) {
             {"width", wlr->width},
             {"height", wlr->height},
             {"refresh_hz", wlr->refresh / 1000.0},
-            {"frames", output.frames_committed()}};
+            {"frames", output.frames_committed()},
+            {"presented", output.frames_presented()}};
 }
 
 json content_json(const ZoneContent& content) {
@@ -76,14 +77,38 @@ json content_json(const ZoneContent& content) {
     return item;
 }
 
+json per_frame(uint64_t total, uint64_t frames) {
+    return frames == 0 ? json(nullptr) : json(static_cast<double>(total) / frames);
+}
+
+json optional_ms(const std::optional<double>& ms) {
+    return ms ? json(*ms) : json(nullptr);
+}
+
 json guest_json(const Guest& guest) {
     auto stats = guest.device_stats();
     json scanouts = json::array();
+    ScanoutStats total;
     for (const auto& scanout : guest.scanouts()) {
-        json item{{"index", scanout->index()},     {"zone", scanout->zone},
-                  {"enabled", scanout->enabled()}, {"width", scanout->width()},
-                  {"height", scanout->height()},   {"frames", scanout->frames()},
-                  {"fps", scanout->fps()},         {"bytes_copied", scanout->bytes_copied()}};
+        auto s = scanout->stats();
+        json item{{"index", scanout->index()},
+                  {"zone", scanout->zone},
+                  {"enabled", scanout->enabled()},
+                  {"width", scanout->width()},
+                  {"height", scanout->height()},
+                  {"frames", s.frames},
+                  {"fps", scanout->fps()},
+                  {"presented", s.presented},
+                  {"replaced", s.replaced},
+                  {"fences", s.fences},
+                  {"latency_p50_ms", optional_ms(s.latency_p50_ms)},
+                  {"latency_p99_ms", optional_ms(s.latency_p99_ms)},
+                  {"bytes_copied", s.bytes_copied},
+                  {"bytes_copied_per_frame", per_frame(s.bytes_copied, s.frames)},
+                  {"blits", s.blits},
+                  {"blits_per_frame", per_frame(s.blits, s.presented)},
+                  {"path", frame_path_name(s.path)},
+                  {"dmabuf_imported", s.dmabuf_imported}};
         if (const auto* backend = guest.backend()) {
             const auto& offered = backend->device().scanout_config(scanout->index());
             item["offered"] = {{"width", offered.width},
@@ -91,6 +116,19 @@ json guest_json(const Guest& guest) {
                                {"refresh_mhz", offered.refresh_mhz}};
         }
         scanouts.push_back(std::move(item));
+        total.frames += s.frames;
+        total.presented += s.presented;
+        total.replaced += s.replaced;
+        total.bytes_copied += s.bytes_copied;
+        total.blits += s.blits;
+        // The guest's latency is that of its slowest scanout.
+        if (s.latency_p50_ms) {
+            total.latency_p50_ms = std::max(total.latency_p50_ms.value_or(0), *s.latency_p50_ms);
+            total.latency_p99_ms = std::max(total.latency_p99_ms.value_or(0), *s.latency_p99_ms);
+        }
+        if (s.path != FramePath::none && total.path == FramePath::none) {
+            total.path = s.path;
+        }
     }
     json item{{"name", guest.spec().name},
               {"socket", guest.socket_path()},
@@ -100,6 +138,17 @@ json guest_json(const Guest& guest) {
               {"errors", stats.errors},
               {"flushes", stats.flushes},
               {"transfer_bytes", stats.transfer_bytes},
+              {"blobs", stats.blobs},
+              {"fenced_frames", stats.fenced_frames},
+              {"frames", total.frames},
+              {"presented", total.presented},
+              {"replaced", total.replaced},
+              {"latency_p50_ms", optional_ms(total.latency_p50_ms)},
+              {"latency_p99_ms", optional_ms(total.latency_p99_ms)},
+              {"bytes_copied", total.bytes_copied},
+              {"bytes_copied_per_frame", per_frame(total.bytes_copied, total.frames)},
+              {"blits_per_frame", per_frame(total.blits, total.presented)},
+              {"path", frame_path_name(total.path)},
               {"scanouts", scanouts}};
     if (!guest.error().empty()) {
         item["error"] = guest.error();

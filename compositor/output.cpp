@@ -93,6 +93,11 @@ Output::create(Server& server, wlr_output* wlr_out, std::optional<HeadlessOutput
                                         // A nested window was resized or similar.
                                         wlr_output_commit_state(self->output_, event->state);
                                     });
+    self->on_present_.connect(&wlr_out->events.present, [self](wlr_output_event_present* event) {
+        if (event->presented) {
+            ++self->frames_presented_;
+        }
+    });
     self->on_commit_.connect(&wlr_out->events.commit, [self](wlr_output_event_commit* event) {
         self->handle_commit(*event);
     });

@@ -39,6 +39,7 @@ public:
     [[nodiscard]] wlr_box usable_area() const { return usable_area_; }
     void set_usable_area(const wlr_box& box) { usable_area_ = box; }
     [[nodiscard]] uint64_t frames_committed() const { return frames_committed_; }
+    [[nodiscard]] uint64_t frames_presented() const { return frames_presented_; }
 
     // Follows a change of size or position.
     void arrange();
@@ -62,11 +63,13 @@ private:
     wlr_scene_rect* backdrop_ = nullptr;
     wlr_box usable_area_{};
     uint64_t frames_committed_ = 0;
+    uint64_t frames_presented_ = 0;
     std::vector<CaptureCallback> pending_captures_;
 
     Listener<void> on_frame_;
     Listener<wlr_output_event_request_state> on_request_state_;
     Listener<wlr_output_event_commit> on_commit_;
+    Listener<wlr_output_event_present> on_present_;
     Listener<void> on_destroy_;
     Listener<void> on_scene_output_destroy_;
 };

@@ -176,10 +176,11 @@ json exchange(const std::string& path, const json& request) {
 
 void print_outputs(const json& outputs) {
     for (const auto& o : outputs) {
-        std::println("{:<12} {}x{} @ {:.3f} Hz at {},{}  {}  frames {}", o.value("name", ""),
-                     o.value("width", 0), o.value("height", 0), o.value("refresh_hz", 0.0),
-                     o.value("x", 0), o.value("y", 0),
-                     o.value("enabled", false) ? "enabled" : "disabled", o.value("frames", 0));
+        std::println("{:<12} {}x{} @ {:.3f} Hz at {},{}  {}  frames {}  presented {}",
+                     o.value("name", ""), o.value("width", 0), o.value("height", 0),
+                     o.value("refresh_hz", 0.0), o.value("x", 0), o.value("y", 0),
+                     o.value("enabled", false) ? "enabled" : "disabled", o.value("frames", 0),
+                     o.value("presented", 0));
     }
 }
 
@@ -194,9 +195,23 @@ void print_surfaces(const json& surfaces) {
     }
 }
 
+std::string number_or_dash(const json& value, std::string_view format_spec) {
+    if (!value.is_number()) {
+        return "-";
+    }
+    double number = value.get<double>();
+    return std::vformat(format_spec, std::make_format_args(number));
+}
+
+double as_double(const json& value) {
+    return value.is_number() ? value.get<double>() : 0.0;
+}
+
 void print_guests(const json& guests) {
-    std::println("{:<14} {:<11} {:>7}  {:<12} {:>9}  {:>9}  {:>7}  {:>5}", "guest", "state",
-                 "scanout", "zone", "mode", "offered", "frames", "fps");
+    std::println("{:<14} {:<11} {:>2}  {:<12} {:>9}  {:>9}  {:>7} {:>5}  {:>9} {:>8}  {:>13}  "
+                 "{:>9} {:>6}  {}",
+                 "guest", "state", "#", "zone", "mode", "offered", "frames", "fps", "presented",
+                 "replaced", "latency p50/99", "copy/frm", "blits", "path");
     for (const auto& g : guests) {
         std::string name = g.value("name", "");
         std::string state = g.value("state", "");
@@ -206,13 +221,26 @@ void print_guests(const json& guests) {
                 offered = std::format("{}x{}", s["offered"].value("width", 0),
                                       s["offered"].value("height", 0));
             }
-            std::println("{:<14} {:<11} {:>7}  {:<12} {:>9}  {:>9}  {:>7}  {:>5.0f}", name, state,
-                         s.value("index", 0),
+            std::string latency = "-";
+            if (s.value("latency_p50_ms", json()).is_number()) {
+                latency = std::format("{:.1f}/{:.1f} ms", as_double(s["latency_p50_ms"]),
+                                      as_double(s["latency_p99_ms"]));
+            }
+            std::string path = s.value("path", "");
+            if (s.value("dmabuf_imported", false)) {
+                path += " (imported)";
+            }
+            std::println("{:<14} {:<11} {:>2}  {:<12} {:>9}  {:>9}  {:>7} {:>5.0f}  {:>9} {:>8}  "
+                         "{:>13}  {:>9} {:>6}  {}",
+                         name, state, s.value("index", 0),
                          s.value("zone", "").empty() ? "-" : s.value("zone", ""),
                          s.value("enabled", false)
                              ? std::format("{}x{}", s.value("width", 0), s.value("height", 0))
                              : std::string("off"),
-                         offered, s.value("frames", 0), s.value("fps", 0.0));
+                         offered, s.value("frames", 0), s.value("fps", 0.0),
+                         s.value("presented", 0), s.value("replaced", 0), latency,
+                         number_or_dash(s.value("bytes_copied_per_frame", json()), "{:.0f}"),
+                         number_or_dash(s.value("blits_per_frame", json()), "{:.2f}"), path);
         }
         if (g.contains("error")) {
             std::println("{:<14} error: {}", name, g.value("error", ""));

@@ -1,6 +1,7 @@
 #include "guest.hpp"
 
 #include "log_scopes.hpp"
+#include "gpu-backend/virtio_gpu/udmabuf.hpp"
 #include "output.hpp"
 #include "server.hpp"
 #include "util/unix_socket.hpp"
@@ -10,6 +11,7 @@
 
 #include <cstdlib>
 #include <format>
+#include <utility>
 
 namespace tessera::compositor {
 
@@ -34,23 +36,66 @@ void add_stats(gpu::DeviceStats& sum, const gpu::DeviceStats& more) {
     sum.transfer_bytes += more.transfer_bytes;
     sum.cursor_commands += more.cursor_commands;
     sum.deferred_unrefs += more.deferred_unrefs;
+    sum.blobs += more.blobs;
+    sum.fenced_frames += more.fenced_frames;
+}
+
+void add_stats(gpu::BackendStats& sum, const gpu::BackendStats& more) {
+    sum.requests += more.requests;
+    sum.device_failures += more.device_failures;
+    sum.resets += more.resets;
+}
+
+// Whether guests' blobs can become dma-bufs here; said once per process.
+void report_udmabuf() {
+    static bool reported = false;
+    if (std::exchange(reported, true)) {
+        return;
+    }
+    auto& udmabuf = gpu::Udmabuf::system();
+    if (udmabuf.available()) {
+        log::info(gpu_log, "udmabuf: guest blobs are shown as dma-bufs (at most {} pieces, {} MiB)",
+                  udmabuf.limits().max_pieces, udmabuf.limits().max_bytes >> 20);
+    } else {
+        log::warn(gpu_log,
+                  "udmabuf unavailable ({}): guest blobs are shown from their mapped "
+                  "memory, without dma-bufs",
+                  udmabuf.unavailable_reason());
+    }
 }
 
 } // namespace
 
 Guest::Guest(Server& server, ivi::GuestSpec spec)
-    : server_(server), spec_(std::move(spec)), socket_path_(resolve_socket_path(spec_.socket)) {
+    : server_(server), spec_(std::move(spec)), socket_path_(resolve_socket_path(spec_.socket)),
+      blob_buffers_([this](uint32_t resource_id) {
+          blobs_released_.push_back(resource_id);
+          queue_for_device();
+      }) {
+    report_udmabuf();
     for (int i = 0; i < spec_.scanouts; ++i) {
         auto index = static_cast<uint32_t>(i);
-        scanouts_.push_back(std::make_unique<GuestScanout>(
-            *server_.zones(), server_.event_loop(), server_.layers().zones, spec_.name, index,
-            [this, index](int width, int height) { resize_scanout(index, width, height); }));
+        GuestScanout::Hooks hooks;
+        hooks.on_resize = [this, index](int width, int height) {
+            resize_scanout(index, width, height);
+        };
+        hooks.signal_fence = [this](gpu::ResponseToken token) {
+            fences_to_signal_.push_back(token);
+            queue_for_device();
+        };
+        hooks.blob_buffer = [this](const gpu::Resource& resource, const gpu::ScanoutImage& image) {
+            return blob_buffer(resource, image);
+        };
+        scanouts_.push_back(std::make_unique<GuestScanout>(*server_.zones(), server_.event_loop(),
+                                                           server_.layers().zones, spec_.name,
+                                                           index, std::move(hooks)));
     }
     listen();
 }
 
 Guest::~Guest() {
     release_backend_.cancel();
+    device_queue_.cancel();
     backend_.reset(); // reports nothing from here on (GuestBackend's destructor)
     backend_watches_.clear();
     listen_watch_.reset();
@@ -110,6 +155,45 @@ gpu::DeviceStats Guest::device_stats() const {
     return sum;
 }
 
+gpu::BackendStats Guest::backend_stats() const {
+    gpu::BackendStats sum = past_backend_stats_;
+    if (backend_) {
+        add_stats(sum, backend_->stats());
+    }
+    return sum;
+}
+
+BlobBuffer* Guest::blob_buffer(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
+    const auto& memory = *resource.blob_memory;
+    if (memory.dmabuf() < 0 && !memory.dmabuf_error().empty() &&
+        !std::exchange(dmabuf_failure_reported_, true)) {
+        log::warn(gpu_log, "guest {}: a blob is no dma-buf ({}): shown from its mapped memory",
+                  spec_.name, memory.dmabuf_error());
+    }
+    return blob_buffers_.get(resource, image);
+}
+
+void Guest::queue_for_device() {
+    if (!device_queue_.pending()) {
+        device_queue_.schedule(server_.event_loop(), [this] { run_device_queue(); });
+    }
+}
+
+void Guest::run_device_queue() {
+    auto fences = std::exchange(fences_to_signal_, {});
+    auto released = std::exchange(blobs_released_, {});
+    if (!backend_ || !backend_->connected()) {
+        return;
+    }
+    // Each call may answer the guest; the backend stays (it is released from an idle call).
+    for (auto token : fences) {
+        backend_->device().signal_fence(token);
+    }
+    for (auto id : released) {
+        backend_->device().display_released(id);
+    }
+}
+
 void Guest::accept_connection() {
     UniqueFd socket(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!socket) {
@@ -130,10 +214,21 @@ void Guest::accept_connection() {
     };
     callbacks.remove_fd = [this](int fd) { backend_watches_.erase(fd); };
     callbacks.on_scanout = [this](uint32_t index, const gpu::Resource* resource,
-                                  gpu::proto::Rect rect) {
+                                  const gpu::ScanoutImage& image) {
         if (index < scanouts_.size()) {
-            scanouts_[index]->show(resource, rect);
+            scanouts_[index]->show(resource, image);
         }
+    };
+    callbacks.on_fence = [this](uint32_t index, gpu::ResponseToken token) {
+        if (index < scanouts_.size()) {
+            scanouts_[index]->add_fence(token);
+        }
+    };
+    callbacks.is_displayed = [this](uint32_t resource_id) {
+        return blob_buffers_.in_use(resource_id);
+    };
+    callbacks.on_resource_destroyed = [this](uint32_t resource_id) {
+        blob_buffers_.forget(resource_id);
     };
     callbacks.on_flush = [this](uint32_t index, const gpu::Resource& resource,
                                 gpu::proto::Rect damage) {
@@ -163,10 +258,18 @@ void Guest::disconnected(std::string_view reason) {
 // Destroys a closed connection's backend, keeping its statistics.
 void Guest::release_backend() {
     release_backend_.cancel();
+    // Tokens of this connection mean nothing to the next one.
+    fences_to_signal_.clear();
+    blobs_released_.clear();
+    for (auto& scanout : scanouts_) {
+        scanout->forget_fences();
+    }
     if (backend_) {
         add_stats(past_stats_, backend_->device().stats());
+        add_stats(past_backend_stats_, backend_->stats());
         backend_.reset();
     }
+    blob_buffers_.clear();
 }
 
 gpu::DeviceConfig Guest::device_config() const {
@@ -176,6 +279,7 @@ gpu::DeviceConfig Guest::device_config() const {
     }
     config.quota.max_resources = spec_.max_resources;
     config.quota.max_resource_bytes = uint64_t{spec_.max_memory_mb} << 20;
+    config.udmabuf = &gpu::Udmabuf::system();
     return config;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "blob_buffer.hpp"
 #include "event_loop.hpp"
 #include "gpu-backend/backend/guest_backend.hpp"
 #include "guest_scanout.hpp"
@@ -47,6 +48,8 @@ public:
     [[nodiscard]] const gpu::GuestBackend* backend() const { return backend_.get(); }
     // Device statistics, summed over this guest's connections.
     [[nodiscard]] gpu::DeviceStats device_stats() const;
+    // Backend statistics (requests, ring failures, resets), likewise.
+    [[nodiscard]] gpu::BackendStats backend_stats() const;
 
     static std::string_view state_name(State state);
 
@@ -58,6 +61,11 @@ private:
     gpu::DeviceConfig device_config() const;
     gpu::ScanoutConfig scanout_config(uint32_t index) const;
     void resize_scanout(uint32_t index, int width, int height);
+    BlobBuffer* blob_buffer(const gpu::Resource& resource, const gpu::ScanoutImage& image);
+    // Fence signals and released blobs reach the device from an idle callback: never from
+    // inside the device's own callbacks or wlroots' buffer unlock.
+    void queue_for_device();
+    void run_device_queue();
 
     Server& server_;
     ivi::GuestSpec spec_;
@@ -70,6 +78,12 @@ private:
     std::map<int, std::unique_ptr<FdWatch>> backend_watches_; // the connection's fds
     IdleCall release_backend_;    // a closed connection is destroyed outside its own callbacks
     gpu::DeviceStats past_stats_; // of connections that ended
+    gpu::BackendStats past_backend_stats_;
+    BlobBuffers blob_buffers_;
+    std::vector<gpu::ResponseToken> fences_to_signal_;
+    std::vector<uint32_t> blobs_released_;
+    IdleCall device_queue_;
+    bool dmabuf_failure_reported_ = false;
     uint64_t connections_ = 0;
 };
 

@@ -1,6 +1,7 @@
 #include "guest_scanout.hpp"
 
 #include "guest_pixels.hpp"
+#include "output.hpp"
 #include "pixel_buffer.hpp"
 #include "zone_scene.hpp"
 
@@ -11,27 +12,61 @@
 namespace tessera::compositor {
 
 namespace {
+
 constexpr auto default_freeze = std::chrono::milliseconds(1000);
+constexpr auto default_period = std::chrono::nanoseconds(1'000'000'000 / 60);
+
+FramePacer::Clock::time_point steady_time(const timespec& when) {
+    return FramePacer::Clock::time_point(std::chrono::seconds(when.tv_sec) +
+                                         std::chrono::nanoseconds(when.tv_nsec));
+}
+
+double to_ms(FramePacer::Clock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+}
+
+} // namespace
+
+std::string_view frame_path_name(FramePath path) {
+    switch (path) {
+    case FramePath::none:
+        return "none";
+    case FramePath::dmabuf:
+        return "dma-buf";
+    case FramePath::data_access:
+        return "data access";
+    case FramePath::copy:
+        return "copy";
+    }
+    return "?";
 }
 
 GuestScanout::GuestScanout(ZoneScene& zones, wl_event_loop* loop, wlr_scene_tree* parent,
-                           std::string guest, uint32_t index,
-                           std::function<void(int width, int height)> on_resize)
-    : zones_(zones), guest_(std::move(guest)), index_(index), on_resize_(std::move(on_resize)),
+                           std::string guest, uint32_t index, Hooks hooks)
+    : zones_(zones), guest_(std::move(guest)), index_(index), hooks_(std::move(hooks)),
       tree_(wlr_scene_tree_create(parent)), frame_node_(wlr_scene_buffer_create(tree_, nullptr)),
       cursor_node_(wlr_scene_buffer_create(tree_, nullptr)),
-      freeze_timer_(loop, [this] { freeze_ended(); }) {
+      freeze_timer_(loop, [this] { freeze_ended(); }),
+      pacer_([this](gpu::ResponseToken token) { hooks_.signal_fence(token); }),
+      pace_timer_(loop, [this] { tick(); }) {
     wlr_scene_node_set_enabled(&tree_->node, false);
     wlr_scene_node_set_enabled(&cursor_node_->node, false);
+    on_sample_.connect(&frame_node_->events.output_sample,
+                       [this](wlr_scene_output_sample_event* event) {
+                           if (!event->direct_scanout) {
+                               ++blits_;
+                           }
+                       });
 }
 
 GuestScanout::~GuestScanout() {
     if (in_zone_) {
         zones_.remove(this);
     }
+    on_sample_.disconnect();
     wlr_scene_node_destroy(&tree_->node);
-    if (frame_) {
-        wlr_buffer_drop(frame_);
+    if (copy_) {
+        wlr_buffer_drop(copy_);
     }
     if (cursor_) {
         wlr_buffer_drop(cursor_);
@@ -47,64 +82,160 @@ std::string GuestScanout::describe() const {
 }
 
 void GuestScanout::configure_size(int width, int height) {
-    if (on_resize_ && width > 0 && height > 0) {
-        on_resize_(width, height);
+    if (hooks_.on_resize && width > 0 && height > 0) {
+        hooks_.on_resize(width, height);
     }
 }
 
-void GuestScanout::show(const gpu::Resource* resource, gpu::proto::Rect rect) {
+ScanoutStats GuestScanout::stats() const {
+    ScanoutStats s;
+    s.frames = pacer_.frames();
+    s.presented = pacer_.presented_frames();
+    s.replaced = pacer_.replaced_frames();
+    s.fences = pacer_.fences_signalled();
+    if (auto p50 = pacer_.latency(0.5)) {
+        s.latency_p50_ms = to_ms(*p50);
+    }
+    if (auto p99 = pacer_.latency(0.99)) {
+        s.latency_p99_ms = to_ms(*p99);
+    }
+    s.bytes_copied = bytes_copied_;
+    s.blits = blits_;
+    s.path = path_;
+    s.dmabuf_imported =
+        dmabuf_imported_ || (blob_ && blob_->last_access() == BlobBuffer::Access::dmabuf_import);
+    return s;
+}
+
+void GuestScanout::show(const gpu::Resource* resource, const gpu::ScanoutImage& image) {
     if (!resource) {
-        // Keep the last frame a while: a guest rebooting or changing modes comes back soon.
-        showing_ = false;
-        if (in_zone_ && !freeze_timer_.armed()) {
-            const auto* zone = zones_.zone_for(*this);
-            freeze_timer_.arm(zone ? zone->freeze_timeout : default_freeze);
-        }
+        freeze();
         return;
     }
     freeze_timer_.disarm();
     showing_ = true;
-    rect_ = rect;
-    bool resized = !frame_ || frame_->width != static_cast<int>(rect.width) ||
-                   frame_->height != static_cast<int>(rect.height);
-    if (resized) {
-        if (frame_) {
-            wlr_buffer_drop(frame_);
-        }
-        frame_ = create_pixel_buffer(static_cast<int>(rect.width), static_cast<int>(rect.height),
-                                     DRM_FORMAT_XRGB8888);
+    bool resized = rect_.width != image.rect.width || rect_.height != image.rect.height;
+    rect_ = image.rect;
+    if (resource->is_blob() && resource->blob_memory) {
+        show_blob(*resource, image);
+    } else {
+        show_copy(*resource, image);
     }
-    // The new framebuffer's current pixels; the guest flushes what it draws next.
-    copy(*resource, rect);
-    wlr_scene_buffer_set_buffer(frame_node_, frame_);
+    pacer_.frame(FramePacer::Clock::now());
+    enter_zone(resized);
+    follow_output();
+}
+
+// A 2D framebuffer: its current pixels are copied; the guest flushes what it draws next.
+void GuestScanout::show_copy(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
+    if (blob_) {
+        dmabuf_imported_ = blob_->last_access() == BlobBuffer::Access::dmabuf_import;
+        blob_ = nullptr;
+    }
+    if (!copy_ || copy_->width != static_cast<int>(image.rect.width) ||
+        copy_->height != static_cast<int>(image.rect.height)) {
+        if (copy_) {
+            wlr_buffer_drop(copy_);
+        }
+        copy_ = create_pixel_buffer(static_cast<int>(image.rect.width),
+                                    static_cast<int>(image.rect.height), DRM_FORMAT_XRGB8888);
+    }
+    path_ = FramePath::copy;
+    copy(resource, image.rect);
+    wlr_scene_buffer_set_buffer(frame_node_, copy_);
+}
+
+// A blob framebuffer: shown in place, from the one buffer the guest's blob has.
+void GuestScanout::show_blob(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
+    BlobBuffer* buffer = hooks_.blob_buffer(resource, image);
+    if (blob_) {
+        dmabuf_imported_ = blob_->last_access() == BlobBuffer::Access::dmabuf_import;
+    }
+    blob_ = buffer;
+    path_ = buffer->memory().mapped_from_dmabuf() || buffer->memory().dmabuf() >= 0
+                ? FramePath::dmabuf
+                : FramePath::data_access;
+    wlr_scene_buffer_set_buffer(frame_node_, buffer->wlr());
+    if (copy_) {
+        wlr_buffer_drop(copy_); // a frozen or 2D frame before
+        copy_ = nullptr;
+    }
+}
+
+void GuestScanout::enter_zone(bool resized) {
     if (!in_zone_) {
         in_zone_ = true;
         wlr_scene_node_set_enabled(&tree_->node, true);
         zones_.add(this);
-    } else if (resized) {
+    } else if (resized || blob_) {
+        // Blob buffers differ in their crop origin: place again (cheap, same zone).
         zones_.content_committed(this);
     }
 }
 
 void GuestScanout::flush(const gpu::Resource& resource, gpu::proto::Rect damage) {
-    if (!showing_ || !frame_) {
+    if (!showing_ || !frame_node_->buffer) {
         return;
     }
-    copy(resource, damage);
     pixman_region32_t region;
-    pixman_region32_init_rect(&region, static_cast<int>(damage.x - rect_.x),
-                              static_cast<int>(damage.y - rect_.y), damage.width, damage.height);
-    wlr_scene_buffer_set_buffer_with_damage(frame_node_, frame_, &region);
+    pixman_region32_init_rect(&region, static_cast<int>(damage.x), static_cast<int>(damage.y),
+                              damage.width, damage.height);
+    if (blob_) {
+        // The buffer is the whole framebuffer: damage stays in its coordinates.
+        wlr_scene_buffer_set_buffer_with_damage(frame_node_, blob_->wlr(), &region);
+    } else {
+        copy(resource, damage);
+        pixman_region32_translate(&region, -static_cast<int>(rect_.x), -static_cast<int>(rect_.y));
+        wlr_scene_buffer_set_buffer_with_damage(frame_node_, copy_, &region);
+    }
     pixman_region32_fini(&region);
     count_frame();
+    pacer_.frame(FramePacer::Clock::now());
+    follow_output();
 }
 
-// Copies `damage` (resource coordinates, inside rect_) of the resource into the frame.
+void GuestScanout::add_fence(gpu::ResponseToken token) {
+    pacer_.add_fence(token);
+    schedule_tick();
+}
+
+// Copies `damage` (resource coordinates, inside rect_) of a 2D resource into the host buffer.
 void GuestScanout::copy(const gpu::Resource& resource, gpu::proto::Rect damage) {
     auto src = resource.pixels().subspan(size_t{rect_.y} * resource.stride() +
                                          size_t{rect_.x} * gpu::proto::bytes_per_pixel);
     gpu::proto::Rect local{damage.x - rect_.x, damage.y - rect_.y, damage.width, damage.height};
-    bytes_copied_ += copy_guest_pixels(frame_, src, resource.stride(), resource.format(), local);
+    bytes_copied_ += copy_guest_pixels(copy_, src, resource.stride(), resource.format(), local);
+}
+
+// The guest shows nothing any more. Keep the last frame a while: a guest rebooting or
+// changing modes comes back soon. A blob's frame is copied once, so the guest gets its pages
+// back now (a rebooting guest reuses them at once).
+void GuestScanout::freeze() {
+    showing_ = false;
+    pacer_.release_all();
+    if (blob_) {
+        const auto& image = blob_->image();
+        auto* frozen = create_pixel_buffer(static_cast<int>(rect_.width),
+                                           static_cast<int>(rect_.height), DRM_FORMAT_XRGB8888);
+        auto src = blob_->memory().bytes().subspan(image.offset + uint64_t{rect_.y} * image.stride +
+                                                   uint64_t{rect_.x} * gpu::proto::bytes_per_pixel);
+        bytes_copied_ += copy_guest_pixels(frozen, src, image.stride, image.format,
+                                           {0, 0, rect_.width, rect_.height});
+        dmabuf_imported_ = blob_->last_access() == BlobBuffer::Access::dmabuf_import;
+        blob_ = nullptr;
+        if (copy_) {
+            wlr_buffer_drop(copy_);
+        }
+        copy_ = frozen;
+        wlr_scene_buffer_set_buffer(frame_node_, copy_);
+        if (in_zone_) {
+            zones_.content_committed(this); // the copy starts at the rect's origin
+        }
+    }
+    if (in_zone_ && !freeze_timer_.armed()) {
+        const auto* zone = zones_.zone_for(*this);
+        freeze_timer_.arm(zone ? zone->freeze_timeout : default_freeze);
+    }
 }
 
 void GuestScanout::freeze_ended() {
@@ -115,8 +246,10 @@ void GuestScanout::freeze_ended() {
     zones_.remove(this);
     wlr_scene_node_set_enabled(&tree_->node, false);
     wlr_scene_buffer_set_buffer(frame_node_, nullptr);
-    wlr_buffer_drop(frame_);
-    frame_ = nullptr;
+    if (copy_) {
+        wlr_buffer_drop(copy_);
+        copy_ = nullptr;
+    }
 }
 
 void GuestScanout::set_cursor(const gpu::Cursor& cursor, bool image_changed) {
@@ -136,20 +269,24 @@ void GuestScanout::set_cursor(const gpu::Cursor& cursor, bool image_changed) {
 
 void GuestScanout::placed() {
     place_cursor();
+    follow_output();
 }
 
 // The cursor's hotspot sits where the guest put it on its scanout, scaled and cropped like the
 // frame under it, and clipped to the frame: it never draws over a neighbouring zone.
 void GuestScanout::place_cursor() {
     const auto& source = frame_node_->src_box;
-    bool visible = cursor_state_.visible && cursor_ && frame_ && frame_node_->dst_width > 0 &&
-                   source.width > 0 && source.height > 0;
+    bool visible = cursor_state_.visible && cursor_ && frame_node_->buffer &&
+                   frame_node_->dst_width > 0 && source.width > 0 && source.height > 0;
     if (visible) {
         double sx = frame_node_->dst_width / source.width;
         double sy = frame_node_->dst_height / source.height;
+        // Scanout coordinates start at the content box's origin within the buffer.
+        double origin_x = source.x - content_box().x;
+        double origin_y = source.y - content_box().y;
         // The cursor image in the frame's destination coordinates.
-        double left = (cursor_state_.x - static_cast<double>(cursor_state_.hot_x) - source.x) * sx;
-        double top = (cursor_state_.y - static_cast<double>(cursor_state_.hot_y) - source.y) * sy;
+        double left = (cursor_state_.x - static_cast<double>(cursor_state_.hot_x) - origin_x) * sx;
+        double top = (cursor_state_.y - static_cast<double>(cursor_state_.hot_y) - origin_y) * sy;
         double right = left + cursor_->width * sx;
         double bottom = top + cursor_->height * sy;
         double clip_left = std::max(left, 0.0);
@@ -170,6 +307,84 @@ void GuestScanout::place_cursor() {
         }
     }
     wlr_scene_node_set_enabled(&cursor_node_->node, visible);
+}
+
+// The output that presents the zone, when it is enabled; null when the zone is hidden.
+Output* GuestScanout::live_output() const {
+    if (!in_zone_ || zone.empty()) {
+        return nullptr;
+    }
+    auto box = zones_.zone_box(zone);
+    if (!box || !box->first || !box->first->enabled()) {
+        return nullptr;
+    }
+    return box->first;
+}
+
+std::chrono::nanoseconds GuestScanout::refresh_period() const {
+    const Output* output = live_output();
+    if (!output) {
+        if (const auto* z = zones_.zone_for(*this)) {
+            output = zones_.output_for(z->output);
+        }
+    }
+    if (output && output->wlr()->refresh > 0) {
+        return std::chrono::nanoseconds(1'000'000'000'000LL / output->wlr()->refresh);
+    }
+    return default_period;
+}
+
+// Listens to the commits and presents of the output showing the zone.
+void GuestScanout::follow_output() {
+    Output* output = live_output();
+    wlr_output* wlr = output ? output->wlr() : nullptr;
+    if (wlr == followed_) {
+        schedule_tick();
+        return;
+    }
+    followed_ = wlr;
+    on_commit_.disconnect();
+    on_present_.disconnect();
+    on_output_destroy_.disconnect();
+    if (wlr) {
+        on_commit_.connect(&wlr->events.commit, [this](wlr_output_event_commit* event) {
+            if (event->state->committed & WLR_OUTPUT_STATE_BUFFER) {
+                pacer_.committed(event->output->commit_seq);
+                schedule_tick();
+            }
+        });
+        on_present_.connect(&wlr->events.present, [this](wlr_output_event_present* event) {
+            auto when = event->presented && event->when ? steady_time(*event->when)
+                                                        : FramePacer::Clock::now();
+            pacer_.presented(event->commit_seq, when);
+            schedule_tick();
+        });
+        on_output_destroy_.connect(&wlr->events.destroy, [this](void*) {
+            followed_ = nullptr;
+            on_commit_.disconnect();
+            on_present_.disconnect();
+            on_output_destroy_.disconnect();
+            pacer_.release_all();
+        });
+    }
+    schedule_tick();
+}
+
+void GuestScanout::schedule_tick() {
+    auto now = FramePacer::Clock::now();
+    auto next = pacer_.next_tick(now, live_output() != nullptr, refresh_period());
+    if (!next) {
+        pace_timer_.disarm();
+        return;
+    }
+    auto delay = std::chrono::ceil<std::chrono::milliseconds>(*next - now);
+    pace_timer_.arm(std::max(delay, std::chrono::milliseconds(1)));
+}
+
+void GuestScanout::tick() {
+    follow_output();
+    pacer_.tick(FramePacer::Clock::now(), live_output() != nullptr, refresh_period());
+    schedule_tick();
 }
 
 } // namespace tessera::compositor

@@ -1,72 +1,141 @@
 #pragma once
 
+#include "blob_buffer.hpp"
 #include "event_loop.hpp"
+#include "frame_pacer.hpp"
 #include "gpu-backend/virtio_gpu/device.hpp"
+#include "listener.hpp"
 #include "wlr.hpp"
 #include "zone_content.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace tessera::compositor {
 
+class Output;
 class ZoneScene;
 
-// One scanout (virtual display) of a guest as zone content: a copy of the framebuffer the guest
-// shows, updated with each rectangle it flushes, and its cursor drawn on top, scaled with the
-// zone's fit. When the guest stops showing anything (it disabled the scanout, rebooted, went
-// away) the last frame stays for the zone's freeze timeout, then the zone shows its fallback.
+// How a scanout's frames reach the screen.
+enum class FramePath {
+    none,
+    dmabuf,      // a guest blob, handed over as its udmabuf dma-buf (imported or mapped)
+    data_access, // a guest blob, its pages mapped in place (no udmabuf)
+    copy,        // a 2D resource, copied into a host buffer on each flush
+};
+std::string_view frame_path_name(FramePath path);
+
+struct ScanoutStats {
+    uint64_t frames = 0;                  // flushes and new framebuffers
+    uint64_t presented = 0;               // frames the output presented
+    uint64_t replaced = 0;                // frames replaced before any commit showed them
+    uint64_t fences = 0;                  // fences signalled
+    std::optional<double> latency_p50_ms; // flush to present
+    std::optional<double> latency_p99_ms;
+    uint64_t bytes_copied = 0; // by the CPU, on the host
+    uint64_t blits = 0;        // times the renderer composited the frame into an output buffer
+    FramePath path = FramePath::none;
+    bool dmabuf_imported = false; // the renderer imported the blob's dma-buf (else: mapped it)
+};
+
+// One scanout (virtual display) of a guest as zone content. A blob framebuffer is shown in
+// place (BlobBuffer, no copy); a 2D one is copied into a host buffer, rectangle by rectangle as
+// the guest flushes. The guest's cursor is drawn on top, scaled with the zone's fit. Frames are
+// paced (FramePacer): fences are signalled when the zone's output presented the frame, or at a
+// virtual vblank when the zone is not on an enabled output. When the guest stops showing
+// anything (it disabled the scanout, rebooted, went away) the last frame stays for the zone's
+// freeze timeout, then the zone shows its fallback.
 class GuestScanout : public ZoneContent {
 public:
-    // `on_resize` is told the size of the zone the scanout goes to.
+    struct Hooks {
+        std::function<void(int width, int height)> on_resize; // size of the zone it goes to
+        std::function<void(gpu::ResponseToken)> signal_fence; // never called from add_fence()
+        std::function<BlobBuffer*(const gpu::Resource&, const gpu::ScanoutImage&)> blob_buffer;
+    };
+
     GuestScanout(ZoneScene& zones, wl_event_loop* loop, wlr_scene_tree* parent, std::string guest,
-                 uint32_t index, std::function<void(int width, int height)> on_resize);
+                 uint32_t index, Hooks hooks);
     ~GuestScanout() override;
     GuestScanout(const GuestScanout&) = delete;
     GuestScanout& operator=(const GuestScanout&) = delete;
 
     // From the device model (see gpu::DeviceCallbacks).
-    void show(const gpu::Resource* resource, gpu::proto::Rect rect);
+    void show(const gpu::Resource* resource, const gpu::ScanoutImage& image);
     void flush(const gpu::Resource& resource, gpu::proto::Rect damage);
     void set_cursor(const gpu::Cursor& cursor, bool image_changed);
+    void add_fence(gpu::ResponseToken token);
+    // The device was reset or replaced: its fences are gone unanswered.
+    void forget_fences() { pacer_.forget_fences(); }
 
     [[nodiscard]] uint32_t index() const { return index_; }
     [[nodiscard]] bool enabled() const { return showing_; } // the guest shows a framebuffer
-    [[nodiscard]] int width() const { return frame_ ? frame_->width : 0; }
-    [[nodiscard]] int height() const { return frame_ ? frame_->height : 0; }
-    [[nodiscard]] uint64_t bytes_copied() const { return bytes_copied_; }
+    [[nodiscard]] int width() const { return static_cast<int>(rect_.width); }
+    [[nodiscard]] int height() const { return static_cast<int>(rect_.height); }
+    [[nodiscard]] ScanoutStats stats() const;
+    // The blob shown in place, if any (for tests and diagnostics).
+    [[nodiscard]] const BlobBuffer* blob() const { return blob_; }
 
     ivi::ContentIdentity identity() const override;
     std::string describe() const override;
     wlr_scene_tree* content_tree() const override { return tree_; }
     wlr_surface* surface() const override { return nullptr; }
-    wlr_box content_box() const override { return {0, 0, width(), height()}; }
+    // A blob buffer is the whole framebuffer; a copy only the part shown.
+    wlr_box content_box() const override {
+        return blob_ ? wlr_box{static_cast<int>(rect_.x), static_cast<int>(rect_.y), width(),
+                               height()}
+                     : wlr_box{0, 0, width(), height()};
+    }
     wlr_scene_buffer* main_buffer() const override { return frame_node_; }
-    bool ready() const override { return frame_ != nullptr; }
+    bool ready() const override { return frame_node_->buffer != nullptr; }
     void configure_size(int width, int height) override;
     void placed() override;
 
 private:
+    void show_copy(const gpu::Resource& resource, const gpu::ScanoutImage& image);
+    void show_blob(const gpu::Resource& resource, const gpu::ScanoutImage& image);
     void copy(const gpu::Resource& resource, gpu::proto::Rect damage);
+    void freeze();
     void freeze_ended();
+    void enter_zone(bool resized);
     void place_cursor();
+
+    // Pacing: which output shows the zone, and the pacer's timer.
+    Output* live_output() const;
+    std::chrono::nanoseconds refresh_period() const;
+    void follow_output();
+    void schedule_tick();
+    void tick();
 
     ZoneScene& zones_;
     std::string guest_;
     uint32_t index_;
-    std::function<void(int, int)> on_resize_;
+    Hooks hooks_;
     wlr_scene_tree* tree_;
     wlr_scene_buffer* frame_node_;
     wlr_scene_buffer* cursor_node_;
-    wlr_buffer* frame_ = nullptr;  // ours; the scene holds its own lock while it shows it
-    wlr_buffer* cursor_ = nullptr; // likewise
-    gpu::proto::Rect rect_;        // the part of the resource the scanout shows
+    wlr_buffer* copy_ = nullptr;   // ours: 2D frames, and a frozen blob frame
+    BlobBuffer* blob_ = nullptr;   // the guest's cache owns it; the scene holds a lock
+    wlr_buffer* cursor_ = nullptr; // ours; the scene holds its own lock while it shows it
+    gpu::proto::Rect rect_;        // the part of the framebuffer the scanout shows
     bool showing_ = false;
     bool in_zone_ = false;
     gpu::Cursor cursor_state_;
+    FramePath path_ = FramePath::none;
+    bool dmabuf_imported_ = false;
     uint64_t bytes_copied_ = 0;
+    uint64_t blits_ = 0;
     Timer freeze_timer_;
+
+    FramePacer pacer_;
+    Timer pace_timer_;
+    wlr_output* followed_ = nullptr;
+    Listener<wlr_output_event_commit> on_commit_;
+    Listener<wlr_output_event_present> on_present_;
+    Listener<void> on_output_destroy_;
+    Listener<wlr_scene_output_sample_event> on_sample_;
 };
 
 } // namespace tessera::compositor

@@ -35,6 +35,9 @@ GuestBackend::GuestBackend(UniqueFd socket, DeviceConfig device_config, BackendC
     device_callbacks.on_scanout = callbacks_.on_scanout;
     device_callbacks.on_flush = callbacks_.on_flush;
     device_callbacks.on_cursor = callbacks_.on_cursor;
+    device_callbacks.on_fence = callbacks_.on_fence;
+    device_callbacks.is_displayed = callbacks_.is_displayed;
+    device_callbacks.on_resource_destroyed = callbacks_.on_resource_destroyed;
     device_callbacks.on_response_ready = [this](ResponseToken token,
                                                 std::vector<std::byte> response) {
         answer_deferred(token, std::move(response));
@@ -43,6 +46,10 @@ GuestBackend::GuestBackend(UniqueFd socket, DeviceConfig device_config, BackendC
 
     ConnectionConfig connection_config;
     connection_config.num_scanouts = std::max(device_.num_scanouts(), 1u);
+    // EDID: the guest takes the zone's size and refresh; blobs: its framebuffers stay in its own
+    // memory and are shown from there.
+    connection_config.device_features =
+        feature::gpu_edid | feature::gpu_resource_uuid | feature::gpu_resource_blob;
     ConnectionCallbacks connection_callbacks;
     connection_callbacks.add_fd = callbacks_.add_fd;
     connection_callbacks.remove_fd = callbacks_.remove_fd;

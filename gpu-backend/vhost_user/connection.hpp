@@ -22,6 +22,8 @@ namespace tessera::gpu {
 // Feature bits (virtio spec, vhost-user.rst).
 namespace feature {
 inline constexpr uint64_t gpu_edid = 1ULL << 1;            // VIRTIO_GPU_F_EDID
+inline constexpr uint64_t gpu_resource_uuid = 1ULL << 2;   // VIRTIO_GPU_F_RESOURCE_UUID
+inline constexpr uint64_t gpu_resource_blob = 1ULL << 3;   // VIRTIO_GPU_F_RESOURCE_BLOB
 inline constexpr uint64_t ring_indirect_desc = 1ULL << 28; // VIRTIO_RING_F_INDIRECT_DESC
 inline constexpr uint64_t ring_event_idx = 1ULL << 29;     // VIRTIO_RING_F_EVENT_IDX
 inline constexpr uint64_t protocol_features = 1ULL << 30;  // VHOST_USER_F_PROTOCOL_FEATURES

@@ -24,12 +24,6 @@ struct MemoryRegion {
     bool operator==(const MemoryRegion&) const = default;
 };
 
-// Where a guest range lives in the fd that backs it (for udmabuf).
-struct RegionLocation {
-    int fd = -1;
-    uint64_t offset = 0;
-};
-
 // A guest's RAM as mapped from one vhost-user memory table. Owns the mappings and the fds; a
 // new table replaces the whole object, and in-flight work keeps the old one alive through its
 // shared_ptr.
@@ -57,8 +51,8 @@ public:
     [[nodiscard]] std::optional<std::span<std::byte>> translate_user(uint64_t uva,
                                                                      uint64_t length) const;
 
-    // The fd and file offset behind a guest-physical range lying within one region.
-    [[nodiscard]] std::optional<RegionLocation> locate(uint64_t gpa, uint64_t length) const;
+    [[nodiscard]] std::optional<RegionLocation> locate(uint64_t gpa,
+                                                       uint64_t length) const override;
 
     [[nodiscard]] size_t region_count() const { return regions_.size(); }
     // Regions sorted by guest-physical address.

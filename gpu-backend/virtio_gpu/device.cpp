@@ -1,6 +1,7 @@
 #include "gpu-backend/virtio_gpu/device.hpp"
 
 #include "gpu-backend/virtio_gpu/edid.hpp"
+#include "gpu-backend/virtio_gpu/udmabuf.hpp"
 #include "util/log.hpp"
 
 #include <algorithm>
@@ -19,6 +20,8 @@ log::Scope& cmd_log() {
 }
 
 constexpr uint32_t max_cursor_size = 64;
+// A blob has no size of its own: a blob cursor is the 64x64 ARGB image the Linux driver uses.
+constexpr uint64_t blob_cursor_bytes = uint64_t{max_cursor_size} * max_cursor_size * 4;
 constexpr uint32_t max_dimension_cap = 65536; // keeps width * 4 inside 32 bits
 
 // x + width and y + height computed in 64 bits, so they cannot wrap.
@@ -65,7 +68,7 @@ std::unexpected<GpuDevice::Failure> GpuDevice::fail(Response code, std::string_v
 }
 
 GpuDevice::GpuDevice(DeviceConfig config)
-    : quota_(config.quota), uuid_random_(std::random_device{}()) {
+    : quota_(config.quota), udmabuf_(config.udmabuf), uuid_random_(std::random_device{}()) {
     if (config.scanouts.size() > proto::max_scanouts) {
         log::warn(cmd_log(), "{} scanouts configured, using the first {}", config.scanouts.size(),
                   proto::max_scanouts);
@@ -138,11 +141,10 @@ GpuDevice::Result GpuDevice::dispatch(const proto::Command& command, Queue queue
     return std::visit(
         [&](const auto& c) -> Result {
             using T = std::decay_t<decltype(c)>;
-            if constexpr (std::is_same_v<T, proto::ResourceUnref>) {
+            if constexpr (std::is_same_v<T, proto::ResourceUnref> ||
+                          std::is_same_v<T, proto::ResourceFlush> ||
+                          std::is_same_v<T, proto::SetScanoutBlob>) {
                 return handle(h, c, token);
-            } else if constexpr (std::is_same_v<T, proto::ResourceCreateBlob> ||
-                                 std::is_same_v<T, proto::SetScanoutBlob>) {
-                return fail(Response::err_unspec, "blob resources not supported");
             } else if constexpr (std::is_same_v<T, proto::Unsupported>) {
                 return fail(Response::err_unspec, "command not supported");
             } else if constexpr (std::is_same_v<T, proto::CursorCommand>) {
@@ -231,7 +233,7 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::Res
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
     }
-    if (on_any_scanout(c.resource_id)) {
+    if (in_use(c.resource_id)) {
         pending_.push_back({token, c.resource_id, h});
         resource->unref_pending = true;
         ++stats_.deferred_unrefs;
@@ -253,20 +255,29 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::SetSc
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
     }
+    if (resource->is_blob()) {
+        return fail(Response::err_invalid_parameter, "a blob is shown with SET_SCANOUT_BLOB");
+    }
     if (c.rect.width == 0 || c.rect.height == 0 ||
         !inside(c.rect, resource->width(), resource->height())) {
         return fail(Response::err_invalid_parameter, "scanout rect outside the resource");
     }
-    show(c.scanout_id, c.resource_id, c.rect);
+    show(
+        c.scanout_id, c.resource_id,
+        {resource->format(), resource->width(), resource->height(), resource->stride(), 0, c.rect});
     return NoData{};
 }
 
-GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::ResourceFlush& c) {
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::ResourceFlush& c,
+                                    ResponseToken token) {
     const Resource* resource = live_resource(c.resource_id);
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
     }
-    if (!inside(c.rect, resource->width(), resource->height())) {
+    // A blob has no size of its own: its rect is clipped to each scanout's image below.
+    uint32_t width = resource->is_blob() ? max_dimension_cap : resource->width();
+    uint32_t height = resource->is_blob() ? max_dimension_cap : resource->height();
+    if (!inside(c.rect, width, height)) {
         return fail(Response::err_invalid_parameter, "flush rect outside the resource");
     }
     ++stats_.flushes;
@@ -274,18 +285,21 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::Resou
         if (scanouts_[i].resource_id != c.resource_id) {
             continue;
         }
-        auto damage = intersect(c.rect, scanouts_[i].rect);
+        auto damage = intersect(c.rect, scanouts_[i].image.rect);
         if (damage.width != 0 && callbacks_.on_flush) {
             callbacks_.on_flush(i, *resource, damage);
         }
     }
-    return NoData{};
+    return hold_fence(h, c.resource_id, token);
 }
 
 GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::TransferToHost2d& c) {
     Resource* resource = live_resource(c.resource_id);
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
+    }
+    if (resource->is_blob()) {
+        return NoData{}; // the host reads a blob's pages in place: nothing to transfer
     }
     if (!inside(c.rect, resource->width(), resource->height())) {
         return fail(Response::err_invalid_parameter, "transfer rect outside the resource");
@@ -331,6 +345,9 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&,
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
     }
+    if (resource->is_blob()) {
+        return fail(Response::err_unspec, "a blob has its memory from creation");
+    }
     if (resource->backing) {
         return fail(Response::err_unspec, "backing already attached");
     }
@@ -356,6 +373,9 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&,
     Resource* resource = live_resource(c.resource_id);
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
+    }
+    if (resource->is_blob()) {
+        return fail(Response::err_unspec, "a blob keeps its memory until unreferenced");
     }
     if (!resource->backing) {
         return fail(Response::err_unspec, "no backing attached");
@@ -398,16 +418,27 @@ GpuDevice::Result GpuDevice::handle(const proto::CursorCommand& c) {
         if (resource == nullptr) {
             return fail(Response::err_invalid_resource_id, "no such resource");
         }
-        if (resource->width() > max_cursor_size || resource->height() > max_cursor_size) {
-            return fail(Response::err_invalid_parameter, "cursor larger than 64x64");
+        if (resource->is_blob()) {
+            // As QEMU: the first 64x64 ARGB pixels of the blob.
+            next.width = next.height = max_cursor_size;
+            next.format = proto::Format::b8g8r8a8;
+            next.pixels.resize(blob_cursor_bytes);
+            if (resource->blob_size() < blob_cursor_bytes || !ram_ ||
+                !resource->backing->read(*ram_, 0, next.pixels)) {
+                return fail(Response::err_invalid_parameter, "blob too small for a cursor");
+            }
+        } else {
+            if (resource->width() > max_cursor_size || resource->height() > max_cursor_size) {
+                return fail(Response::err_invalid_parameter, "cursor larger than 64x64");
+            }
+            next.width = resource->width();
+            next.height = resource->height();
+            next.format = resource->format();
+            next.pixels.assign(resource->pixels().begin(), resource->pixels().end());
         }
         next.visible = true;
-        next.width = resource->width();
-        next.height = resource->height();
         next.hot_x = std::min(c.hot_x, next.width - 1);
         next.hot_y = std::min(c.hot_y, next.height - 1);
-        next.format = resource->format();
-        next.pixels.assign(resource->pixels().begin(), resource->pixels().end());
     }
     cursor = std::move(next);
     if (callbacks_.on_cursor) {
@@ -428,14 +459,18 @@ bool GpuDevice::on_any_scanout(uint32_t id) const {
     return std::ranges::any_of(scanouts_, [id](const Scanout& s) { return s.resource_id == id; });
 }
 
+bool GpuDevice::in_use(uint32_t id) const {
+    return on_any_scanout(id) || (callbacks_.is_displayed && callbacks_.is_displayed(id));
+}
+
 // Tells the compositor first, so that it has let go of the old resource before a pending
 // UNREF frees it.
-void GpuDevice::show(uint32_t scanout, uint32_t resource_id, proto::Rect rect) {
+void GpuDevice::show(uint32_t scanout, uint32_t resource_id, const ScanoutImage& image) {
     uint32_t previous = scanouts_[scanout].resource_id;
-    scanouts_[scanout] = {resource_id, rect};
+    scanouts_[scanout] = {resource_id, image};
     if (callbacks_.on_scanout) {
         callbacks_.on_scanout(scanout, resource_id == 0 ? nullptr : find_resource(resource_id),
-                              rect);
+                              image);
     }
     if (previous != 0 && previous != resource_id) {
         release_if_hidden(previous);
@@ -444,7 +479,7 @@ void GpuDevice::show(uint32_t scanout, uint32_t resource_id, proto::Rect rect) {
 
 void GpuDevice::release_if_hidden(uint32_t id) {
     const Resource* resource = find_resource(id);
-    if (resource == nullptr || !resource->unref_pending || on_any_scanout(id)) {
+    if (resource == nullptr || !resource->unref_pending || in_use(id)) {
         return;
     }
     auto it = std::ranges::find(pending_, id, &Pending::resource_id);
@@ -454,10 +489,7 @@ void GpuDevice::release_if_hidden(uint32_t id) {
     }
     Pending done = *it;
     pending_.erase(it);
-    if (callbacks_.on_response_ready) {
-        callbacks_.on_response_ready(done.token,
-                                     proto::encode_nodata(done.header, Response::ok_nodata));
-    }
+    answer_later(done.token, done.header);
 }
 
 void GpuDevice::destroy(uint32_t id) {
@@ -466,8 +498,11 @@ void GpuDevice::destroy(uint32_t id) {
         return;
     }
     drop_backing(*it->second);
-    used_bytes_ -= it->second->size_bytes();
+    used_bytes_ -= it->second->is_blob() ? it->second->blob_size() : it->second->size_bytes();
     resources_.erase(it);
+    if (callbacks_.on_resource_destroyed) {
+        callbacks_.on_resource_destroyed(id);
+    }
 }
 
 void GpuDevice::drop_backing(Resource& resource) {
@@ -475,6 +510,157 @@ void GpuDevice::drop_backing(Resource& resource) {
         used_ranges_ -= resource.backing->ranges().size();
         resource.backing.reset();
     }
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::ResourceCreateBlob& c) {
+    if (c.resource_id == 0 || resources_.contains(c.resource_id)) {
+        return fail(Response::err_invalid_resource_id, "resource id 0 or in use");
+    }
+    if (c.blob_mem != proto::blob_mem_guest) {
+        return fail(Response::err_invalid_parameter, "only guest-memory blobs without 3D");
+    }
+    constexpr uint32_t known_flags =
+        proto::blob_flag_mappable | proto::blob_flag_shareable | proto::blob_flag_cross_device;
+    if ((c.blob_flags & ~known_flags) != 0) {
+        return fail(Response::err_invalid_parameter, "unknown blob flags");
+    }
+    if (c.size == 0 || c.entries.empty()) {
+        return fail(Response::err_invalid_parameter, "empty blob");
+    }
+    if (resources_.size() >= quota_.max_resources) {
+        return fail(Response::err_out_of_memory, "resource count quota");
+    }
+    if (c.size > quota_.max_resource_bytes - used_bytes_) {
+        return fail(Response::err_out_of_memory, "resource memory quota");
+    }
+    if (!ram_) {
+        return fail(Response::err_unspec, "no guest memory");
+    }
+    auto backing = Backing::create(c.entries, *ram_, quota_.max_resource_bytes);
+    if (!backing) {
+        return backing.error() == Backing::Error::too_large
+                   ? fail(Response::err_invalid_parameter, "blob memory too large")
+                   : fail(Response::err_invalid_parameter, "blob memory outside guest memory");
+    }
+    if (backing->size() < c.size) {
+        return fail(Response::err_invalid_parameter, "blob larger than its memory");
+    }
+    if (backing->ranges().size() > quota_.max_backing_ranges - used_ranges_) {
+        return fail(Response::err_out_of_memory, "backing range quota");
+    }
+    used_ranges_ += backing->ranges().size();
+    used_bytes_ += c.size;
+    resources_.emplace(c.resource_id,
+                       Resource::create_blob(c.resource_id, c.size, std::move(*backing)));
+    ++stats_.blobs;
+    return NoData{};
+}
+
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::SetScanoutBlob& c,
+                                    ResponseToken token) {
+    if (c.scanout_id >= scanouts_.size()) {
+        return fail(Response::err_invalid_scanout_id, "no such scanout");
+    }
+    if (c.resource_id == 0) {
+        show(c.scanout_id, 0, {});
+        return NoData{};
+    }
+    Resource* resource = live_resource(c.resource_id);
+    if (resource == nullptr) {
+        return fail(Response::err_invalid_resource_id, "no such resource");
+    }
+    if (!resource->is_blob()) {
+        return fail(Response::err_invalid_parameter, "SET_SCANOUT_BLOB of a 2D resource");
+    }
+    if (!proto::is_known_format(c.format)) {
+        return fail(Response::err_invalid_parameter, "unknown format");
+    }
+    const auto max = quota_.max_resource_dimension;
+    if (c.width == 0 || c.height == 0 || c.width > max || c.height > max) {
+        return fail(Response::err_invalid_parameter, "size out of range");
+    }
+    if (c.rect.width == 0 || c.rect.height == 0 || !inside(c.rect, c.width, c.height)) {
+        return fail(Response::err_invalid_parameter, "scanout rect outside the framebuffer");
+    }
+    const uint64_t row = uint64_t{c.width} * proto::bytes_per_pixel;
+    if (c.strides[0] < row) {
+        return fail(Response::err_invalid_parameter, "stride shorter than a row");
+    }
+    // At most 2^32 + 2^32 * 2^16 + 2^18: no overflow in 64 bits.
+    const uint64_t end = c.offsets[0] + uint64_t{c.strides[0]} * (c.height - 1) + row;
+    if (end > resource->blob_size()) {
+        return fail(Response::err_invalid_parameter, "framebuffer beyond the blob");
+    }
+    if (auto mapped = map_blob(*resource); !mapped) {
+        return std::unexpected(mapped.error());
+    }
+    show(c.scanout_id, c.resource_id,
+         {static_cast<proto::Format>(c.format), c.width, c.height, c.strides[0], c.offsets[0],
+          c.rect});
+    return hold_fence(h, c.resource_id, token);
+}
+
+// A blob's pages are mapped once, when it is first shown, and kept until it is destroyed.
+std::expected<void, GpuDevice::Failure> GpuDevice::map_blob(Resource& resource) {
+    if (resource.blob_memory) {
+        return {};
+    }
+    if (!ram_) {
+        return fail(Response::err_unspec, "no guest memory");
+    }
+    auto memory = BlobMemory::map(*resource.backing, resource.blob_size(), ram_, udmabuf_);
+    if (!memory) {
+        uint64_t dropped = 0;
+        if (log_limiter_.allow(dropped)) {
+            log::warn(cmd_log(), "blob {}: {}", resource.id(), memory.error());
+        }
+        return fail(Response::err_unspec, "blob memory cannot be mapped");
+    }
+    resource.blob_memory = std::move(*memory);
+    return {};
+}
+
+GpuDevice::Result GpuDevice::hold_fence(const proto::CtrlHeader& h, uint32_t resource_id,
+                                        ResponseToken token) {
+    if ((h.flags & proto::flag_fence) == 0 || !callbacks_.on_fence) {
+        return NoData{};
+    }
+    std::vector<uint32_t> showing;
+    for (uint32_t i = 0; i < scanouts_.size(); ++i) {
+        if (scanouts_[i].resource_id == resource_id) {
+            showing.push_back(i);
+        }
+    }
+    if (showing.empty()) {
+        return NoData{}; // nothing to present: the frame is as done as it gets
+    }
+    // Registered before the compositor hears of it, so that it may signal at once.
+    fences_.push_back({token, h, static_cast<uint32_t>(showing.size())});
+    ++stats_.fenced_frames;
+    for (uint32_t scanout : showing) {
+        callbacks_.on_fence(scanout, token);
+    }
+    return Deferred{};
+}
+
+void GpuDevice::signal_fence(ResponseToken token) {
+    auto it = std::ranges::find(fences_, token, &PendingFence::token);
+    if (it == fences_.end() || --it->waiting != 0) {
+        return;
+    }
+    PendingFence done = *it;
+    fences_.erase(it);
+    answer_later(done.token, done.header);
+}
+
+void GpuDevice::answer_later(ResponseToken token, const proto::CtrlHeader& header) {
+    if (callbacks_.on_response_ready) {
+        callbacks_.on_response_ready(token, proto::encode_nodata(header, Response::ok_nodata));
+    }
+}
+
+void GpuDevice::display_released(uint32_t resource_id) {
+    release_if_hidden(resource_id);
 }
 
 std::vector<ResponseToken> GpuDevice::reset() {
@@ -495,8 +681,21 @@ std::vector<ResponseToken> GpuDevice::reset() {
     for (const auto& p : pending_) {
         dropped.push_back(p.token);
     }
+    for (const auto& f : fences_) {
+        dropped.push_back(f.token);
+    }
     pending_.clear();
+    fences_.clear();
+    std::vector<uint32_t> ids;
+    for (const auto& [id, resource] : resources_) {
+        ids.push_back(id);
+    }
     resources_.clear();
+    if (callbacks_.on_resource_destroyed) {
+        for (uint32_t id : ids) {
+            callbacks_.on_resource_destroyed(id);
+        }
+    }
     used_bytes_ = 0;
     used_ranges_ = 0;
     return dropped;

@@ -19,7 +19,8 @@
 #include <variant>
 #include <vector>
 
-// The virtio-gpu 2D device model of one guest: resources, backing, scanouts, cursor. It takes
+// The virtio-gpu device model of one guest (2D and guest-memory blob resources, no 3D):
+// resources, backing, scanouts, cursor, display fences. It takes
 // the readable bytes of one request and returns the response bytes; it knows nothing of rings
 // or sockets (the transport) nor of wlroots (the compositor, told through callbacks).
 //
@@ -27,11 +28,15 @@
 // device goes on; nothing a guest sends makes it assert, abort or throw. Not thread-safe: call
 // it from the one event loop.
 //
-// Deferred responses: RESOURCE_UNREF of a resource that a scanout shows is not answered until
-// no scanout shows it (the guest frees the backing pages when the answer arrives, and the
-// compositor may still be reading the pixels). process_control() then returns nullopt, and
-// `on_response_ready(token, bytes)` delivers the response later, synchronously from inside the
-// process_control() call whose SET_SCANOUT takes the resource off the last scanout showing it.
+// Deferred responses: process_control() returns nullopt, and `on_response_ready(token, bytes)`
+// delivers the response later, for
+// - RESOURCE_UNREF of a resource that a scanout shows, or whose pages the display still uses
+//   (is_displayed): the guest frees or reuses the pages when the answer arrives. It is answered
+//   when the last scanout stops showing it and display_released() was called for it;
+// - a fenced RESOURCE_FLUSH or SET_SCANOUT_BLOB of a resource that scanouts show, when the
+//   compositor paces the guest (on_fence is set): answered once signal_fence() was called for
+//   each scanout the device reported through on_fence, i.e. when the frame was presented. The
+//   guest waits for that answer before it draws its next frame.
 // reset() drops pending responses without answering (their rings are gone) and returns their
 // tokens. Every other response is complete when returned, fenced or not.
 namespace tessera::gpu {
@@ -50,9 +55,25 @@ struct Quota {
     uint64_t max_backing_ranges = 131072;       // stored (merged) backing ranges, all resources
 };
 
+class Udmabuf;
+
 struct DeviceConfig {
     std::vector<ScanoutConfig> scanouts; // at most 16; more are ignored
     Quota quota;
+    // Where blobs get their dma-bufs; null: blobs are mapped only.
+    Udmabuf* udmabuf = nullptr;
+};
+
+// How a scanout reads its resource: `rect` of a `width` x `height` image in `format`, rows
+// `stride` bytes apart from `offset`. For a 2D resource: its own size and packed rows.
+struct ScanoutImage {
+    proto::Format format = proto::Format::b8g8r8x8;
+    uint32_t width = 0;
+    uint32_t height = 0;
+    uint32_t stride = 0;
+    uint64_t offset = 0;
+    proto::Rect rect;
+    bool operator==(const ScanoutImage&) const = default;
 };
 
 struct Cursor {
@@ -77,6 +98,8 @@ struct DeviceStats {
     uint64_t transfer_bytes = 0;
     uint64_t cursor_commands = 0;
     uint64_t deferred_unrefs = 0;
+    uint64_t blobs = 0;         // blob resources created
+    uint64_t fenced_frames = 0; // fenced flushes held until presented
 };
 
 // Chosen by the transport per request (e.g. its descriptor chain head), handed back with a
@@ -86,16 +109,26 @@ using ResponseToken = uint64_t;
 // All optional; called synchronously from process_*() and reset(); must not call back into the
 // device and must not throw.
 struct DeviceCallbacks {
-    // A scanout now shows `rect` of `resource`, or nothing when `resource` is null. The pointer
+    // A scanout now shows `image` of `resource`, or nothing when `resource` is null. The pointer
     // stays valid until this scanout reports another state; reset() reports null for every
     // enabled scanout before it frees anything.
-    std::function<void(uint32_t scanout, const Resource* resource, proto::Rect rect)> on_scanout;
+    std::function<void(uint32_t scanout, const Resource* resource, const ScanoutImage& image)>
+        on_scanout;
     // The guest flushed `damage` (resource coordinates, clipped to the scanout's rect) of the
     // resource a scanout shows: its pixels are ready to display. The next TRANSFER into the
     // resource overwrites them in place: copy or upload what must not tear.
     std::function<void(uint32_t scanout, const Resource& resource, proto::Rect damage)> on_flush;
     // Cursor moved (image_changed false) or got a new image or was hidden (true).
     std::function<void(uint32_t scanout, const Cursor& cursor, bool image_changed)> on_cursor;
+    // The frame a scanout shows now (just flushed or set) carries a fence: call signal_fence(token)
+    // once the frame was presented (or, hidden, at the scanout's virtual vblank). Unset: fences
+    // are answered at once.
+    std::function<void(uint32_t scanout, ResponseToken token)> on_fence;
+    // Whether the display still uses a blob's pages (its buffer is on screen or queued). When
+    // true at RESOURCE_UNREF, the answer waits for display_released(). Unset: never.
+    std::function<bool(uint32_t resource_id)> is_displayed;
+    // A resource is gone (unreferenced, or all of them at reset()).
+    std::function<void(uint32_t resource_id)> on_resource_destroyed;
     // A deferred response is ready; the transport writes it to the request of `token`.
     std::function<void(ResponseToken token, std::vector<std::byte> response)> on_response_ready;
 };
@@ -123,6 +156,12 @@ public:
     // tokens of the deferred responses dropped unanswered.
     std::vector<ResponseToken> reset();
 
+    // The frame of a fence reported through on_fence was presented on that scanout. Unknown or
+    // already completed tokens are ignored.
+    void signal_fence(ResponseToken token);
+    // The display let go of a blob's pages; a pending RESOURCE_UNREF of it may now be answered.
+    void display_released(uint32_t resource_id);
+
     // Changes what GET_DISPLAY_INFO and GET_EDID report for a scanout (e.g. its zone was
     // resized); the transport then raises the config's display event. False for a bad index.
     bool set_scanout_config(uint32_t index, ScanoutConfig config);
@@ -133,14 +172,14 @@ public:
     }
     struct Scanout {
         uint32_t resource_id = 0; // 0: disabled
-        proto::Rect rect;
+        ScanoutImage image;
     };
     [[nodiscard]] const Scanout& scanout(uint32_t index) const { return scanouts_.at(index); }
     [[nodiscard]] const Cursor& cursor(uint32_t index) const { return cursors_.at(index); }
     // Includes resources whose UNREF is pending.
     [[nodiscard]] const Resource* find_resource(uint32_t id) const;
     [[nodiscard]] size_t resource_count() const { return resources_.size(); }
-    [[nodiscard]] size_t pending_responses() const { return pending_.size(); }
+    [[nodiscard]] size_t pending_responses() const { return pending_.size() + fences_.size(); }
     [[nodiscard]] const DeviceStats& stats() const { return stats_; }
 
 private:
@@ -159,6 +198,11 @@ private:
         uint32_t resource_id;
         proto::CtrlHeader header;
     };
+    struct PendingFence {
+        ResponseToken token;
+        proto::CtrlHeader header;
+        uint32_t waiting; // scanouts yet to present the frame
+    };
 
     std::optional<std::vector<std::byte>> process(std::span<const std::byte> request, Queue queue,
                                                   ResponseToken token);
@@ -170,17 +214,24 @@ private:
     Result handle(const proto::CtrlHeader& h, const proto::ResourceCreate2d& c);
     Result handle(const proto::CtrlHeader& h, const proto::ResourceUnref& c, ResponseToken token);
     Result handle(const proto::CtrlHeader& h, const proto::SetScanout& c);
-    Result handle(const proto::CtrlHeader& h, const proto::ResourceFlush& c);
+    Result handle(const proto::CtrlHeader& h, const proto::ResourceFlush& c, ResponseToken token);
     Result handle(const proto::CtrlHeader& h, const proto::TransferToHost2d& c);
     Result handle(const proto::CtrlHeader& h, const proto::ResourceAttachBacking& c);
     Result handle(const proto::CtrlHeader& h, const proto::ResourceDetachBacking& c);
     Result handle(const proto::CtrlHeader& h, const proto::ResourceAssignUuid& c);
+    Result handle(const proto::CtrlHeader& h, const proto::ResourceCreateBlob& c);
+    Result handle(const proto::CtrlHeader& h, const proto::SetScanoutBlob& c, ResponseToken token);
     Result handle(const proto::CursorCommand& c);
 
     Resource* live_resource(uint32_t id); // null when unknown or its UNREF is pending
     bool on_any_scanout(uint32_t id) const;
-    void show(uint32_t scanout, uint32_t resource_id, proto::Rect rect);
+    bool in_use(uint32_t id) const; // on a scanout or still used by the display
+    void show(uint32_t scanout, uint32_t resource_id, const ScanoutImage& image);
     void release_if_hidden(uint32_t id); // completes a pending UNREF
+    void answer_later(ResponseToken token, const proto::CtrlHeader& header); // a held OK
+    // Holds a fenced command's answer until the scanouts showing `resource_id` presented it.
+    Result hold_fence(const proto::CtrlHeader& h, uint32_t resource_id, ResponseToken token);
+    std::expected<void, Failure> map_blob(Resource& resource);
     void destroy(uint32_t id);
     void drop_backing(Resource& resource);
 
@@ -192,6 +243,8 @@ private:
     std::vector<Scanout> scanouts_;
     std::vector<Cursor> cursors_;
     std::vector<Pending> pending_;
+    std::vector<PendingFence> fences_;
+    Udmabuf* udmabuf_;
     uint64_t used_bytes_ = 0;
     uint64_t used_ranges_ = 0;
     DeviceStats stats_;

@@ -52,6 +52,13 @@ enum class Response : uint32_t {
 inline constexpr uint32_t flag_fence = 1;
 inline constexpr uint32_t flag_info_ring_idx = 2;
 
+// RESOURCE_CREATE_BLOB: where the memory is and what may be done with it. Only guest memory
+// blobs exist without 3D.
+inline constexpr uint32_t blob_mem_guest = 1;
+inline constexpr uint32_t blob_flag_mappable = 1;
+inline constexpr uint32_t blob_flag_shareable = 2;
+inline constexpr uint32_t blob_flag_cross_device = 4;
+
 inline constexpr size_t max_scanouts = 16;
 // QEMU's limit; bounds an ATTACH_BACKING / CREATE_BLOB command to 256 KiB of entries.
 inline constexpr uint32_t max_backing_entries = 16384;

@@ -15,4 +15,12 @@ std::unique_ptr<Resource> Resource::create(uint32_t id, proto::Format format, ui
         new Resource(id, format, width, height, std::unique_ptr<std::byte, Free>(pixels)));
 }
 
+std::unique_ptr<Resource> Resource::create_blob(uint32_t id, uint64_t size, Backing backing) {
+    auto resource = std::unique_ptr<Resource>(
+        new Resource(id, proto::Format::b8g8r8x8, 0, 0, std::unique_ptr<std::byte, Free>()));
+    resource->blob_size_ = size;
+    resource->backing = std::move(backing);
+    return resource;
+}
+
 } // namespace tessera::gpu

@@ -88,6 +88,30 @@ inline Bytes detach(uint32_t id, Fence f = {}) {
 inline Bytes assign_uuid(uint32_t id, Fence f = {}) {
     return Request(proto::cmd_type::resource_assign_uuid, f).u32(id).u32(0);
 }
+// A guest-memory blob (SHAREABLE, as the Linux driver makes its dumb buffers).
+inline Bytes create_blob(uint32_t id, uint64_t size, std::span<const proto::MemEntry> entries,
+                         Fence f = {}, uint32_t blob_mem = proto::blob_mem_guest,
+                         uint32_t flags = proto::blob_flag_shareable) {
+    Request r(proto::cmd_type::resource_create_blob, f);
+    r.u32(id).u32(blob_mem).u32(flags).u32(static_cast<uint32_t>(entries.size()));
+    r.u64(0).u64(size);
+    for (const auto& e : entries) {
+        r.u64(e.addr).u32(e.length).u32(0);
+    }
+    return r;
+}
+struct BlobLayout {
+    uint32_t width = 0, height = 0;
+    uint32_t format = static_cast<uint32_t>(proto::Format::b8g8r8x8);
+    uint32_t stride = 0; // 0: width * 4
+    uint32_t offset = 0;
+};
+inline Bytes set_scanout_blob(uint32_t scanout, uint32_t id, BlobLayout l, Rect r, Fence f = {}) {
+    Request q(proto::cmd_type::set_scanout_blob, f);
+    q.rect(r).u32(scanout).u32(id).u32(l.width).u32(l.height).u32(l.format).u32(0);
+    q.u32(l.stride != 0 ? l.stride : l.width * 4).u32(0).u32(0).u32(0);
+    return q.u32(l.offset).u32(0).u32(0).u32(0);
+}
 inline Bytes cursor(bool update, uint32_t scanout, int32_t x, int32_t y, uint32_t id,
                     uint32_t hot_x = 0, uint32_t hot_y = 0, Fence f = {}) {
     Request r(update ? proto::cmd_type::update_cursor : proto::cmd_type::move_cursor, f);

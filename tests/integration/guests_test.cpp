@@ -64,7 +64,7 @@ TEST_CASE("A guest is offered its zone's size and its frames appear in the zone"
 
     // The other zone still shows its fallback, and nothing was drawn outside the zone.
     CHECK(second.at(480, 120) == Rgba{0, 0x40, 0, 255});
-    CHECK(rig.guest("a").scanouts()[0]->bytes_copied() > 0);
+    CHECK(rig.guest("a").scanouts()[0]->stats().bytes_copied > 0);
 }
 
 TEST_CASE("tessera-ctl lists guests with state, resolution, frames and fps", "[guests]") {

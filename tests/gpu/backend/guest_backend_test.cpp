@@ -40,7 +40,7 @@ struct BackendRig {
         BackendCallbacks callbacks;
         callbacks.add_fd = loop.add_fd_callback();
         callbacks.remove_fd = loop.remove_fd_callback();
-        callbacks.on_scanout = [this](uint32_t s, const Resource* r, proto::Rect) {
+        callbacks.on_scanout = [this](uint32_t s, const Resource* r, const ScanoutImage&) {
             scanouts.push_back({s, r ? r->id() : 0});
         };
         callbacks.on_flush = [this](uint32_t, const Resource& r, proto::Rect) {

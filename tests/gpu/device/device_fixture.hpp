@@ -29,6 +29,7 @@ struct GuestFixture {
         uint32_t scanout;
         const Resource* resource;
         proto::Rect rect;
+        ScanoutImage image;
     };
     struct FlushEvent {
         uint32_t scanout;
@@ -50,8 +51,10 @@ struct GuestFixture {
         ram->add_region(ram_base, ram_size / 2).add_region(ram_base + ram_size / 2, ram_size / 2);
         device.set_guest_ram(ram);
         device.set_callbacks({
-            .on_scanout = [this](uint32_t s, const Resource* r,
-                                 proto::Rect rect) { scanouts.push_back({s, r, rect}); },
+            .on_scanout =
+                [this](uint32_t s, const Resource* r, const ScanoutImage& image) {
+                    scanouts.push_back({s, r, image.rect, image});
+                },
             .on_flush =
                 [this](uint32_t s, const Resource& r, proto::Rect damage) {
                     flushes.push_back({s, r.id(), damage, {r.pixels().begin(), r.pixels().end()}});

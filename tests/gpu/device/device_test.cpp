@@ -333,11 +333,11 @@ TEST_CASE("RESOURCE_ASSIGN_UUID gives each resource one stable v4 UUID", "[devic
     CHECK(g.control(assign_uuid(3)) == code(Response::err_invalid_resource_id));
 }
 
-TEST_CASE("blob and 3D commands are refused with ERR_UNSPEC", "[device]") {
+TEST_CASE("3D commands and host-memory blobs are refused", "[device]") {
     GuestFixture g;
-    Bytes blob =
-        Request(proto::cmd_type::resource_create_blob).u32(4).u32(1).u32(2).u32(0).u64(0).u64(4096);
-    CHECK(g.control(blob) == code(Response::err_unspec));
+    Bytes host_blob =
+        Request(proto::cmd_type::resource_create_blob).u32(4).u32(2).u32(2).u32(0).u64(0).u64(4096);
+    CHECK(g.control(host_blob) == code(Response::err_invalid_parameter));
     CHECK(g.control(Request(0x200).take()) == code(Response::err_unspec));
     CHECK(g.device.stats().errors == 2);
 }

@@ -2,6 +2,10 @@
 
 #include "gpu-backend/guest_ram.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -9,17 +13,38 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
-// Guest memory made of plain buffers. Each region is a separate allocation, so a range crossing
-// from one region into an adjacent one translates into several pieces, as with a real memory
-// table.
+// Guest memory made of memfds, one per region, so a range crossing from one region into an
+// adjacent one translates into several pieces and blob pages can be mapped by fd, as with a real
+// memory table.
 namespace tessera::gpu::test {
 
 class FakeGuestRam final : public GuestRam {
 public:
+    FakeGuestRam() = default;
+    FakeGuestRam(const FakeGuestRam&) = delete;
+    FakeGuestRam& operator=(const FakeGuestRam&) = delete;
+    ~FakeGuestRam() override {
+        for (auto& r : regions_) {
+            munmap(r.bytes, r.size);
+            close(r.fd);
+        }
+    }
+
     FakeGuestRam& add_region(uint64_t gpa, uint64_t size) {
-        regions_.push_back({gpa, size, std::make_unique<std::byte[]>(size)});
+        // Sealed like QEMU's memory-backend-memfd, as udmabuf requires.
+        int fd = memfd_create("fake-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0 || ftruncate(fd, static_cast<off_t>(size)) != 0 ||
+            fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+            throw std::runtime_error("memfd for fake guest RAM");
+        }
+        void* bytes = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (bytes == MAP_FAILED) {
+            throw std::runtime_error("mmap of fake guest RAM");
+        }
+        regions_.push_back({gpa, size, static_cast<std::byte*>(bytes), fd});
         return *this;
     }
 
@@ -36,11 +61,20 @@ public:
             }
             uint64_t within = gpa - region->gpa;
             uint64_t count = std::min(length, region->size - within);
-            pieces.emplace_back(region->bytes.get() + within, count);
+            pieces.emplace_back(region->bytes + within, count);
             gpa += count;
             length -= count;
         }
         return pieces;
+    }
+
+    [[nodiscard]] std::optional<RegionLocation> locate(uint64_t gpa,
+                                                       uint64_t length) const override {
+        const Region* region = find(gpa);
+        if (region == nullptr || length > region->size - (gpa - region->gpa)) {
+            return std::nullopt;
+        }
+        return RegionLocation{region->fd, gpa - region->gpa};
     }
 
     // Test-side access; the range must be in guest memory.
@@ -63,7 +97,8 @@ private:
     struct Region {
         uint64_t gpa;
         uint64_t size;
-        std::unique_ptr<std::byte[]> bytes;
+        std::byte* bytes;
+        int fd;
     };
 
     const Region* find(uint64_t gpa) const {
