@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <format>
+#include <utility>
 
 namespace tessera::compositor {
 
@@ -121,7 +122,10 @@ void GuestScanout::show(const gpu::Resource* resource, const gpu::ScanoutImage& 
     } else {
         show_copy(*resource, image);
     }
+    // A new framebuffer is a new frame; the flush that follows it (Linux always sends one) is
+    // part of the same frame.
     pacer_.frame(FramePacer::Clock::now());
+    frame_open_ = true;
     enter_zone(resized);
     follow_output();
 }
@@ -190,7 +194,9 @@ void GuestScanout::flush(const gpu::Resource& resource, gpu::proto::Rect damage)
     }
     pixman_region32_fini(&region);
     count_frame();
-    pacer_.frame(FramePacer::Clock::now());
+    if (!std::exchange(frame_open_, false)) {
+        pacer_.frame(FramePacer::Clock::now());
+    }
     follow_output();
 }
 
@@ -350,6 +356,7 @@ void GuestScanout::follow_output() {
         on_commit_.connect(&wlr->events.commit, [this](wlr_output_event_commit* event) {
             if (event->state->committed & WLR_OUTPUT_STATE_BUFFER) {
                 pacer_.committed(event->output->commit_seq);
+                frame_open_ = false;
                 schedule_tick();
             }
         });

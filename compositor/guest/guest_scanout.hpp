@@ -122,6 +122,7 @@ private:
     gpu::proto::Rect rect_;        // the part of the framebuffer the scanout shows
     bool showing_ = false;
     bool in_zone_ = false;
+    bool frame_open_ = false; // a new framebuffer's frame, which its flush belongs to
     gpu::Cursor cursor_state_;
     FramePath path_ = FramePath::none;
     bool dmabuf_imported_ = false;

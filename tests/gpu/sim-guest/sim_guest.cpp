@@ -1,8 +1,11 @@
 // tessera-sim-guest: a simulated virtual machine for tessera's guest sockets. It plays QEMU's
 // vhost-user-gpu-pci (the in-repo Frontend) and a Linux guest driver (GuestDriver): it takes
 // the mode offered for each enabled scanout, then draws the test pattern (guest_pattern.hpp)
-// and flips it at a fixed rate, transferring the rows that changed and flushing once per frame. For
-// tests and the demo where QEMU cannot run. Prints "mode S WxH", "frame N" every 60 frames, "done".
+// and flips it. 2D (default): at a fixed rate, transferring the rows that changed and flushing
+// once per frame. --blob: double-buffered blobs flipped as the Linux driver does (fenced
+// flush, then up to 50 ms for the fence), as fast as the fences come back unless --fps is given.
+// For tests, the benchmark and the demo where QEMU cannot run. Prints "mode S WxH", "frame N"
+// every 60 frames, and last "flips N late-fences M" and "done".
 #include "frontend.hpp"
 #include "guest_driver.hpp"
 #include "guest_pattern.hpp"
@@ -30,15 +33,18 @@ struct Args {
     uint64_t frames = 0; // 0: until killed
     bool garbage = false;
     bool cursor = false;
+    bool blob = false;
+    bool fps_given = false;
 };
 
 [[noreturn]] void usage(const char* error) {
     std::println(
         stderr,
         "tessera-sim-guest: {}\nusage: tessera-sim-guest --socket PATH [--fps F] "
-        "[--frames N] [--garbage] [--cursor]\n  --fps 0 flips as fast as the device answers; "
-        "--garbage sends malformed commands between frames; --cursor shows a 16x16 "
-        "magenta cursor with its hotspot at 100,60 of scanout 0",
+        "[--frames N] [--garbage] [--cursor] [--blob]\n  --fps 0 flips as fast as the device "
+        "answers; --garbage sends malformed commands between frames; --cursor shows a 16x16 "
+        "magenta cursor with its hotspot at 100,60 of scanout 0; --blob uses blob framebuffers "
+        "and fenced flips (unpaced by itself unless --fps is given)",
         error);
     std::exit(2);
 }
@@ -57,12 +63,15 @@ Args parse(int argc, char** argv) {
             args.socket = value();
         } else if (arg == "--fps") {
             args.fps = std::strtod(value().c_str(), nullptr);
+            args.fps_given = true;
         } else if (arg == "--frames") {
             args.frames = std::strtoull(value().c_str(), nullptr, 10);
         } else if (arg == "--garbage") {
             args.garbage = true;
         } else if (arg == "--cursor") {
             args.cursor = true;
+        } else if (arg == "--blob") {
+            args.blob = true;
         } else {
             usage(("unknown argument " + arg).c_str());
         }
@@ -70,23 +79,27 @@ Args parse(int argc, char** argv) {
     if (args.socket.empty()) {
         usage("--socket is required");
     }
+    if (args.blob && !args.fps_given) {
+        args.fps = 0; // the fences pace it
+    }
     return args;
 }
 
 struct Screen {
     uint32_t scanout;
     Framebuffer fb;
+    std::optional<Framebuffer> back; // blob mode: the buffer drawn while fb is shown
 };
 
 // Writes rows [y0, y1) of frame n into the framebuffer's guest memory.
-void draw_rows(Frontend& frontend, const Framebuffer& fb, uint32_t y0, uint32_t y1, uint32_t n) {
+void draw_rows(GuestDriver& driver, const Framebuffer& fb, uint32_t y0, uint32_t y1, uint32_t n) {
     std::vector<std::byte> row(size_t{fb.width} * 4);
     for (uint32_t y = y0; y < y1; ++y) {
         for (uint32_t x = 0; x < fb.width; ++x) {
             uint32_t p = tessera::test::pattern_pixel(x, y, fb.width, fb.height, n);
             std::memcpy(row.data() + size_t{x} * 4, &p, 4); // B, G, R, X on little endian
         }
-        frontend.write(fb.gpa + uint64_t{y} * row.size(), row);
+        driver.write(fb, uint64_t{y} * row.size(), row);
     }
 }
 
@@ -119,6 +132,9 @@ int main(int argc, char** argv) {
     FrontendOptions options;
     options.connect_path = args.socket;
     options.regions = {{0, 64ull << 20}};
+    if (args.blob) {
+        options.features |= feature::gpu_resource_blob;
+    }
     std::optional<Frontend> frontend;
     try {
         frontend.emplace(loop, options);
@@ -142,19 +158,27 @@ int main(int argc, char** argv) {
         if (!mode.enabled) {
             continue;
         }
-        auto fb = driver.create_framebuffer(mode.width, mode.height);
-        if (!fb) {
+        auto create = [&] {
+            return args.blob ? driver.create_blob_framebuffer(mode.width, mode.height)
+                             : driver.create_framebuffer(mode.width, mode.height);
+        };
+        auto fb = create();
+        auto back = args.blob ? create() : std::nullopt;
+        if (!fb || (args.blob && !back)) {
             std::println(stderr, "tessera-sim-guest: cannot create a {}x{} framebuffer", mode.width,
                          mode.height);
             return 1;
         }
-        draw_rows(*frontend, *fb, 0, fb->height, 0);
-        if (!driver.flip(i, *fb)) {
+        draw_rows(driver, *fb, 0, fb->height, 0);
+        if (back) {
+            draw_rows(driver, *back, 0, back->height, 0);
+        }
+        if (!(args.blob ? driver.flip_blob(i, *fb).ok : driver.flip(i, *fb))) {
             std::println(stderr, "tessera-sim-guest: the first flip failed");
             return 1;
         }
         std::println("mode {} {}x{}", i, mode.width, mode.height);
-        screens.push_back({i, *fb});
+        screens.push_back({i, *fb, back});
     }
 
     if (args.cursor && !screens.empty()) {
@@ -179,12 +203,29 @@ int main(int argc, char** argv) {
     auto period = args.fps > 0 ? std::chrono::duration<double>(1.0 / args.fps)
                                : std::chrono::duration<double>(0);
     auto next = std::chrono::steady_clock::now();
+    uint64_t flips = 0;
+    uint64_t late_fences = 0;
     for (uint64_t n = 1; args.frames == 0 || n <= args.frames; ++n) {
-        for (const auto& s : screens) {
+        for (auto& s : screens) {
             uint32_t h = s.fb.height;
             auto frame = static_cast<uint32_t>(n);
-            draw_rows(*frontend, s.fb, 0, h / 16, frame);
-            draw_rows(*frontend, s.fb, 3 * h / 8, 5 * h / 8, frame);
+            if (s.back) {
+                // Draw the hidden buffer (it holds frame n - 2: only the two bands change) and
+                // flip to it.
+                std::swap(s.fb, *s.back);
+                draw_rows(driver, s.fb, 0, h / 16, frame);
+                draw_rows(driver, s.fb, 3 * h / 8, 5 * h / 8, frame);
+                auto flip = driver.flip_blob(s.scanout, s.fb);
+                if (!flip.ok) {
+                    std::println(stderr, "tessera-sim-guest: flip {} failed", n);
+                    return 1;
+                }
+                ++flips;
+                late_fences += flip.fence_timed_out ? 1 : 0;
+                continue;
+            }
+            draw_rows(driver, s.fb, 0, h / 16, frame);
+            draw_rows(driver, s.fb, 3 * h / 8, 5 * h / 8, frame);
             // Two damaged bands, one flush of their union: as the Linux driver merges damage.
             if (!transfer_rows(driver, s, 0, h / 16) ||
                 !transfer_rows(driver, s, 3 * h / 8, 5 * h / 8) ||
@@ -192,6 +233,7 @@ int main(int argc, char** argv) {
                 std::println(stderr, "tessera-sim-guest: flip {} failed", n);
                 return 1;
             }
+            ++flips;
         }
         if (args.garbage) {
             send_garbage(driver, n);
@@ -202,6 +244,7 @@ int main(int argc, char** argv) {
         next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(period);
         std::this_thread::sleep_until(next);
     }
+    std::println("flips {} late-fences {}", flips, late_fences);
     std::println("done");
     return 0;
 }

@@ -11,28 +11,81 @@ constexpr uint64_t page_size = 4096;
 }
 
 GuestDriver::GuestDriver(Frontend& frontend) : frontend_(frontend) {
-    request_gpa_ = frontend_.alloc(request_capacity, page_size);
-    response_gpa_ = frontend_.alloc(response_capacity, page_size);
+    for (size_t i = 0; i < request_slots; ++i) {
+        slots_.push_back({frontend_.alloc(request_capacity, page_size),
+                          frontend_.alloc(response_capacity, page_size), false});
+    }
     cursor_gpa_ = frontend_.alloc(page_size, page_size);
 }
 
-std::optional<Bytes> GuestDriver::command(const Bytes& request, int timeout_ms) {
+std::optional<uint16_t> GuestDriver::submit(const Bytes& request) {
     if (request.size() > request_capacity) {
         return std::nullopt;
     }
-    frontend_.write(request_gpa_, request);
-    auto head =
-        frontend_.submit_segments(0, {{request_gpa_, static_cast<uint32_t>(request.size()), false},
-                                      {response_gpa_, response_capacity, true}});
+    auto slot = std::ranges::find(slots_, false, &Slot::busy);
+    if (slot == slots_.end()) {
+        // Every buffer waits for a late answer: collect them first.
+        while (auto used = frontend_.wait_used(0, 2000)) {
+            retire(*used);
+            ++late_answers_;
+            if (!in_flight_.empty() && in_flight_.size() < slots_.size()) {
+                break;
+            }
+        }
+        slot = std::ranges::find(slots_, false, &Slot::busy);
+        if (slot == slots_.end()) {
+            return std::nullopt;
+        }
+    }
+    frontend_.write(slot->request_gpa, request);
+    auto head = frontend_.submit_segments(
+        0, {{slot->request_gpa, static_cast<uint32_t>(request.size()), false},
+            {slot->response_gpa, response_capacity, true}});
     if (!head) {
         return std::nullopt;
     }
+    slot->busy = true;
+    in_flight_[*head] = static_cast<size_t>(slot - slots_.begin());
     frontend_.kick(0);
-    auto used = frontend_.wait_used(0, timeout_ms);
-    if (!used) {
+    return head;
+}
+
+void GuestDriver::retire(const UsedEntry& used) {
+    auto it = in_flight_.find(static_cast<uint16_t>(used.id));
+    if (it != in_flight_.end()) {
+        slots_[it->second].busy = false;
+        in_flight_.erase(it);
+    }
+}
+
+// Waits for the answer to `head`; answers to earlier requests that timed out are retired on
+// the way.
+std::optional<Bytes> GuestDriver::wait_for(uint16_t head, int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return std::nullopt;
+        }
+        auto used = frontend_.wait_used(0, static_cast<int>(left.count()));
+        if (!used) {
+            return std::nullopt;
+        }
+        retire(*used);
+        if (used->id == head) {
+            return std::move(used->data);
+        }
+        ++late_answers_;
+    }
+}
+
+std::optional<Bytes> GuestDriver::command(const Bytes& request, int timeout_ms) {
+    auto head = submit(request);
+    if (!head) {
         return std::nullopt;
     }
-    return std::move(used->data);
+    return wait_for(*head, timeout_ms);
 }
 
 bool GuestDriver::ok(const Bytes& request, int timeout_ms) {
@@ -85,6 +138,35 @@ std::optional<Framebuffer> GuestDriver::create_framebuffer(uint32_t width, uint3
     return fb;
 }
 
+std::optional<Framebuffer> GuestDriver::create_blob_framebuffer(uint32_t width, uint32_t height) {
+    Framebuffer fb{next_resource_++, width, height, 0, {}};
+    uint64_t size = (uint64_t{width} * height * 4 + page_size - 1) / page_size * page_size;
+    uint64_t base = frontend_.alloc(2 * size, page_size);
+    std::vector<proto::MemEntry> entries;
+    for (uint64_t i = 0; i < size / page_size; ++i) {
+        fb.pages.push_back(base + 2 * i * page_size);
+        entries.push_back({fb.pages.back(), static_cast<uint32_t>(page_size)});
+    }
+    if (!ok(create_blob(fb.id, size, entries))) {
+        return std::nullopt;
+    }
+    return fb;
+}
+
+void GuestDriver::write(const Framebuffer& fb, uint64_t offset, std::span<const std::byte> bytes) {
+    if (!fb.blob()) {
+        frontend_.write(fb.gpa + offset, bytes);
+        return;
+    }
+    while (!bytes.empty()) {
+        uint64_t within = offset % page_size;
+        size_t count = std::min<size_t>(bytes.size(), page_size - within);
+        frontend_.write(fb.pages.at(offset / page_size) + within, bytes.first(count));
+        bytes = bytes.subspan(count);
+        offset += count;
+    }
+}
+
 void GuestDriver::draw(const Framebuffer& fb,
                        const std::function<uint32_t(uint32_t x, uint32_t y)>& pixel) {
     std::vector<std::byte> row(size_t{fb.width} * 4);
@@ -92,7 +174,7 @@ void GuestDriver::draw(const Framebuffer& fb,
         for (uint32_t x = 0; x < fb.width; ++x) {
             store_le<uint32_t>(row.data() + size_t{x} * 4, pixel(x, y));
         }
-        frontend_.write(fb.gpa + uint64_t{y} * row.size(), row);
+        write(fb, uint64_t{y} * row.size(), row);
     }
 }
 
@@ -111,6 +193,34 @@ bool GuestDriver::flip(uint32_t scanout, const Framebuffer& fb) {
         shown_[scanout] = fb.id;
     }
     return ok(flush(fb.id, whole));
+}
+
+BlobFlip GuestDriver::flip_blob(uint32_t scanout, const Framebuffer& fb) {
+    BlobFlip result;
+    Rect whole{0, 0, fb.width, fb.height};
+    if (!ok(transfer(fb.id, whole, 0))) {
+        return result;
+    }
+    if (shown_.size() <= scanout) {
+        shown_.resize(scanout + 1, 0);
+    }
+    if (shown_[scanout] != fb.id) {
+        if (!ok(set_scanout_blob(scanout, fb.id, {fb.width, fb.height}, whole))) {
+            return result;
+        }
+        shown_[scanout] = fb.id;
+    }
+    auto head = submit(flush(fb.id, whole, fenced(next_fence_++)));
+    if (!head) {
+        return result;
+    }
+    auto start = std::chrono::steady_clock::now();
+    auto answer = wait_for(*head, fence_timeout_ms);
+    result.fence_wait = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - start);
+    result.fence_timed_out = !answer;
+    result.ok = !answer || response_type(*answer) == code(proto::Response::ok_nodata);
+    return result;
 }
 
 bool GuestDriver::disable(uint32_t scanout) {

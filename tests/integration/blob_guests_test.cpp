@@ -1,0 +1,190 @@
+// Blob guests against headless tessera: tessera-sim-guest --blob plays the Linux driver's blob
+// page flip (create blob, transfer, SET_SCANOUT_BLOB, fenced flush, up to 50 ms for the fence).
+// Its flips must follow the output's presents (the headless backend's nominal 60 Hz really
+// runs at 62.5 Hz), with nothing copied, a hidden zone or disabled output must not stall it, and
+// a hung neighbour must not slow it.
+#include "guest/guests.hpp"
+#include "guest_pattern_check.hpp"
+#include "headless_compositor.hpp"
+#include "output.hpp"
+#include "zone_scene.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+
+using namespace tessera;
+using namespace tessera::test;
+using compositor::Guest;
+using compositor::ScanoutStats;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr PatternArea left_zone{0, 0, 320, 240};
+constexpr PatternArea right_zone{320, 0, 320, 240};
+
+struct BlobRig {
+    HeadlessCompositor compositor{
+        {{640, 240, 60000}}, "us", test_data_path("layouts/two-guests.toml")};
+
+    Guest& guest(const char* name) { return *compositor.server().guests()->find(name); }
+    ScanoutStats stats(const char* name) { return guest(name).scanouts()[0]->stats(); }
+    compositor::Output& output() { return *compositor.server().outputs().front(); }
+
+    std::unique_ptr<ClientProcess> start(const char* name, std::vector<std::string> extra = {}) {
+        std::vector<std::string> argv{sim_guest_path(), "--socket", guest(name).socket_path(),
+                                      "--blob"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return compositor.spawn(argv);
+    }
+    bool frames_reach(const char* name, uint64_t count) {
+        return compositor.run_until([&] { return stats(name).frames >= count; }, 20s);
+    }
+
+    // Frames per second of a guest (flushes: its flip rate) and of the output's presents over
+    // `duration` of running.
+    struct Rates {
+        double guest_flips;
+        double guest_presented;
+        double output_presents;
+    };
+    Rates measure(const char* name, std::chrono::milliseconds duration) {
+        auto s0 = stats(name);
+        auto o0 = output().frames_presented();
+        auto t0 = Clock::now();
+        compositor.run_for(duration);
+        auto s1 = stats(name);
+        auto o1 = output().frames_presented();
+        double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        return {static_cast<double>(s1.frames - s0.frames) / seconds,
+                static_cast<double>(s1.presented - s0.presented) / seconds,
+                static_cast<double>(o1 - o0) / seconds};
+    }
+
+    void set_zone_visible(const char* zone, bool visible) {
+        auto* zones = compositor.server().zones();
+        REQUIRE(zones->model().set_visible(zone, visible));
+        zones->commit();
+    }
+    void set_output_enabled(bool enabled) {
+        wlr_output_state state;
+        wlr_output_state_init(&state);
+        wlr_output_state_set_enabled(&state, enabled);
+        REQUIRE(wlr_output_commit_state(output().wlr(), &state));
+        wlr_output_state_finish(&state);
+    }
+};
+
+} // namespace
+
+TEST_CASE("A blob guest is paced to the output's presents with nothing copied", "[blob-guests]") {
+    BlobRig rig;
+    auto vm = rig.start("a", {"--frames", "300"});
+    REQUIRE(vm->wait_for_line("mode 0 320x240"));
+    REQUIRE(rig.frames_reach("a", 30));
+
+    auto rates = rig.measure("a", 3s);
+    INFO("guest flips " << rates.guest_flips << "/s, presented " << rates.guest_presented
+                        << "/s, output presents " << rates.output_presents << "/s");
+    CHECK(rates.output_presents > 50);
+    CHECK(std::abs(rates.guest_flips - rates.output_presents) <= 1.0);
+    CHECK(std::abs(rates.guest_presented - rates.output_presents) <= 1.0);
+
+    auto s = rig.stats("a");
+    CHECK(s.replaced == 0);
+    CHECK(s.bytes_copied == 0);
+    CHECK(rig.guest("a").device_stats().transfer_bytes == 0);
+    CHECK(s.path != compositor::FramePath::copy);
+    CHECK(s.path != compositor::FramePath::none);
+    REQUIRE(s.latency_p50_ms);
+    double period_ms = 1000.0 / rates.output_presents;
+    INFO("latency p50 " << *s.latency_p50_ms << " ms, p99 " << *s.latency_p99_ms << " ms");
+    CHECK(*s.latency_p99_ms <= period_ms + 2.0);
+    CHECK(s.blits >= s.presented); // composited: the zone is not the whole output
+
+    // The guest's own view: every fence came back within its 50 ms.
+    REQUIRE(vm->wait_for_line("done", 20s));
+    CHECK(std::ranges::find(vm->lines(), "flips 300 late-fences 0") != vm->lines().end());
+    auto shot = rig.compositor.capture();
+    INFO(pattern_mismatch(shot, left_zone).value_or("pattern ok"));
+    CHECK_FALSE(pattern_mismatch(shot, left_zone));
+}
+
+TEST_CASE("tessera-ctl shows a blob guest's pacing, latency, copies and path", "[blob-guests]") {
+    BlobRig rig;
+    auto vm = rig.start("a");
+    REQUIRE(vm->wait_for_line("mode 0 320x240"));
+    REQUIRE(rig.frames_reach("a", 40));
+    auto result = rig.compositor.run_command({tessera_ctl_path(), "--json", "guests"});
+    REQUIRE(result.status == 0);
+    auto a = nlohmann::json::parse(result.output)["guests"][0];
+    CHECK(a["blobs"] == 2);
+    CHECK(a["fenced_frames"].get<uint64_t>() >= 40);
+    CHECK(a["presented"].get<uint64_t>() >= 30);
+    CHECK(a["bytes_copied_per_frame"] == 0.0);
+    CHECK(a["latency_p50_ms"].is_number());
+    CHECK(a["latency_p99_ms"].is_number());
+    CHECK(a["blits_per_frame"].get<double>() >= 1.0);
+    CHECK((a["path"] == "data access" || a["path"] == "dma-buf"));
+    auto human = rig.compositor.run_command({tessera_ctl_path(), "guests"});
+    CHECK(human.output.find("latency p50/99") != std::string::npos);
+}
+
+TEST_CASE("A hidden zone or a disabled output keeps a blob guest paced", "[blob-guests]") {
+    BlobRig rig;
+    auto vm = rig.start("a");
+    REQUIRE(vm->wait_for_line("mode 0 320x240"));
+    REQUIRE(rig.frames_reach("a", 30));
+
+    rig.set_zone_visible("left", false);
+    rig.compositor.run_for(200ms);
+    auto hidden = rig.measure("a", 2s);
+    INFO("hidden: guest flips " << hidden.guest_flips << "/s, presented " << hidden.guest_presented
+                                << "/s");
+    // A virtual vblank at the zone's 60 Hz: the guest neither stalls nor races.
+    CHECK(hidden.guest_flips > 55);
+    CHECK(hidden.guest_flips < 62);
+    CHECK(hidden.guest_presented == 0);
+    rig.set_zone_visible("left", true);
+    rig.compositor.run_for(200ms);
+    auto shown = rig.measure("a", 1s);
+    CHECK(std::abs(shown.guest_flips - shown.output_presents) <= 2.0);
+
+    rig.set_output_enabled(false);
+    rig.compositor.run_for(200ms);
+    auto disabled = rig.measure("a", 2s);
+    INFO("output disabled: guest flips " << disabled.guest_flips << "/s");
+    CHECK(disabled.guest_flips > 55);
+    CHECK(disabled.guest_flips < 62);
+    rig.set_output_enabled(true);
+    rig.compositor.run_for(300ms);
+    CHECK_FALSE(pattern_mismatch(rig.compositor.capture(), left_zone));
+    CHECK(rig.stats("a").bytes_copied == 0);
+}
+
+TEST_CASE("A hung blob guest does not slow its neighbour's pacing", "[blob-guests]") {
+    BlobRig rig;
+    auto a = rig.start("a");
+    auto b = rig.start("b");
+    REQUIRE(a->wait_for_line("mode 0 320x240"));
+    REQUIRE(b->wait_for_line("mode 0 320x240"));
+    REQUIRE(rig.frames_reach("a", 30));
+    REQUIRE(rig.frames_reach("b", 30));
+
+    b->kill(SIGSTOP); // b stops in the middle of whatever it was doing
+    rig.compositor.run_for(200ms);
+    uint64_t b_frames = rig.stats("b").frames;
+    auto rates = rig.measure("a", 3s);
+    INFO("a flips " << rates.guest_flips << "/s with b hung, output " << rates.output_presents
+                    << "/s");
+    CHECK(std::abs(rates.guest_flips - rates.output_presents) <= 1.0);
+    CHECK(rig.stats("b").frames == b_frames);
+    CHECK_FALSE(pattern_mismatch(rig.compositor.capture(), right_zone)); // b's last frame stays
+
+    b->kill(SIGCONT);
+    REQUIRE(rig.frames_reach("b", b_frames + 20));
+    CHECK(rig.stats("a").replaced == 0);
+}
