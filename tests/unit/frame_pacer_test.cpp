@@ -92,8 +92,7 @@ TEST_CASE("a hidden scanout is paced by a virtual vblank that keeps its phase", 
     CHECK(p.pacer.next_tick(t0 + period + 3ms, false, period) == t0 + 2 * period);
 }
 
-TEST_CASE("on screen, a frame the output never shows is given up after the watchdog",
-          "[pacer]") {
+TEST_CASE("on screen, a frame the output never shows is given up after the watchdog", "[pacer]") {
     Pacer p;
     p.pacer.frame(t0);
     p.pacer.add_fence(1);
