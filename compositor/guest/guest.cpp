@@ -165,8 +165,9 @@ gpu::BackendStats Guest::backend_stats() const {
 
 BlobBuffer* Guest::blob_buffer(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
     const auto& memory = *resource.blob_memory;
+    // Without udmabuf at all that was said once already (report_udmabuf).
     if (memory.dmabuf() < 0 && !memory.dmabuf_error().empty() &&
-        !std::exchange(dmabuf_failure_reported_, true)) {
+        gpu::Udmabuf::system().available() && !std::exchange(dmabuf_failure_reported_, true)) {
         log::warn(gpu_log, "guest {}: a blob is no dma-buf ({}): shown from its mapped memory",
                   spec_.name, memory.dmabuf_error());
     }

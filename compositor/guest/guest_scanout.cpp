@@ -122,10 +122,8 @@ void GuestScanout::show(const gpu::Resource* resource, const gpu::ScanoutImage& 
     } else {
         show_copy(*resource, image);
     }
-    // A new framebuffer is a new frame; the flush that follows it (Linux always sends one) is
-    // part of the same frame.
-    pacer_.frame(FramePacer::Clock::now());
-    frame_open_ = true;
+    // Frames are counted and paced from the flushes: a guest flushes each framebuffer it
+    // shows (Linux always does, right after SET_SCANOUT), so a flip is one frame.
     enter_zone(resized);
     follow_output();
 }
@@ -194,9 +192,7 @@ void GuestScanout::flush(const gpu::Resource& resource, gpu::proto::Rect damage)
     }
     pixman_region32_fini(&region);
     count_frame();
-    if (!std::exchange(frame_open_, false)) {
-        pacer_.frame(FramePacer::Clock::now());
-    }
+    pacer_.frame(FramePacer::Clock::now());
     follow_output();
 }
 
@@ -356,7 +352,6 @@ void GuestScanout::follow_output() {
         on_commit_.connect(&wlr->events.commit, [this](wlr_output_event_commit* event) {
             if (event->state->committed & WLR_OUTPUT_STATE_BUFFER) {
                 pacer_.committed(event->output->commit_seq);
-                frame_open_ = false;
                 schedule_tick();
             }
         });

@@ -29,7 +29,7 @@ enum class FramePath {
 std::string_view frame_path_name(FramePath path);
 
 struct ScanoutStats {
-    uint64_t frames = 0;                  // flushes and new framebuffers
+    uint64_t frames = 0;                  // flushes (a flip is one)
     uint64_t presented = 0;               // frames the output presented
     uint64_t replaced = 0;                // frames replaced before any commit showed them
     uint64_t fences = 0;                  // fences signalled
@@ -122,7 +122,6 @@ private:
     gpu::proto::Rect rect_;        // the part of the framebuffer the scanout shows
     bool showing_ = false;
     bool in_zone_ = false;
-    bool frame_open_ = false; // a new framebuffer's frame, which its flush belongs to
     gpu::Cursor cursor_state_;
     FramePath path_ = FramePath::none;
     bool dmabuf_imported_ = false;

@@ -5,6 +5,7 @@
 #include "guest/guests.hpp"
 #include "guest_pattern_check.hpp"
 #include "headless_compositor.hpp"
+#include "output.hpp"
 #include "test_paths.hpp"
 
 #include <catch2/catch_test_macros.hpp>
@@ -13,7 +14,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <format>
@@ -43,6 +46,13 @@ std::string find_program(const std::string& name) {
     return {};
 }
 
+// The QEMU to run: TESSERA_QEMU (a program name or a path, e.g. the patched QEMU of
+// tools/lib/qemu-blob.sh), else qemu-system-x86_64.
+std::string qemu_program() {
+    const char* program = std::getenv("TESSERA_QEMU");
+    return program && *program ? program : "qemu-system-x86_64";
+}
+
 // The newest /boot/vmlinuz-KVER with its modules.
 std::optional<std::pair<std::string, std::string>> find_kernel() {
     std::optional<std::pair<std::string, std::string>> found;
@@ -68,8 +78,9 @@ struct GuestImage {
 
 // Builds the guest program and its initramfs under the build tree, or says why it cannot.
 std::expected<GuestImage, std::string> build_guest_image(HeadlessCompositor& compositor) {
-    if (find_program("qemu-system-x86_64").empty()) {
-        return std::unexpected("qemu-system-x86_64 is not installed");
+    auto qemu = qemu_program();
+    if (qemu.find('/') != std::string::npos ? !fs::exists(qemu) : find_program(qemu).empty()) {
+        return std::unexpected(qemu + " is not installed");
     }
     auto kernel = find_kernel();
     if (!kernel) {
@@ -103,7 +114,7 @@ std::expected<GuestImage, std::string> build_guest_image(HeadlessCompositor& com
 std::vector<std::string> qemu_command(const GuestImage& image, const std::string& socket,
                                       const std::string& monitor) {
     const char* accel = std::getenv("TESSERA_QEMU_ACCEL"); // the test rig's KVM cannot boot it
-    return {"qemu-system-x86_64",
+    return {qemu_program(),
             "-accel",
             accel ? accel : "tcg",
             "-cpu",
@@ -192,6 +203,41 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
     REQUIRE(counter2);
     CHECK(*counter2 != *counter);
     CHECK(compositor.capture().at(720, 240) == Rgba{0, 0x40, 0, 255}); // nothing outside
+
+    // With a VMM that passes RESOURCE_BLOB (tools/dev test-qemu-blob: QEMU with
+    // data/qemu/vhost-user-gpu-blob.patch) the guest's dumb buffers are blobs: shown in place,
+    // its page flips paced by the fences of its flushes.
+    if (std::getenv("TESSERA_QEMU_BLOB") != nullptr) {
+        auto& output = *compositor.server().outputs().front();
+        auto before = scanout.stats();
+        auto presents_before = output.frames_presented();
+        auto start = std::chrono::steady_clock::now();
+        compositor.run_for(5s);
+        auto after = scanout.stats();
+        double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        double flips = static_cast<double>(after.frames - before.frames) / seconds;
+        double presents =
+            static_cast<double>(output.frames_presented() - presents_before) / seconds;
+        auto device = guest.device_stats();
+        std::fprintf(stderr,
+                     "blob guest: %.1f flips/s, output %.1f presents/s, presented %.1f/s, "
+                     "latency p50 %.2f ms p99 %.2f ms, replaced %llu, bytes copied %llu, "
+                     "path %s, blobs %llu, fenced frames %llu\n",
+                     flips, presents,
+                     static_cast<double>(after.presented - before.presented) / seconds,
+                     after.latency_p50_ms.value_or(-1), after.latency_p99_ms.value_or(-1),
+                     static_cast<unsigned long long>(after.replaced),
+                     static_cast<unsigned long long>(after.bytes_copied),
+                     std::string(compositor::frame_path_name(after.path)).c_str(),
+                     static_cast<unsigned long long>(device.blobs),
+                     static_cast<unsigned long long>(device.fenced_frames));
+        CHECK(device.blobs >= 2);
+        CHECK(device.fenced_frames > 0);
+        CHECK(after.path != compositor::FramePath::copy);
+        CHECK(after.bytes_copied == 0);
+        CHECK(std::abs(flips - presents) <= 2.0);
+    }
 
     // The machine reboots: the rings stop and restart on the same connection, the driver
     // starts over and the guest shows its screen again.

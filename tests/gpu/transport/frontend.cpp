@@ -139,16 +139,32 @@ uint64_t Frontend::alloc(uint64_t size, uint64_t align, size_t region) {
     return r.guest_phys_addr + offset;
 }
 
+// How many bytes from `gpa` lie in the same region (at least 1, or host() throws).
+uint64_t Frontend::contiguous(uint64_t gpa, uint64_t length) const {
+    for (const auto& r : regions_) {
+        if (gpa >= r.guest_phys_addr && gpa - r.guest_phys_addr < r.memory_size) {
+            return std::min(length, r.memory_size - (gpa - r.guest_phys_addr));
+        }
+    }
+    throw std::out_of_range("frontend: guest address outside its RAM");
+}
+
+// Region by region: ranges may cross from one region into the next.
 void Frontend::write(uint64_t gpa, std::span<const std::byte> data) {
-    for (size_t i = 0; i < data.size(); ++i) {
-        *host(gpa + i, 1) = data[i];
+    while (!data.empty()) {
+        uint64_t count = contiguous(gpa, data.size());
+        std::memcpy(host(gpa, count), data.data(), count);
+        data = data.subspan(count);
+        gpa += count;
     }
 }
 
 std::vector<std::byte> Frontend::read(uint64_t gpa, uint64_t length) const {
     std::vector<std::byte> out(length);
-    for (size_t i = 0; i < length; ++i) {
-        out[i] = *host(gpa + i, 1);
+    for (uint64_t done = 0; done < length;) {
+        uint64_t count = contiguous(gpa + done, length - done);
+        std::memcpy(out.data() + done, host(gpa + done, count), count);
+        done += count;
     }
     return out;
 }

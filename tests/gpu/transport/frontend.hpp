@@ -181,6 +181,7 @@ private:
     };
 
     std::byte* host(uint64_t gpa, uint64_t length) const;
+    uint64_t contiguous(uint64_t gpa, uint64_t length) const;
     uint16_t read_u16(uint64_t gpa) const;
     void write_u16(uint64_t gpa, uint16_t value);
     bool send_fd_message(vhost::RequestCode request, std::span<const std::byte> payload, int fd);
