@@ -126,14 +126,12 @@ void GuestScanout::show(const gpu::Resource* resource, const gpu::ScanoutImage& 
     // shows (Linux always does, right after SET_SCANOUT), so a flip is one frame.
     enter_zone(resized);
     follow_output();
+    schedule_tick();
 }
 
 // A 2D framebuffer: its current pixels are copied; the guest flushes what it draws next.
 void GuestScanout::show_copy(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
-    if (blob_) {
-        dmabuf_imported_ = blob_->last_access() == BlobBuffer::Access::dmabuf_import;
-        blob_ = nullptr;
-    }
+    leave_blob();
     if (!copy_ || copy_->width != static_cast<int>(image.rect.width) ||
         copy_->height != static_cast<int>(image.rect.height)) {
         if (copy_) {
@@ -143,21 +141,17 @@ void GuestScanout::show_copy(const gpu::Resource& resource, const gpu::ScanoutIm
                                     static_cast<int>(image.rect.height), DRM_FORMAT_XRGB8888);
     }
     path_ = FramePath::copy;
-    copy(resource, image.rect);
+    bytes_copied_ +=
+        copy_area(copy_, resource.pixels(), resource.stride(), resource.format(), image.rect);
     wlr_scene_buffer_set_buffer(frame_node_, copy_);
 }
 
 // A blob framebuffer: shown in place, from the one buffer the guest's blob has.
 void GuestScanout::show_blob(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
-    BlobBuffer* buffer = hooks_.blob_buffer(resource, image);
-    if (blob_) {
-        dmabuf_imported_ = blob_->last_access() == BlobBuffer::Access::dmabuf_import;
-    }
-    blob_ = buffer;
-    path_ = buffer->memory().mapped_from_dmabuf() || buffer->memory().dmabuf() >= 0
-                ? FramePath::dmabuf
-                : FramePath::data_access;
-    wlr_scene_buffer_set_buffer(frame_node_, buffer->wlr());
+    leave_blob();
+    blob_ = hooks_.blob_buffer(resource, image);
+    path_ = blob_->memory().dmabuf() >= 0 ? FramePath::dmabuf : FramePath::data_access;
+    wlr_scene_buffer_set_buffer(frame_node_, blob_->wlr());
     if (copy_) {
         wlr_buffer_drop(copy_); // a frozen or 2D frame before
         copy_ = nullptr;
@@ -186,7 +180,8 @@ void GuestScanout::flush(const gpu::Resource& resource, gpu::proto::Rect damage)
         // The buffer is the whole framebuffer: damage stays in its coordinates.
         wlr_scene_buffer_set_buffer_with_damage(frame_node_, blob_->wlr(), &region);
     } else {
-        copy(resource, damage);
+        bytes_copied_ +=
+            copy_area(copy_, resource.pixels(), resource.stride(), resource.format(), damage);
         pixman_region32_translate(&region, -static_cast<int>(rect_.x), -static_cast<int>(rect_.y));
         wlr_scene_buffer_set_buffer_with_damage(frame_node_, copy_, &region);
     }
@@ -194,6 +189,7 @@ void GuestScanout::flush(const gpu::Resource& resource, gpu::proto::Rect damage)
     count_frame();
     pacer_.frame(FramePacer::Clock::now());
     follow_output();
+    schedule_tick();
 }
 
 void GuestScanout::add_fence(gpu::ResponseToken token) {
@@ -201,12 +197,23 @@ void GuestScanout::add_fence(gpu::ResponseToken token) {
     schedule_tick();
 }
 
-// Copies `damage` (resource coordinates, inside rect_) of a 2D resource into the host buffer.
-void GuestScanout::copy(const gpu::Resource& resource, gpu::proto::Rect damage) {
-    auto src = resource.pixels().subspan(size_t{rect_.y} * resource.stride() +
-                                         size_t{rect_.x} * gpu::proto::bytes_per_pixel);
-    gpu::proto::Rect local{damage.x - rect_.x, damage.y - rect_.y, damage.width, damage.height};
-    bytes_copied_ += copy_guest_pixels(copy_, src, resource.stride(), resource.format(), local);
+// Copies `area` (framebuffer coordinates, inside rect_) of the framebuffer `pixels` into the
+// host buffer `dst`, which holds rect_. Returns the bytes copied.
+uint64_t GuestScanout::copy_area(wlr_buffer* dst, std::span<const std::byte> pixels,
+                                 uint32_t stride, gpu::proto::Format format,
+                                 gpu::proto::Rect area) const {
+    auto src =
+        pixels.subspan(size_t{rect_.y} * stride + size_t{rect_.x} * gpu::proto::bytes_per_pixel);
+    gpu::proto::Rect local{area.x - rect_.x, area.y - rect_.y, area.width, area.height};
+    return copy_guest_pixels(dst, src, stride, format, local);
+}
+
+// The blob shown so far goes; whether the renderer imported it stays in the statistics.
+void GuestScanout::leave_blob() {
+    if (blob_) {
+        dmabuf_imported_ = blob_->last_access() == BlobBuffer::Access::dmabuf_import;
+        blob_ = nullptr;
+    }
 }
 
 // The guest shows nothing any more. Keep the last frame a while: a guest rebooting or
@@ -219,12 +226,9 @@ void GuestScanout::freeze() {
         const auto& image = blob_->image();
         auto* frozen = create_pixel_buffer(static_cast<int>(rect_.width),
                                            static_cast<int>(rect_.height), DRM_FORMAT_XRGB8888);
-        auto src = blob_->memory().bytes().subspan(image.offset + uint64_t{rect_.y} * image.stride +
-                                                   uint64_t{rect_.x} * gpu::proto::bytes_per_pixel);
-        bytes_copied_ += copy_guest_pixels(frozen, src, image.stride, image.format,
-                                           {0, 0, rect_.width, rect_.height});
-        dmabuf_imported_ = blob_->last_access() == BlobBuffer::Access::dmabuf_import;
-        blob_ = nullptr;
+        bytes_copied_ += copy_area(frozen, blob_->memory().bytes().subspan(image.offset),
+                                   image.stride, image.format, rect_);
+        leave_blob();
         if (copy_) {
             wlr_buffer_drop(copy_);
         }
@@ -272,6 +276,7 @@ void GuestScanout::set_cursor(const gpu::Cursor& cursor, bool image_changed) {
 void GuestScanout::placed() {
     place_cursor();
     follow_output();
+    schedule_tick();
 }
 
 // The cursor's hotspot sits where the guest put it on its scanout, scaled and cropped like the
@@ -312,7 +317,7 @@ void GuestScanout::place_cursor() {
 }
 
 // The output that presents the zone, when it is enabled; null when the zone is hidden.
-Output* GuestScanout::live_output() const {
+Output* GuestScanout::find_live_output() const {
     if (!in_zone_ || zone.empty()) {
         return nullptr;
     }
@@ -324,7 +329,7 @@ Output* GuestScanout::live_output() const {
 }
 
 std::chrono::nanoseconds GuestScanout::refresh_period() const {
-    const Output* output = live_output();
+    const Output* output = followed_;
     if (!output) {
         if (const auto* z = zones_.zone_for(*this)) {
             output = zones_.output_for(z->output);
@@ -336,56 +341,63 @@ std::chrono::nanoseconds GuestScanout::refresh_period() const {
     return default_period;
 }
 
-// Listens to the commits and presents of the output showing the zone.
+// Listens to the commits and presents of the output showing the zone (none while hidden).
 void GuestScanout::follow_output() {
-    Output* output = live_output();
-    wlr_output* wlr = output ? output->wlr() : nullptr;
-    if (wlr == followed_) {
-        schedule_tick();
+    Output* output = find_live_output();
+    if (output == followed_) {
         return;
     }
-    followed_ = wlr;
+    followed_ = output;
     on_commit_.disconnect();
     on_present_.disconnect();
     on_output_destroy_.disconnect();
-    if (wlr) {
-        on_commit_.connect(&wlr->events.commit, [this](wlr_output_event_commit* event) {
-            if (event->state->committed & WLR_OUTPUT_STATE_BUFFER) {
-                pacer_.committed(event->output->commit_seq);
-                schedule_tick();
-            }
-        });
-        on_present_.connect(&wlr->events.present, [this](wlr_output_event_present* event) {
-            auto when = event->presented && event->when ? steady_time(*event->when)
-                                                        : FramePacer::Clock::now();
-            pacer_.presented(event->commit_seq, when);
-            schedule_tick();
-        });
-        on_output_destroy_.connect(&wlr->events.destroy, [this](void*) {
-            followed_ = nullptr;
-            on_commit_.disconnect();
-            on_present_.disconnect();
-            on_output_destroy_.disconnect();
-            pacer_.release_all();
-        });
-    }
-    schedule_tick();
-}
-
-void GuestScanout::schedule_tick() {
-    auto now = FramePacer::Clock::now();
-    auto next = pacer_.next_tick(now, live_output() != nullptr, refresh_period());
-    if (!next) {
-        pace_timer_.disarm();
+    if (!output) {
         return;
     }
+    wlr_output* wlr = output->wlr();
+    on_commit_.connect(&wlr->events.commit, [this](wlr_output_event_commit* event) {
+        if (event->state->committed & WLR_OUTPUT_STATE_BUFFER) {
+            pacer_.committed(event->output->commit_seq);
+            schedule_tick();
+        }
+    });
+    on_present_.connect(&wlr->events.present, [this](wlr_output_event_present* event) {
+        auto when =
+            event->presented && event->when ? steady_time(*event->when) : FramePacer::Clock::now();
+        pacer_.presented(event->commit_seq, when);
+        schedule_tick();
+    });
+    on_output_destroy_.connect(&wlr->events.destroy, [this](void*) {
+        followed_ = nullptr;
+        on_commit_.disconnect();
+        on_present_.disconnect();
+        on_output_destroy_.disconnect();
+        pacer_.release_all();
+    });
+}
+
+// Arms the pacer's timer for its next tick; a deadline already armed is left alone, so the
+// commit and present of each frame usually cost no timer update.
+void GuestScanout::schedule_tick() {
+    auto now = FramePacer::Clock::now();
+    auto next = pacer_.next_tick(now, followed_ != nullptr, refresh_period());
+    if (!next) {
+        if (pace_timer_.armed()) {
+            pace_timer_.disarm();
+        }
+        return;
+    }
+    if (pace_timer_.armed() && tick_at_ == *next) {
+        return;
+    }
+    tick_at_ = *next;
     auto delay = std::chrono::ceil<std::chrono::milliseconds>(*next - now);
     pace_timer_.arm(std::max(delay, std::chrono::milliseconds(1)));
 }
 
 void GuestScanout::tick() {
     follow_output();
-    pacer_.tick(FramePacer::Clock::now(), live_output() != nullptr, refresh_period());
+    pacer_.tick(FramePacer::Clock::now(), followed_ != nullptr, refresh_period());
     schedule_tick();
 }
 

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace tessera::compositor {
@@ -96,14 +97,16 @@ public:
 private:
     void show_copy(const gpu::Resource& resource, const gpu::ScanoutImage& image);
     void show_blob(const gpu::Resource& resource, const gpu::ScanoutImage& image);
-    void copy(const gpu::Resource& resource, gpu::proto::Rect damage);
+    uint64_t copy_area(wlr_buffer* dst, std::span<const std::byte> pixels, uint32_t stride,
+                       gpu::proto::Format format, gpu::proto::Rect area) const;
+    void leave_blob();
     void freeze();
     void freeze_ended();
     void enter_zone(bool resized);
     void place_cursor();
 
     // Pacing: which output shows the zone, and the pacer's timer.
-    Output* live_output() const;
+    Output* find_live_output() const;
     std::chrono::nanoseconds refresh_period() const;
     void follow_output();
     void schedule_tick();
@@ -131,7 +134,8 @@ private:
 
     FramePacer pacer_;
     Timer pace_timer_;
-    wlr_output* followed_ = nullptr;
+    Output* followed_ = nullptr; // the zone's output while it is enabled and shows the zone
+    FramePacer::Clock::time_point tick_at_; // what pace_timer_ is armed for
     Listener<wlr_output_event_commit> on_commit_;
     Listener<wlr_output_event_present> on_present_;
     Listener<void> on_output_destroy_;
