@@ -61,10 +61,8 @@ std::optional<FramePacer::Clock::time_point> FramePacer::next_tick(Clock::time_p
         return std::nullopt;
     }
     if (live) {
-        Clock::time_point oldest = pending_ ? pending_->flushed : in_flight_.front().flushed;
-        if (!in_flight_.empty()) {
-            oldest = std::min(oldest, in_flight_.front().flushed);
-        }
+        // Frames are flushed in order: the oldest is the first in flight, else the pending one.
+        auto oldest = in_flight_.empty() ? pending_->flushed : in_flight_.front().flushed;
         return std::max(now, oldest + watchdog_periods * period);
     }
     // The first virtual vblank after now, keeping the phase of the previous ones.

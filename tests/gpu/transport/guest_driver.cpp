@@ -28,7 +28,7 @@ std::optional<uint16_t> GuestDriver::submit(const Bytes& request) {
         while (auto used = frontend_.wait_used(0, 2000)) {
             retire(*used);
             ++late_answers_;
-            if (!in_flight_.empty() && in_flight_.size() < slots_.size()) {
+            if (in_flight_.size() < slots_.size()) {
                 break;
             }
         }
