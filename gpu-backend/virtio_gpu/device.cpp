@@ -211,11 +211,8 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::Resou
     }
     // Both factors are at most 65536 * 4 and 65536: no overflow in 64 bits.
     uint64_t bytes = uint64_t{c.width} * proto::bytes_per_pixel * c.height;
-    if (resources_.size() >= quota_.max_resources) {
-        return fail(Response::err_out_of_memory, "resource count quota");
-    }
-    if (bytes > quota_.max_resource_bytes - used_bytes_) {
-        return fail(Response::err_out_of_memory, "resource memory quota");
+    if (auto admitted = check_resource_quota(bytes); !admitted) {
+        return std::unexpected(admitted.error());
     }
     auto resource =
         Resource::create(c.resource_id, static_cast<proto::Format>(c.format), c.width, c.height);
@@ -360,10 +357,9 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&,
                    ? fail(Response::err_invalid_parameter, "backing too large")
                    : fail(Response::err_unspec, "backing outside guest memory");
     }
-    if (backing->ranges().size() > quota_.max_backing_ranges - used_ranges_) {
+    if (!take_ranges(*backing)) {
         return fail(Response::err_out_of_memory, "backing range quota");
     }
-    used_ranges_ += backing->ranges().size();
     resource->backing = std::move(*backing);
     return NoData{};
 }
@@ -527,11 +523,8 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::Resou
     if (c.size == 0 || c.entries.empty()) {
         return fail(Response::err_invalid_parameter, "empty blob");
     }
-    if (resources_.size() >= quota_.max_resources) {
-        return fail(Response::err_out_of_memory, "resource count quota");
-    }
-    if (c.size > quota_.max_resource_bytes - used_bytes_) {
-        return fail(Response::err_out_of_memory, "resource memory quota");
+    if (auto admitted = check_resource_quota(c.size); !admitted) {
+        return std::unexpected(admitted.error());
     }
     if (!ram_) {
         return fail(Response::err_unspec, "no guest memory");
@@ -545,10 +538,9 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::Resou
     if (backing->size() < c.size) {
         return fail(Response::err_invalid_parameter, "blob larger than its memory");
     }
-    if (backing->ranges().size() > quota_.max_backing_ranges - used_ranges_) {
+    if (!take_ranges(*backing)) {
         return fail(Response::err_out_of_memory, "backing range quota");
     }
-    used_ranges_ += backing->ranges().size();
     used_bytes_ += c.size;
     resources_.emplace(c.resource_id,
                        Resource::create_blob(c.resource_id, c.size, std::move(*backing)));
@@ -598,6 +590,26 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::Set
          {static_cast<proto::Format>(c.format), c.width, c.height, c.strides[0], c.offsets[0],
           c.rect});
     return hold_fence(h, c.resource_id, token);
+}
+
+// One more resource of `bytes` within the guest's quota (checked, not yet counted).
+std::expected<void, GpuDevice::Failure> GpuDevice::check_resource_quota(uint64_t bytes) const {
+    if (resources_.size() >= quota_.max_resources) {
+        return fail(Response::err_out_of_memory, "resource count quota");
+    }
+    if (bytes > quota_.max_resource_bytes - used_bytes_) {
+        return fail(Response::err_out_of_memory, "resource memory quota");
+    }
+    return {};
+}
+
+// Counts a backing's ranges against the quota; false (nothing counted) when over it.
+bool GpuDevice::take_ranges(const Backing& backing) {
+    if (backing.ranges().size() > quota_.max_backing_ranges - used_ranges_) {
+        return false;
+    }
+    used_ranges_ += backing.ranges().size();
+    return true;
 }
 
 // A blob's pages are mapped once, when it is first shown, and kept until it is destroyed.

@@ -232,6 +232,8 @@ private:
     // Holds a fenced command's answer until the scanouts showing `resource_id` presented it.
     Result hold_fence(const proto::CtrlHeader& h, uint32_t resource_id, ResponseToken token);
     std::expected<void, Failure> map_blob(Resource& resource);
+    std::expected<void, Failure> check_resource_quota(uint64_t bytes) const;
+    bool take_ranges(const Backing& backing);
     void destroy(uint32_t id);
     void drop_backing(Resource& resource);
 
