@@ -72,6 +72,9 @@
 #include <unistd.h>
 
 #define LOG_PREFIX "tessera-guest: "
+
+#include "../init-common.h"
+
 #define CARD_PATH "/dev/dri/card0"
 #define CARD_WAIT_MS 20000
 #define FLIP_WARN_MS 5000
@@ -82,29 +85,6 @@
 #define BLUE 0x0000ffu
 #define WHITE 0xffffffu
 #define BLACK 0x000000u
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_BOOTTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-__attribute__((format(printf, 1, 2))) static void logmsg(const char* fmt, ...) {
-    char line[512];
-    size_t n = sizeof(LOG_PREFIX) - 1;
-    memcpy(line, LOG_PREFIX, n);
-    va_list ap;
-    va_start(ap, fmt);
-    int r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-    va_end(ap);
-    if (r < 0)
-        r = 0;
-    n += (size_t)r < sizeof(line) - n - 2 ? (size_t)r : sizeof(line) - n - 2;
-    line[n++] = '\n';
-    // One write per line, so lines are not interleaved with kernel messages.
-    ssize_t w = write(STDOUT_FILENO, line, n);
-    (void)w;
-}
 
 // pid 1 must never exit (the kernel panics): report and sleep.
 __attribute__((noreturn, format(printf, 1, 2))) static void fail(const char* fmt, ...) {
@@ -120,52 +100,10 @@ __attribute__((noreturn, format(printf, 1, 2))) static void fail(const char* fmt
         pause();
 }
 
-static void setup_console(void) {
-    // The kernel opens /dev/console for init when the initramfs has it; otherwise (or
-    // if it failed) open it from devtmpfs.
-    if (fcntl(STDOUT_FILENO, F_GETFD) == -1) {
-        int fd = open("/dev/console", O_RDWR | O_NOCTTY);
-        if (fd < 0)
-            return;
-        dup2(fd, STDIN_FILENO);
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        if (fd > STDERR_FILENO)
-            close(fd);
-    }
-}
-
 static void mount_fs(const char* src, const char* dir, const char* type) {
     mkdir(dir, 0755);
     if (mount(src, dir, type, MS_NOSUID | MS_NOEXEC, NULL) != 0 && errno != EBUSY)
         fail("mount %s on %s: %s", type, dir, strerror(errno));
-}
-
-static void load_modules(void) {
-    FILE* f = fopen("/modules.order", "r");
-    if (!f) {
-        if (errno == ENOENT)
-            return; // nothing to load: the driver may be built in
-        fail("open /modules.order: %s", strerror(errno));
-    }
-    char line[256];
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        char* name = line + strspn(line, " \t");
-        if (name[0] == '\0' || name[0] == '#')
-            continue;
-        char path[320];
-        size_t len = strlen(name);
-        const char* ext = len >= 3 && strcmp(name + len - 3, ".ko") == 0 ? "" : ".ko";
-        snprintf(path, sizeof(path), "/modules/%s%s", name, ext);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            fail("open module %s: %s", path, strerror(errno));
-        if (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST)
-            fail("load module %s: %s", path, strerror(errno));
-        close(fd);
-    }
-    fclose(f);
 }
 
 static void wait_for_card(void) {
@@ -443,7 +381,7 @@ int main(void) {
     logmsg("start t=%.3f", now_s());
 
     const uint64_t reboot_after = read_reboot_after();
-    load_modules();
+    (void)load_modules();
     wait_for_card();
 
     int fd = open(CARD_PATH, O_RDWR | O_CLOEXEC);

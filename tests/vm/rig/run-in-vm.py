@@ -30,6 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 INIT_SRC = os.path.join(HERE, "vm-init.c")
+INIT_COMMON = os.path.join(HERE, "..", "init-common.h")
 MAKE_INITRAMFS = os.path.join(HERE, "..", "guest", "make-initramfs.py")
 
 # What vm-init needs to mount the 9p shares (their dependencies come from modules.dep).
@@ -137,9 +138,12 @@ def prune(out, pattern):
 
 
 def build_init(out):
-    with open(INIT_SRC, "rb") as f:
-        src = f.read()
-    key = hashlib.sha256(src).hexdigest()[:16]
+    # Keyed by the program and the header it shares with the test guest.
+    digest = hashlib.sha256()
+    for path in (INIT_SRC, INIT_COMMON):
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    key = digest.hexdigest()[:16]
     binary = os.path.join(out, f"vm-init-{key}")
     if not os.path.exists(binary):
         tmp = f"{binary}.{os.getpid()}.tmp"

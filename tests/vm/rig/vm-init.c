@@ -50,28 +50,7 @@
 // Large 9p messages: far fewer round trips through QEMU (the kernel caps it for virtio).
 #define P9_OPTS "trans=virtio,version=9p2000.L,msize=512000"
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_BOOTTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-__attribute__((format(printf, 1, 2))) static void logmsg(const char* fmt, ...) {
-    char line[1024];
-    size_t n = sizeof(LOG_PREFIX) - 1;
-    memcpy(line, LOG_PREFIX, n);
-    va_list ap;
-    va_start(ap, fmt);
-    int r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-    va_end(ap);
-    if (r < 0)
-        r = 0;
-    n += (size_t)r < sizeof(line) - n - 2 ? (size_t)r : sizeof(line) - n - 2;
-    line[n++] = '\n';
-    // One write per line, so that kernel messages do not split it.
-    ssize_t w = write(STDOUT_FILENO, line, n);
-    (void)w;
-}
+#include "../init-common.h"
 
 __attribute__((noreturn)) static void power_off(void) {
     sync();
@@ -90,21 +69,6 @@ __attribute__((noreturn, format(printf, 1, 2))) static void fail(const char* fmt
     va_end(ap);
     logmsg("error: %s", msg);
     power_off();
-}
-
-static void setup_console(void) {
-    // The kernel gives init /dev/console from the initramfs; if it could not, open it
-    // from devtmpfs.
-    if (fcntl(STDOUT_FILENO, F_GETFD) != -1)
-        return;
-    int fd = open("/dev/console", O_RDWR | O_NOCTTY);
-    if (fd < 0)
-        return;
-    dup2(fd, STDIN_FILENO);
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    if (fd > STDERR_FILENO)
-        close(fd);
 }
 
 static void mkdir_p(const char* dir, mode_t mode) {
@@ -138,42 +102,6 @@ static void mount_tmpfs(const char* dir, const char* mode) {
     if (access(dir, F_OK) != 0)
         fail("%s does not exist in the root share", dir);
     do_mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts);
-}
-
-static void load_modules(void) {
-    FILE* f = fopen("/modules.order", "r");
-    if (!f) {
-        if (errno == ENOENT)
-            return;
-        fail("open /modules.order: %s", strerror(errno));
-    }
-    char line[1024];
-    int count = 0;
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        char* name = line + strspn(line, " \t");
-        if (name[0] == '\0' || name[0] == '#')
-            continue;
-        char* params = name + strcspn(name, " \t");
-        if (*params) {
-            *params++ = '\0';
-            params += strspn(params, " \t");
-        }
-        char path[sizeof(line) + 16];
-        size_t len = strlen(name);
-        const char* ext = len >= 3 && strcmp(name + len - 3, ".ko") == 0 ? "" : ".ko";
-        snprintf(path, sizeof(path), "/modules/%s%s", name, ext);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            fail("open module %s: %s", path, strerror(errno));
-        if (syscall(SYS_finit_module, fd, params, 0) != 0 && errno != EEXIST)
-            fail("load module %s%s%s: %s (see the kernel log above)", path, *params ? " " : "",
-                 params, strerror(errno));
-        close(fd);
-        count++;
-    }
-    fclose(f);
-    logmsg("%d modules loaded t=%.3f", count, now_s());
 }
 
 // The value of KEY=VALUE on the kernel command line (the last one wins), or NULL.
@@ -405,7 +333,8 @@ int main(void) {
     logmsg("start t=%.3f", now_s());
     do_mount("debugfs", "/sys/kernel/debug", "debugfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 
-    load_modules();
+    int modules = load_modules();
+    logmsg("%d modules loaded t=%.3f", modules, now_s());
     size_t cmd_size;
     char* cmd = read_file(CMD_SRC, &cmd_size);
     setup_root(cmdline_value("tessera.work"));
