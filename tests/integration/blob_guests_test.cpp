@@ -3,9 +3,7 @@
 // Its flips must follow the output's presents (the headless backend's nominal 60 Hz really
 // runs at 62.5 Hz), with nothing copied, a hidden zone or disabled output must not stall it, and
 // a hung neighbour must not slow it.
-#include "guest/guests.hpp"
-#include "guest_pattern_check.hpp"
-#include "headless_compositor.hpp"
+#include "guest_rig.hpp"
 #include "output.hpp"
 #include "zone_scene.hpp"
 
@@ -29,25 +27,14 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr PatternArea left_zone{0, 0, 320, 240};
-constexpr PatternArea right_zone{320, 0, 320, 240};
-
-struct BlobRig {
-    HeadlessCompositor compositor{
-        {{640, 240, 60000}}, "us", test_data_path("layouts/two-guests.toml")};
-
-    Guest& guest(const char* name) { return *compositor.server().guests()->find(name); }
+// The guests of GuestRig, started with --blob.
+struct BlobRig : GuestRig {
     ScanoutStats stats(const char* name) { return guest(name).scanouts()[0]->stats(); }
     compositor::Output& output() { return *compositor.server().outputs().front(); }
 
     std::unique_ptr<ClientProcess> start(const char* name, std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv{sim_guest_path(), "--socket", guest(name).socket_path(),
-                                      "--blob"};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        return compositor.spawn(argv);
-    }
-    bool frames_reach(const char* name, uint64_t count) {
-        return compositor.run_until([&] { return stats(name).frames >= count; }, 20s);
+        extra.insert(extra.begin(), "--blob");
+        return GuestRig::start(name, extra);
     }
 
     // Frames per second of a guest (flushes: its flip rate) and of the output's presents over

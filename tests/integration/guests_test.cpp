@@ -1,9 +1,7 @@
 // Guests in zones: the simulated VM (tessera-sim-guest, a separate process speaking vhost-user
 // like QEMU) connects to its guest socket; its frames show in its zone at the zone's size, it
 // can leave and come back, and a hostile guest does not disturb its neighbour.
-#include "guest/guests.hpp"
-#include "guest_pattern_check.hpp"
-#include "headless_compositor.hpp"
+#include "guest_rig.hpp"
 
 #include <catch2/catch_test_macros.hpp>
 
@@ -18,26 +16,6 @@ using compositor::Guest;
 namespace {
 
 constexpr Rgba left_fallback{0x40, 0, 0, 255};
-constexpr PatternArea left_zone{0, 0, 320, 240};
-constexpr PatternArea right_zone{320, 0, 320, 240};
-
-struct GuestRig {
-    HeadlessCompositor compositor{
-        {{640, 240, 60000}}, "us", test_data_path("layouts/two-guests.toml")};
-
-    Guest& guest(const char* name) { return *compositor.server().guests()->find(name); }
-    std::string socket(const char* name) { return guest(name).socket_path(); }
-    uint64_t frames(const char* name) { return guest(name).scanouts()[0]->frames(); }
-
-    std::unique_ptr<ClientProcess> start(const char* name, std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv{sim_guest_path(), "--socket", socket(name)};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        return compositor.spawn(argv);
-    }
-    bool frames_reach(const char* name, uint64_t count) {
-        return compositor.run_until([&] { return frames(name) >= count; }, 20s);
-    }
-};
 
 } // namespace
 

@@ -1,0 +1,37 @@
+#pragma once
+
+#include "guest/guests.hpp"
+#include "guest_pattern_check.hpp"
+#include "headless_compositor.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+// Two guests, a and b, side by side on one 640x240 headless output
+// (tests/data/layouts/two-guests.toml), fed by tessera-sim-guest processes.
+namespace tessera::test {
+
+inline constexpr PatternArea left_zone{0, 0, 320, 240};
+inline constexpr PatternArea right_zone{320, 0, 320, 240};
+
+struct GuestRig {
+    HeadlessCompositor compositor{
+        {{640, 240, 60000}}, "us", test_data_path("layouts/two-guests.toml")};
+
+    compositor::Guest& guest(const char* name) { return *compositor.server().guests()->find(name); }
+    std::string socket(const char* name) { return guest(name).socket_path(); }
+    uint64_t frames(const char* name) { return guest(name).scanouts()[0]->frames(); }
+
+    // A simulated VM on the guest's socket, with these extra arguments.
+    std::unique_ptr<ClientProcess> start(const char* name, std::vector<std::string> extra = {}) {
+        std::vector<std::string> argv{sim_guest_path(), "--socket", socket(name)};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return compositor.spawn(argv);
+    }
+    bool frames_reach(const char* name, uint64_t count) {
+        return compositor.run_until([&] { return frames(name) >= count; }, 20s);
+    }
+};
+
+} // namespace tessera::test
