@@ -115,7 +115,7 @@ void GuestScanout::show(const gpu::Resource* resource, const gpu::ScanoutImage& 
     }
     freeze_timer_.disarm();
     showing_ = true;
-    bool resized = rect_.width != image.rect.width || rect_.height != image.rect.height;
+    wlr_box before = content_box();
     rect_ = image.rect;
     if (resource->is_blob() && resource->blob_memory) {
         show_blob(*resource, image);
@@ -124,7 +124,8 @@ void GuestScanout::show(const gpu::Resource* resource, const gpu::ScanoutImage& 
     }
     // Frames are counted and paced from the flushes: a guest flushes each framebuffer it
     // shows (Linux always does, right after SET_SCANOUT), so a flip is one frame.
-    enter_zone(resized);
+    wlr_box after = content_box();
+    enter_zone(!wlr_box_equal(&before, &after));
     follow_output();
     schedule_tick();
 }
@@ -158,13 +159,13 @@ void GuestScanout::show_blob(const gpu::Resource& resource, const gpu::ScanoutIm
     }
 }
 
-void GuestScanout::enter_zone(bool resized) {
+// `moved`: the part of the buffer the zone shows changed (size, or a blob's crop origin).
+void GuestScanout::enter_zone(bool moved) {
     if (!in_zone_) {
         in_zone_ = true;
         wlr_scene_node_set_enabled(&tree_->node, true);
         zones_.add(this);
-    } else if (resized || blob_) {
-        // Blob buffers differ in their crop origin: place again (cheap, same zone).
+    } else if (moved) {
         zones_.content_committed(this);
     }
 }

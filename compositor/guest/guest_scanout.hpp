@@ -102,7 +102,7 @@ private:
     void leave_blob();
     void freeze();
     void freeze_ended();
-    void enter_zone(bool resized);
+    void enter_zone(bool moved);
     void place_cursor();
 
     // Pacing: which output shows the zone, and the pacer's timer.
