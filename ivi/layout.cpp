@@ -7,6 +7,31 @@
 
 namespace tessera::ivi {
 
+std::optional<PlanesMode> parse_planes_mode(std::string_view text) {
+    if (text == "auto") {
+        return PlanesMode::automatic;
+    }
+    if (text == "off") {
+        return PlanesMode::off;
+    }
+    if (text == "force") {
+        return PlanesMode::force;
+    }
+    return std::nullopt;
+}
+
+std::string_view planes_mode_name(PlanesMode mode) {
+    switch (mode) {
+    case PlanesMode::automatic:
+        return "auto";
+    case PlanesMode::off:
+        return "off";
+    case PlanesMode::force:
+        return "force";
+    }
+    return "auto";
+}
+
 bool Rule::matches(const ContentIdentity& content) const {
     if (ivi_id &&
         (!content.ivi_id || *content.ivi_id < ivi_id->first || *content.ivi_id > ivi_id->second)) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // A layout as described by a layout file (see data/layouts/README.md): outputs, zones, named
@@ -22,6 +23,14 @@ enum InputKind : uint32_t {
     input_keyboard = 1u << 2,
     input_all = input_touch | input_pointer | input_keyboard,
 };
+
+// Whether content may be scanned out from a hardware plane instead of being composited.
+// auto: when it can be shown exactly (opaque, nothing composited above it); off: always
+// composited; force: ahead of every auto zone, even with composited content above it (which
+// the plane then hides).
+enum class PlanesMode { automatic, off, force };
+std::optional<PlanesMode> parse_planes_mode(std::string_view text);
+std::string_view planes_mode_name(PlanesMode mode);
 
 // What a zone shows while it has no content.
 struct Fallback {
@@ -40,7 +49,8 @@ struct ZoneSpec {
     double opacity = 1.0;
     bool visible = true;
     uint32_t input = input_all;
-    int plane_priority = 0; // higher gets a hardware plane first
+    int plane_priority = 0;           // higher gets a hardware plane first
+    std::optional<PlanesMode> planes; // unset: the output's
     Fallback fallback;
     std::chrono::milliseconds freeze_timeout{1000};
     // Floating zones hold ordinary windows at their own size, like a desktop; other zones
@@ -54,6 +64,7 @@ struct OutputSpec {
     std::string key; // the name zones refer to it by
     std::optional<std::string> connector;
     std::optional<int> index;
+    PlanesMode planes = PlanesMode::automatic; // the default of its zones
     bool operator==(const OutputSpec&) const = default;
 };
 
@@ -63,6 +74,7 @@ struct ZoneOverride {
     std::optional<bool> visible;
     std::optional<double> opacity;
     std::optional<int> z;
+    std::optional<PlanesMode> planes;
     bool operator==(const ZoneOverride&) const = default;
 };
 

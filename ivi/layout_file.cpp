@@ -355,6 +355,14 @@ FitMode read_fit(const Field& f) {
     return *mode;
 }
 
+PlanesMode read_planes(const Field& f) {
+    auto mode = parse_planes_mode(read_string(f));
+    if (!mode) {
+        f.fail(std::format("expected one of auto, off, force; got {}", quote(read_string(f))));
+    }
+    return *mode;
+}
+
 uint32_t read_input(const Field& f) {
     static constexpr std::pair<std::string_view, InputKind> words[] = {
         {"touch", input_touch}, {"pointer", input_pointer}, {"keyboard", input_keyboard}};
@@ -543,11 +551,14 @@ private:
     }
 
     void read_output(const Entry& entry) {
-        static constexpr std::string_view keys[] = {"connector", "index"};
+        static constexpr std::string_view keys[] = {"connector", "index", "planes"};
         Field f{entry.node, join("outputs", entry.key->str())};
         const auto& table = read_table(f);
         check_keys(table, f.path, keys);
-        OutputSpec output{.key = std::string(entry.key->str()), .connector = {}, .index = {}};
+        OutputSpec output{.key = std::string(entry.key->str())};
+        if (auto planes = field(table, f.path, "planes")) {
+            output.planes = read_planes(planes);
+        }
         if (auto connector = field(table, f.path, "connector")) {
             output.connector = read_nonempty_string(connector);
             if (auto other =
@@ -589,8 +600,9 @@ private:
 
     ZoneSpec read_zone(const Entry& entry) {
         static constexpr std::string_view keys[] = {
-            "output",  "rect",  "z",        "background",        "fit",      "opacity",
-            "visible", "input", "fallback", "freeze-timeout-ms", "floating", "plane-priority",
+            "output",   "rect",           "z",      "background", "fit",
+            "opacity",  "visible",        "input",  "fallback",   "freeze-timeout-ms",
+            "floating", "plane-priority", "planes",
         };
         Field f{entry.node, join("zones", entry.key->str())};
         const auto& table = read_table(f);
@@ -630,6 +642,9 @@ private:
         if (auto priority = field(table, path, "plane-priority")) {
             zone.plane_priority = read_int(priority, -1000, 1000);
         }
+        if (auto planes = field(table, path, "planes")) {
+            zone.planes = read_planes(planes);
+        }
         if (auto fallback = field(table, path, "fallback")) {
             zone.fallback = read_fallback(fallback, base_dir_);
         }
@@ -668,7 +683,7 @@ private:
     }
 
     static ZoneOverride read_override(const Field& f) {
-        static constexpr std::string_view keys[] = {"rect", "visible", "opacity", "z"};
+        static constexpr std::string_view keys[] = {"rect", "visible", "opacity", "z", "planes"};
         const auto& table = read_table(f);
         check_keys(table, f.path, keys);
         ZoneOverride change;
@@ -683,6 +698,9 @@ private:
         }
         if (auto z = field(table, f.path, "z")) {
             change.z = read_int(z);
+        }
+        if (auto planes = field(table, f.path, "planes")) {
+            change.planes = read_planes(planes);
         }
         return change;
     }

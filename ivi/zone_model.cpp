@@ -91,14 +91,26 @@ std::vector<Zone> ZoneModel::resolve(const State& state) {
     for (const auto& spec : state.layout.zones) {
         // Layers of overrides: the zone as declared, then the profile, then run-time changes.
         RectSpec rect = spec.rect;
-        Zone zone{spec.name,     spec.output,         {},           spec.z,     spec.background,
-                  spec.fit,      spec.opacity,        spec.visible, spec.input, spec.plane_priority,
-                  spec.fallback, spec.freeze_timeout, spec.floating};
+        Zone zone{spec.name,
+                  spec.output,
+                  {},
+                  spec.z,
+                  spec.background,
+                  spec.fit,
+                  spec.opacity,
+                  spec.visible,
+                  spec.input,
+                  spec.plane_priority,
+                  spec.planes,
+                  spec.fallback,
+                  spec.freeze_timeout,
+                  spec.floating};
         auto apply = [&](const ZoneOverride& change) {
             rect = change.rect.value_or(rect);
             zone.visible = change.visible.value_or(zone.visible);
             zone.opacity = change.opacity.value_or(zone.opacity);
             zone.z = change.z.value_or(zone.z);
+            zone.planes = change.planes ? change.planes : zone.planes;
         };
         if (profile) {
             if (auto it = profile->zones.find(spec.name); it != profile->zones.end()) {

@@ -24,6 +24,7 @@ struct Zone {
     bool visible = true;
     uint32_t input = input_all;
     int plane_priority = 0;
+    std::optional<PlanesMode> planes; // unset: the output's
     Fallback fallback;
     std::chrono::milliseconds freeze_timeout{1000};
     bool floating = false;

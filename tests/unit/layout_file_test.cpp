@@ -297,6 +297,10 @@ TEST_CASE("numbers accept their whole documented range", "[layout-file]") {
     CHECK(zone("opacity = 0").opacity == 0.0);
     CHECK(zone("opacity = 1.0").opacity == 1.0);
     CHECK(zone("plane-priority = 1000").plane_priority == 1000);
+    CHECK(zone("").planes == std::nullopt);
+    CHECK(zone("planes = \"off\"").planes == PlanesMode::off);
+    CHECK(zone("planes = \"force\"").planes == PlanesMode::force);
+    CHECK(zone("planes = \"auto\"").planes == PlanesMode::automatic);
     CHECK(zone("freeze-timeout-ms = 1").freeze_timeout == std::chrono::milliseconds(1));
     CHECK(zone("z = -2147483648").z == -2147483648);
     CHECK(zone("z = 2147483647").z == 2147483647);

@@ -149,3 +149,22 @@ TEST_CASE("a rule with no criteria matches nothing", "[rules]") {
     Rule empty{"left", {}, {}, {}, {}};
     CHECK_FALSE(empty.matches({.ivi_id = 1, .app_id = "x"}));
 }
+
+TEST_CASE("a profile turns a zone's planes off and back", "[zone-model]") {
+    Layout layout = two_zones();
+    layout.zones[0].planes = PlanesMode::force;
+    layout.profiles.push_back({"composited", {}});
+    layout.profiles.back().zones["left"].planes = PlanesMode::off;
+    ZoneModel model(layout);
+    model.set_output_size("main", Size{640, 480});
+    model.commit();
+    CHECK(model.find("left")->planes == PlanesMode::force);
+    CHECK(model.find("right")->planes == std::nullopt); // the output's
+
+    REQUIRE(model.set_profile("composited"));
+    model.commit();
+    CHECK(model.find("left")->planes == PlanesMode::off);
+    REQUIRE(model.set_profile("wide"));
+    model.commit();
+    CHECK(model.find("left")->planes == PlanesMode::force);
+}
