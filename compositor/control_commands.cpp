@@ -59,7 +59,10 @@ json output_json(const Output& output) {
             {"height", wlr->height},
             {"refresh_hz", wlr->refresh / 1000.0},
             {"frames", output.frames_committed()},
-            {"presented", output.frames_presented()}};
+            {"presented", output.frames_presented()},
+            {"composited", output.frames_composited()},
+            {"planes_in_use", output.planes_in_use()},
+            {"planes", output.plane_budget()}};
 }
 
 json content_json(const ZoneContent& content) {
@@ -407,7 +410,18 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
                      surfaces.push_back(content_json(*content));
                  }
              }
+             json paths = json::array();
+             if (zones) {
+                 for (const auto& [zone, p] : zones->frame_paths()) {
+                     paths.push_back({{"zone", zone},
+                                      {"plane", p.plane},
+                                      {"blit", p.blit},
+                                      {"copy", p.copy},
+                                      {"last", p.last ? frame_path_kind_name(*p.last) : ""}});
+                 }
+             }
              return json{{"outputs", outputs},
+                         {"zones", paths},
                          {"surfaces", surfaces},
                          {"guests", guests_json(server_)},
                          {"windows", server_.stacking().size()}};

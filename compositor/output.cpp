@@ -1,7 +1,9 @@
 #include "output.hpp"
 
 #include "log_scopes.hpp"
+#include "plane_planner.hpp"
 #include "server.hpp"
+#include "zone_scene.hpp"
 
 #include <time.h>
 
@@ -85,6 +87,9 @@ Output::create(Server& server, wlr_output* wlr_out, std::optional<HeadlessOutput
                                      backdrop_rgb[2] / 255.0f, 1.0f};
     output->backdrop_ = wlr_scene_rect_create(server.layers().backdrop, 0, 0, backdrop_color);
     auto* self = output.get();
+    if (wlr_output_is_drm(wlr_out)) {
+        self->planner_ = std::make_unique<PlanePlanner>(server, *self);
+    }
     self->add_to_layout();
 
     self->on_frame_.connect(&wlr_out->events.frame, [self](void*) { self->handle_frame(); });
@@ -111,6 +116,7 @@ Output::create(Server& server, wlr_output* wlr_out, std::optional<HeadlessOutput
 }
 
 Output::~Output() {
+    planner_.reset();
     for (auto& callback : pending_captures_) {
         callback(std::unexpected("the output went away"));
     }
@@ -158,12 +164,44 @@ void Output::handle_frame() {
     if (!scene_output_) {
         return;
     }
-    if (!wlr_scene_output_commit(scene_output_, nullptr)) {
+    bool ok = true;
+    if (planner_) {
+        // A screenshot reads the primary buffer: everything composited for that frame.
+        bool composite_all = !pending_captures_.empty() || !server_.zones() ||
+                             server_.zones()->output_planes(*this) == ivi::PlanesMode::off;
+        ok = planner_->commit_frame(composite_all);
+    } else {
+        uint64_t before = frames_committed_;
+        ok = wlr_scene_output_commit(scene_output_, nullptr);
+        frames_rendered_ += frames_committed_ - before;
+    }
+    if (!ok) {
         log::debug(comp_log, "output {}: commit failed", output_->name);
     }
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
     wlr_scene_output_send_frame_done(scene_output_, &now);
+    if (planner_) {
+        planner_->send_frame_done(now);
+    }
+}
+
+uint64_t Output::frames_composited() const {
+    return planner_ ? planner_->frames_composited() : frames_rendered_;
+}
+
+int Output::planes_in_use() const {
+    return planner_ ? planner_->planes_in_use() : 0;
+}
+
+int Output::plane_budget() const {
+    return planner_ ? planner_->plane_budget() : 0;
+}
+
+void Output::content_frame(const ZoneContent& content) {
+    if (planner_) {
+        planner_->content_frame(content);
+    }
 }
 
 void Output::handle_commit(const wlr_output_event_commit& event) {
@@ -171,6 +209,11 @@ void Output::handle_commit(const wlr_output_event_commit& event) {
         return;
     }
     ++frames_committed_;
+    if (auto* zones = server_.zones()) {
+        zones->count_frame_paths(*this, [this](const ZoneContent& content) {
+            return planner_ && planner_->on_plane(content);
+        });
+    }
     if (pending_captures_.empty()) {
         return;
     }

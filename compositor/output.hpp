@@ -14,7 +14,9 @@
 
 namespace tessera::compositor {
 
+class PlanePlanner;
 class Server;
+class ZoneContent;
 
 // Colour shown where no surface covers an output, as 8-bit sRGB.
 inline constexpr uint8_t backdrop_rgb[3] = {0x20, 0x20, 0x28};
@@ -40,6 +42,14 @@ public:
     void set_usable_area(const wlr_box& box) { usable_area_ = box; }
     [[nodiscard]] uint64_t frames_committed() const { return frames_committed_; }
     [[nodiscard]] uint64_t frames_presented() const { return frames_presented_; }
+    // Frames whose primary buffer tessera rendered (the rest only changed plane content).
+    [[nodiscard]] uint64_t frames_composited() const;
+    // Hardware planes showing zone content after the last commit, and how many there are.
+    [[nodiscard]] int planes_in_use() const;
+    [[nodiscard]] int plane_budget() const;
+    [[nodiscard]] const PlanePlanner* planner() const { return planner_.get(); }
+    // A zone content on this output has a new frame.
+    void content_frame(const ZoneContent& content);
 
     // Follows a change of size or position.
     void arrange();
@@ -64,6 +74,8 @@ private:
     wlr_box usable_area_{};
     uint64_t frames_committed_ = 0;
     uint64_t frames_presented_ = 0;
+    uint64_t frames_rendered_ = 0;          // without a planner
+    std::unique_ptr<PlanePlanner> planner_; // DRM outputs
     std::vector<CaptureCallback> pending_captures_;
 
     Listener<void> on_frame_;

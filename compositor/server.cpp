@@ -49,6 +49,9 @@ std::expected<void, std::string> Server::init(std::optional<ivi::Layout> layout)
     if (options_.headless()) {
         backend_ = wlr_headless_backend_create(loop_);
     } else {
+        // The DRM backend drives output layers (hardware planes) only through libliftoff, and
+        // uses libliftoff only when asked to. WLR_DRM_FORCE_LIBLIFTOFF=0 keeps it off.
+        setenv("WLR_DRM_FORCE_LIBLIFTOFF", "1", 0);
         backend_ = wlr_backend_autocreate(loop_, &session_);
     }
     if (!backend_) {

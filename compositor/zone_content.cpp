@@ -39,6 +39,9 @@ void ZoneContent::count_frame() {
     while (!recent_frames_.empty() && now - recent_frames_.front() > fps_window) {
         recent_frames_.pop_front();
     }
+    if (on_frame) {
+        on_frame();
+    }
 }
 
 double ZoneContent::fps() const {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -41,6 +42,14 @@ public:
     std::string zone;
     // A zone chosen at run time (tessera-ctl move) instead of the layout's rules.
     std::optional<std::string> zone_override;
+
+    // Whether the frame shown now was copied by tessera (rather than shown from the client's
+    // or guest's own buffer).
+    [[nodiscard]] virtual bool frame_copied() const { return false; }
+
+    // Called by count_frame(): the zone scene asks the output for a frame when the content
+    // sits on a hardware plane (its updates damage nothing in the composited frame).
+    std::function<void()> on_frame;
 
     // Frame statistics, fed on each commit that brings a new buffer.
     void count_frame();

@@ -48,6 +48,18 @@ void set_opacity(wlr_scene_tree* tree, double opacity) {
 
 } // namespace
 
+std::string_view frame_path_kind_name(FramePathKind kind) {
+    switch (kind) {
+    case FramePathKind::plane:
+        return "plane";
+    case FramePathKind::blit:
+        return "blit";
+    case FramePathKind::copy:
+        return "copy";
+    }
+    return "blit";
+}
+
 ZoneScene::ZoneScene(Server& server, ivi::Layout layout)
     : server_(server), model_(std::move(layout)),
       hidden_(wlr_scene_tree_create(&server.scene()->tree)) {
@@ -112,6 +124,12 @@ bool ZoneScene::commit() {
     }
     for (auto& [name, node] : nodes_) {
         update_fallback(*node);
+    }
+    if (changed) {
+        // Plane assignments follow zone changes even when no pixel of the scene changed.
+        for (const auto& output : server_.outputs()) {
+            wlr_output_schedule_frame(output->wlr());
+        }
     }
     return changed;
 }
@@ -201,7 +219,13 @@ ZoneScene::ZoneNode* ZoneScene::node_of(const ZoneContent& content) const {
 void ZoneScene::add(ZoneContent* content) {
     if (std::ranges::find(contents_, content) == contents_.end()) {
         contents_.push_back(content);
+        frames_counted_[content] = content->frames();
     }
+    content->on_frame = [this, content] {
+        if (auto box = zone_box(content->zone)) {
+            box->first->content_frame(*content);
+        }
+    };
     assign(content);
     if (auto* node = node_of(*content)) {
         update_fallback(*node);
@@ -210,6 +234,8 @@ void ZoneScene::add(ZoneContent* content) {
 
 void ZoneScene::remove(ZoneContent* content) {
     std::erase(contents_, content);
+    frames_counted_.erase(content);
+    content->on_frame = nullptr;
     if (content->surface()) {
         scaling_.erase(content->surface());
     }
@@ -299,6 +325,59 @@ void ZoneScene::content_committed(ZoneContent* content) {
         return;
     }
     place(content);
+}
+
+ivi::PlanesMode ZoneScene::output_planes(const Output& output) const {
+    for (const auto& spec : model_.layout().outputs) {
+        if (output_for(spec.key) == &output) {
+            return spec.planes;
+        }
+    }
+    return ivi::PlanesMode::automatic;
+}
+
+std::vector<PlaneCandidate> ZoneScene::plane_candidates(const Output& output) const {
+    std::vector<PlaneCandidate> out;
+    for (auto* content : contents_) {
+        auto* node = node_of(*content);
+        if (!node || node->state.floating || !node->tree->node.enabled || !content->ready() ||
+            output_for(node->state.output) != &output) {
+            continue;
+        }
+        auto* spec = model_.layout().find_output(node->state.output);
+        auto mode = node->state.planes.value_or(spec ? spec->planes : ivi::PlanesMode::automatic);
+        if (mode == ivi::PlanesMode::off || node->state.opacity < 1.0) {
+            continue;
+        }
+        if (auto* buffer = content->main_buffer()) {
+            out.push_back({content, buffer, node->state.name, mode, node->state.plane_priority});
+        }
+    }
+    return out;
+}
+
+void ZoneScene::count_frame_paths(const Output& output,
+                                  const std::function<bool(const ZoneContent&)>& on_plane) {
+    for (auto* content : contents_) {
+        auto& counted = frames_counted_[content];
+        if (content->frames() == counted) {
+            continue;
+        }
+        auto* node = node_of(*content);
+        if (!node || output_for(node->state.output) != &output) {
+            continue;
+        }
+        uint64_t frames = content->frames() - counted;
+        counted = content->frames();
+        auto kind = on_plane(*content)        ? FramePathKind::plane
+                    : content->frame_copied() ? FramePathKind::copy
+                                              : FramePathKind::blit;
+        auto& paths = frame_paths_[node->state.name];
+        (kind == FramePathKind::plane  ? paths.plane
+         : kind == FramePathKind::copy ? paths.copy
+                                       : paths.blit) += frames;
+        paths.last = kind;
+    }
 }
 
 bool ZoneScene::accepts_input(wlr_scene_node* node, ivi::InputKind kind) const {

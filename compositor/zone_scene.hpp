@@ -6,6 +6,7 @@
 #include "zone_content.hpp"
 
 #include <expected>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +17,26 @@ namespace tessera::compositor {
 
 class Output;
 class Server;
+
+// A zone's content that a hardware plane of its output might show instead of composition.
+struct PlaneCandidate {
+    ZoneContent* content;
+    wlr_scene_buffer* buffer; // content->main_buffer()
+    std::string zone;
+    ivi::PlanesMode mode; // automatic or force
+    int priority;
+};
+
+// How a zone's frames reached the screen: scanned out from a plane, composited by the
+// renderer (one blit), or copied by tessera first (a 2D guest resource) and then composited.
+enum class FramePathKind { plane, blit, copy };
+std::string_view frame_path_kind_name(FramePathKind kind);
+struct ZoneFramePaths {
+    uint64_t plane = 0;
+    uint64_t blit = 0;
+    uint64_t copy = 0;
+    std::optional<FramePathKind> last;
+};
 
 // The zones of the layout in the scene: a tree per zone with its background and fallback,
 // positioned on its output, and the content placed in it with the zone's fit mode.
@@ -50,6 +71,18 @@ public:
     [[nodiscard]] const ivi::Zone* zone_for(const ZoneContent& content) const;
     [[nodiscard]] const std::vector<ZoneContent*>& contents() const { return contents_; }
     [[nodiscard]] ZoneContent* find_content(uint64_t id) const;
+
+    // Planes: the layout's mode for an output (auto when the layout does not name it), the
+    // content that could go onto its planes, and how each zone's frames were shown.
+    [[nodiscard]] ivi::PlanesMode output_planes(const Output& output) const;
+    [[nodiscard]] std::vector<PlaneCandidate> plane_candidates(const Output& output) const;
+    // After a commit of `output`: counts the frames its zones' content brought since the last
+    // one, each by the path it took.
+    void count_frame_paths(const Output& output,
+                           const std::function<bool(const ZoneContent&)>& on_plane);
+    [[nodiscard]] const std::map<std::string, ZoneFramePaths, std::less<>>& frame_paths() const {
+        return frame_paths_;
+    }
 
     // Whether the zone holding a scene node passes this kind of input on (nodes outside zones
     // always do).
@@ -87,6 +120,8 @@ private:
     std::map<std::string, std::unique_ptr<ZoneNode>, std::less<>> nodes_;
     std::vector<ZoneContent*> contents_;
     std::map<wlr_surface*, Scaling> scaling_;
+    std::map<std::string, ZoneFramePaths, std::less<>> frame_paths_;
+    std::map<const ZoneContent*, uint64_t> frames_counted_;
 };
 
 } // namespace tessera::compositor

@@ -176,11 +176,23 @@ json exchange(const std::string& path, const json& request) {
 
 void print_outputs(const json& outputs) {
     for (const auto& o : outputs) {
-        std::println("{:<12} {}x{} @ {:.3f} Hz at {},{}  {}  frames {}  presented {}",
+        std::println("{:<12} {}x{} @ {:.3f} Hz at {},{}  {}  frames {}  presented {}  "
+                     "composited {}  planes {}/{}",
                      o.value("name", ""), o.value("width", 0), o.value("height", 0),
                      o.value("refresh_hz", 0.0), o.value("x", 0), o.value("y", 0),
                      o.value("enabled", false) ? "enabled" : "disabled", o.value("frames", 0),
-                     o.value("presented", 0));
+                     o.value("presented", 0), o.value("composited", 0), o.value("planes_in_use", 0),
+                     o.value("planes", 0));
+    }
+}
+
+// How each zone's frames reached the screen.
+void print_frame_paths(const json& zones) {
+    std::println("{:<16} {:>9} {:>9} {:>9}  {}", "zone", "plane", "blit", "copy", "last");
+    for (const auto& z : zones) {
+        std::println("{:<16} {:>9} {:>9} {:>9}  {}", z.value("zone", ""), z.value("plane", 0),
+                     z.value("blit", 0), z.value("copy", 0),
+                     z.value("last", "").empty() ? "-" : z.value("last", ""));
     }
 }
 
@@ -277,6 +289,9 @@ void print_human(std::string_view command, const json& reply,
         print_guests(reply["guests"]);
     } else if (command == "stats") {
         print_outputs(reply["outputs"]);
+        if (!reply["zones"].empty()) {
+            print_frame_paths(reply["zones"]);
+        }
         std::println("windows: {}", reply.value("windows", 0));
         print_surfaces(reply["surfaces"]);
         if (!reply["guests"].empty()) {

@@ -1,0 +1,554 @@
+#include "plane_planner.hpp"
+
+#include "log_scopes.hpp"
+#include "output.hpp"
+#include "server.hpp"
+#include "zone_content.hpp"
+#include "zone_scene.hpp"
+
+#include <xf86drm.h>
+#include <xf86drmMode.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <format>
+#include <ranges>
+
+namespace tessera::compositor {
+
+struct PlanePlanner::Candidate {
+    ZoneContent* content;
+    wlr_scene_buffer* buffer;
+    std::string zone;
+    ivi::PlanesMode mode;
+    int priority;
+    size_t order = 0; // position in the scene's render order
+    LayerKey key;
+};
+
+namespace {
+
+bool same_fbox(const wlr_fbox& a, const wlr_fbox& b) {
+    return a.x == b.x && a.y == b.y && a.width == b.width && a.height == b.height;
+}
+
+// Something the scene draws, in layout coordinates.
+struct Leaf {
+    wlr_scene_node* node;
+    wlr_box box;
+};
+
+wlr_scene_node* node_of_link(wl_list* link) {
+    return reinterpret_cast<wlr_scene_node*>(reinterpret_cast<char*>(link) -
+                                             offsetof(wlr_scene_node, link));
+}
+
+// Every visible buffer and non-transparent rectangle, bottom to top (the render order).
+// `on_planes`: buffers disabled because a plane shows them, which count as visible.
+void collect_leaves(wlr_scene_node* node, int x, int y, const std::set<wlr_scene_node*>& on_planes,
+                    std::vector<Leaf>& out) {
+    if (!node->enabled && !on_planes.contains(node)) {
+        return;
+    }
+    x += node->x;
+    y += node->y;
+    switch (node->type) {
+    case WLR_SCENE_NODE_TREE: {
+        auto* tree = wlr_scene_tree_from_node(node);
+        for (wl_list* link = tree->children.next; link != &tree->children; link = link->next) {
+            collect_leaves(node_of_link(link), x, y, on_planes, out);
+        }
+        break;
+    }
+    case WLR_SCENE_NODE_RECT: {
+        auto* rect = wlr_scene_rect_from_node(node);
+        if (rect->color[3] > 0) {
+            out.push_back({node, {x, y, rect->width, rect->height}});
+        }
+        break;
+    }
+    case WLR_SCENE_NODE_BUFFER: {
+        auto* buffer = wlr_scene_buffer_from_node(node);
+        if (buffer->buffer) {
+            int width = buffer->dst_width > 0 ? buffer->dst_width : buffer->buffer->width;
+            int height = buffer->dst_height > 0 ? buffer->dst_height : buffer->buffer->height;
+            out.push_back({node, {x, y, width, height}});
+        }
+        break;
+    }
+    }
+}
+
+bool overlaps(const wlr_box& a, const wlr_box& b) {
+    wlr_box both{};
+    return wlr_box_intersection(&both, &a, &b);
+}
+
+} // namespace
+
+bool PlanePlanner::LayerKey::operator==(const LayerKey& other) const {
+    return format == other.format && modifier == other.modifier && width == other.width &&
+           height == other.height && same_fbox(src, other.src) && wlr_box_equal(&dst, &other.dst) &&
+           z == other.z;
+}
+
+PlanePlanner::PlanePlanner(Server& server, Output& output) : server_(server), output_(output) {}
+
+PlanePlanner::~PlanePlanner() {
+    set_hidden({});
+    for (auto* layer : layers_) {
+        wlr_output_layer_destroy(layer);
+    }
+    if (primary_) {
+        wlr_buffer_unlock(primary_);
+    }
+}
+
+bool PlanePlanner::wanted(Server& server, Output& output) {
+    if (!wlr_output_is_drm(output.wlr())) {
+        return false;
+    }
+    auto* zones = server.zones();
+    return zones && zones->output_planes(output) != ivi::PlanesMode::off;
+}
+
+// Overlay planes the output's CRTC can use: more layers than that are never offered, so the
+// zones with the highest priority are the ones that get them.
+void PlanePlanner::count_budget() {
+    int fd = wlr_backend_get_drm_fd(output_.wlr()->backend);
+    uint32_t connector_id = wlr_drm_connector_get_id(output_.wlr());
+    if (fd < 0) {
+        return;
+    }
+    int crtc_index = -1;
+    if (auto* connector = drmModeGetConnector(fd, connector_id)) {
+        if (auto* encoder = drmModeGetEncoder(fd, connector->encoder_id)) {
+            if (auto* resources = drmModeGetResources(fd)) {
+                for (int i = 0; i < resources->count_crtcs; ++i) {
+                    if (resources->crtcs[i] == encoder->crtc_id) {
+                        crtc_index = i;
+                    }
+                }
+                drmModeFreeResources(resources);
+            }
+            drmModeFreeEncoder(encoder);
+        }
+        drmModeFreeConnector(connector);
+    }
+    if (crtc_index < 0) {
+        return; // not lit yet
+    }
+    int overlays = 0;
+    if (auto* planes = drmModeGetPlaneResources(fd)) {
+        for (uint32_t i = 0; i < planes->count_planes; ++i) {
+            auto* plane = drmModeGetPlane(fd, planes->planes[i]);
+            if (!plane) {
+                continue;
+            }
+            bool usable = (plane->possible_crtcs & (1u << crtc_index)) != 0;
+            drmModeFreePlane(plane);
+            if (!usable) {
+                continue;
+            }
+            auto* props = drmModeObjectGetProperties(fd, planes->planes[i], DRM_MODE_OBJECT_PLANE);
+            for (uint32_t p = 0; props && p < props->count_props; ++p) {
+                auto* prop = drmModeGetProperty(fd, props->props[p]);
+                if (prop && std::strcmp(prop->name, "type") == 0) {
+                    overlays += props->prop_values[p] == DRM_PLANE_TYPE_OVERLAY ? 1 : 0;
+                    if (props->prop_values[p] == DRM_PLANE_TYPE_PRIMARY && !primary_plane_) {
+                        primary_plane_ = planes->planes[i];
+                    }
+                }
+                drmModeFreeProperty(prop);
+            }
+            drmModeFreeObjectProperties(props);
+        }
+        drmModeFreePlaneResources(planes);
+    }
+    budget_ = overlays;
+    budget_known_ = true;
+    log::info(plane_log, "output {}: {} overlay planes", output_.name(), budget_);
+}
+
+std::vector<PlanePlanner::Candidate> PlanePlanner::candidates() const {
+    std::vector<Candidate> out;
+    auto* zones = server_.zones();
+    if (!zones) {
+        return out;
+    }
+    std::set<wlr_scene_node*> on_planes;
+    for (auto& [id, buffer] : hidden_) {
+        on_planes.insert(&buffer->node);
+    }
+    std::vector<Leaf> leaves;
+    collect_leaves(&server_.scene()->tree.node, 0, 0, on_planes, leaves);
+    wlr_box screen = output_.layout_box();
+
+    for (auto& c : zones->plane_candidates(output_)) {
+        auto* sb = c.buffer;
+        auto leaf = std::ranges::find(leaves, &sb->node, &Leaf::node);
+        if (leaf == leaves.end() || !sb->buffer) {
+            continue;
+        }
+        wlr_dmabuf_attributes dmabuf{};
+        if (!wlr_buffer_get_dmabuf(sb->buffer, &dmabuf) || sb->opacity < 1.0f ||
+            sb->transform != WL_OUTPUT_TRANSFORM_NORMAL) {
+            continue;
+        }
+        wlr_box dst = leaf->box;
+        wlr_box inside{};
+        if (!wlr_box_intersection(&inside, &dst, &screen) || !wlr_box_equal(&inside, &dst)) {
+            continue; // partly off the output
+        }
+        if (c.mode == ivi::PlanesMode::automatic) {
+            // Composited content above would end up under the plane. Candidates above are
+            // settled in select().
+            auto above = std::ranges::subrange(leaf + 1, leaves.end());
+            bool covered = std::ranges::any_of(above, [&](const Leaf& other) {
+                bool candidate = std::ranges::any_of(zones->contents(), [&](ZoneContent* z) {
+                    return z->main_buffer() && &z->main_buffer()->node == other.node;
+                });
+                return !candidate && overlaps(other.box, dst);
+            });
+            // A cursor drawn by the renderer is part of the composited frame too.
+            wlr_output_cursor* cursor = nullptr;
+            wl_list* cursors = &output_.wlr()->cursors;
+            for (wl_list* link = cursors->next; link != cursors && !covered; link = link->next) {
+                cursor = reinterpret_cast<wlr_output_cursor*>(reinterpret_cast<char*>(link) -
+                                                              offsetof(wlr_output_cursor, link));
+                if (cursor->visible && cursor->enabled &&
+                    output_.wlr()->hardware_cursor != cursor) {
+                    wlr_box box{static_cast<int>(cursor->x) - cursor->hotspot_x + screen.x,
+                                static_cast<int>(cursor->y) - cursor->hotspot_y + screen.y,
+                                static_cast<int>(cursor->width), static_cast<int>(cursor->height)};
+                    covered = overlaps(box, dst);
+                }
+            }
+            if (covered) {
+                continue;
+            }
+        }
+        Candidate candidate{c.content, sb, c.zone, c.mode, c.priority};
+        candidate.order = static_cast<size_t>(leaf - leaves.begin());
+        candidate.key.format = dmabuf.format;
+        candidate.key.modifier = dmabuf.modifier;
+        candidate.key.width = sb->buffer->width;
+        candidate.key.height = sb->buffer->height;
+        candidate.key.src = sb->src_box;
+        candidate.key.dst = {dst.x - screen.x, dst.y - screen.y, dst.width, dst.height};
+        out.push_back(std::move(candidate));
+    }
+    std::ranges::sort(out, {}, &Candidate::order);
+    return out;
+}
+
+// Forced zones first, then by plane priority; an incumbent keeps its plane against an equal
+// priority, so assignments do not flip between frames.
+std::vector<PlanePlanner::Candidate*> PlanePlanner::select(std::vector<Candidate>& all) const {
+    std::vector<Candidate*> ranked;
+    for (auto& c : all) {
+        auto refused = refused_.find(c.content->id());
+        LayerKey unplaced = c.key;
+        unplaced.z = 0;
+        if (refused != refused_.end() && refused->second == unplaced) {
+            continue;
+        }
+        ranked.push_back(&c);
+    }
+    auto rank = [&](const Candidate* c) {
+        return std::tuple(c->mode == ivi::PlanesMode::force, c->priority,
+                          offered_.contains(c->content->id()), c->order);
+    };
+    std::ranges::stable_sort(ranked, [&](auto* a, auto* b) { return rank(a) > rank(b); });
+    if (ranked.size() > static_cast<size_t>(budget_)) {
+        ranked.resize(static_cast<size_t>(budget_));
+    }
+    // A candidate left to the composited frame must not be covered by a plane below it.
+    std::vector<Candidate*> chosen;
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        Candidate* c = &*it;
+        if (std::ranges::find(ranked, c) == ranked.end()) {
+            continue;
+        }
+        bool under_composited = c->mode != ivi::PlanesMode::force &&
+                                std::any_of(all.rbegin(), it, [&](const Candidate& above) {
+                                    return std::ranges::find(chosen, &above) == chosen.end() &&
+                                           overlaps(above.key.dst, c->key.dst);
+                                });
+        if (!under_composited) {
+            chosen.push_back(c);
+        }
+    }
+    std::ranges::reverse(chosen); // bottom to top: the layers' z-order
+    for (size_t i = 0; i < chosen.size(); ++i) {
+        chosen[i]->key.z = i;
+    }
+    return chosen;
+}
+
+wlr_output_layer* PlanePlanner::layer_for(uint64_t content_id) {
+    if (auto it = layer_of_.find(content_id); it != layer_of_.end()) {
+        return it->second;
+    }
+    for (auto* layer : layers_) {
+        if (std::ranges::none_of(layer_of_, [&](auto& entry) { return entry.second == layer; })) {
+            layer_of_[content_id] = layer;
+            return layer;
+        }
+    }
+    auto* layer = wlr_output_layer_create(output_.wlr());
+    layers_.push_back(layer);
+    layer_of_[content_id] = layer;
+    return layer;
+}
+
+void PlanePlanner::set_hidden(const std::set<uint64_t>& hidden) {
+    std::erase_if(hidden_, [&](auto& entry) {
+        if (hidden.contains(entry.first)) {
+            return false;
+        }
+        wlr_scene_node_set_enabled(&entry.second->node, true);
+        return true;
+    });
+}
+
+bool PlanePlanner::on_plane(const ZoneContent& content) const {
+    return hidden_.contains(content.id());
+}
+
+void PlanePlanner::send_frame_done(const timespec& now) {
+    for (auto& [id, buffer] : hidden_) {
+        if (auto* scene_surface = wlr_scene_surface_try_from_buffer(buffer)) {
+            wlr_surface_send_frame_done(scene_surface->surface, &now);
+            wlr_presentation_surface_scanned_out_on_output(scene_surface->surface, output_.wlr());
+        }
+    }
+}
+
+void PlanePlanner::content_frame(const ZoneContent& content) {
+    if (on_plane(content)) {
+        wlr_output_schedule_frame(output_.wlr());
+    }
+}
+
+bool PlanePlanner::commit_frame(bool composite_all) {
+    auto* scene_output = output_.scene_output();
+    if (!budget_known_) {
+        count_budget();
+    }
+    auto all = composite_all ? std::vector<Candidate>{} : candidates();
+    auto offered = select(all);
+
+    // Content leaves the composited frame only when the last commit accepted it as it is now
+    // and no layer is new (a new one may make the kernel move the others).
+    bool settled = std::ranges::all_of(offered, [&](const Candidate* c) {
+        auto it = offered_.find(c->content->id());
+        return it != offered_.end() && it->second == c->key;
+    });
+    std::set<uint64_t> hide;
+    for (auto* c : offered) {
+        auto it = accepted_.find(c->content->id());
+        if (settled && it != accepted_.end() && it->second == c->key) {
+            hide.insert(c->content->id());
+        }
+    }
+    set_hidden(hide);
+    for (auto* c : offered) {
+        if (hide.contains(c->content->id()) && !hidden_.contains(c->content->id())) {
+            wlr_scene_node_set_enabled(&c->buffer->node, false);
+            hidden_[c->content->id()] = c->buffer;
+        }
+    }
+    // Layers of content that went away.
+    std::erase_if(layer_of_, [&](auto& entry) {
+        return std::ranges::none_of(all, [&](auto& c) { return c.content->id() == entry.first; });
+    });
+
+    wlr_output_state state;
+    wlr_output_state_init(&state);
+    // Not output->needs_frame: every scheduled frame sets it, including the ones asked for
+    // by plane content. The scene's damage says whether the composited frame changed.
+    bool render = pixman_region32_not_empty(&scene_output->pending_commit_damage) || !primary_ ||
+                  primary_->width != output_.wlr()->width ||
+                  primary_->height != output_.wlr()->height;
+    if (render && plane_log.enabled(log::Level::trace)) {
+        auto* box = pixman_region32_extents(&scene_output->pending_commit_damage);
+        log::trace(plane_log, "output {}: render: damage {},{} {}x{}", output_.name(), box->x1,
+                   box->y1, box->x2 - box->x1, box->y2 - box->y1);
+    }
+    if (render) {
+        if (!wlr_scene_output_build_state(scene_output, &state, nullptr)) {
+            wlr_output_state_finish(&state);
+            return false;
+        }
+    } else {
+        // Only plane content changed: show the same primary buffer again, undamaged.
+        pixman_region32_t none;
+        pixman_region32_init(&none);
+        wlr_output_state_set_buffer(&state, primary_);
+        wlr_output_state_set_damage(&state, &none);
+        pixman_region32_fini(&none);
+    }
+
+    // Nothing new for the screen: no commit (the next frame event comes when something changes).
+    bool layers_changed =
+        offered.size() != shown_.size() || std::ranges::any_of(offered, [&](const Candidate* c) {
+            auto it = shown_.find(c->content->id());
+            auto key = offered_.find(c->content->id());
+            return it == shown_.end() || it->second != c->buffer->buffer || key == offered_.end() ||
+                   !(key->second == c->key);
+        });
+    if (!render && !layers_changed) {
+        wlr_output_state_finish(&state);
+        return true;
+    }
+    for (auto* c : offered) {
+        layer_for(c->content->id());
+    }
+    std::vector<wlr_output_layer_state> layers;
+    layers.reserve(layers_.size());
+    for (auto* c : offered) {
+        wlr_output_layer_state layer{};
+        layer.layer = layer_of_.at(c->content->id());
+        layer.buffer = c->buffer->buffer;
+        layer.src_box = c->buffer->src_box;
+        layer.dst_box = c->key.dst;
+        layers.push_back(layer);
+    }
+    for (auto* layer : layers_) {
+        if (std::ranges::none_of(layers, [&](auto& l) { return l.layer == layer; })) {
+            layers.push_back({.layer = layer});
+        }
+    }
+    if (!layers.empty()) {
+        wlr_output_state_set_layers(&state, layers.data(), layers.size());
+    }
+
+    wlr_buffer* committed = (state.committed & WLR_OUTPUT_STATE_BUFFER) ? state.buffer : nullptr;
+    bool ok = wlr_output_commit_state(output_.wlr(), &state);
+    if (ok && committed) {
+        if (committed != primary_) {
+            wlr_buffer_lock(committed);
+            if (primary_) {
+                wlr_buffer_unlock(primary_);
+            }
+            primary_ = committed;
+        }
+        frames_composited_ += render ? 1 : 0;
+    }
+    wlr_output_state_finish(&state);
+    if (!ok) {
+        // Composite everything again next frame.
+        log::debug(plane_log, "output {}: commit with {} layers failed", output_.name(),
+                   offered.size());
+        offered_.clear();
+        accepted_.clear();
+        shown_.clear();
+        set_hidden({});
+        wlr_output_update_needs_frame(output_.wlr());
+        return false;
+    }
+    after_commit(offered, layers);
+    if (plane_log.enabled(log::Level::debug)) {
+        std::string accepted;
+        for (size_t i = 0; i < offered.size(); ++i) {
+            accepted += std::format(" {}{}", offered[i]->zone, layers[i].accepted ? "+" : "-");
+        }
+        log::debug(plane_log, "output {}: {} layers:{} hidden {} settled {}", output_.name(),
+                   render ? "rendered" : "reused", accepted, hidden_.size(), settled);
+    }
+    return true;
+}
+
+// Whether the primary plane shows a buffer of the output's size, as the composited frame is.
+// Anything else means libliftoff moved a layer onto the primary plane and the composited
+// frame onto an overlay, which is only right if that overlay lies below the primary plane;
+// with drivers that do not expose zpos it may lie above and hide the layer.
+bool PlanePlanner::primary_plane_composited() const {
+    int fd = wlr_backend_get_drm_fd(output_.wlr()->backend);
+    if (fd < 0 || !primary_plane_) {
+        return true;
+    }
+    bool ok = true;
+    if (auto* plane = drmModeGetPlane(fd, primary_plane_)) {
+        if (auto* fb = drmModeGetFB(fd, plane->fb_id)) {
+            ok = plane->crtc_x == 0 && plane->crtc_y == 0 &&
+                 static_cast<int>(fb->width) == output_.wlr()->width &&
+                 static_cast<int>(fb->height) == output_.wlr()->height;
+            drmModeFreeFB(fb);
+        }
+        drmModeFreePlane(plane);
+    }
+    return ok;
+}
+
+void PlanePlanner::after_commit(const std::vector<Candidate*>& offered,
+                                std::vector<wlr_output_layer_state>& states) {
+    bool new_assignment = std::ranges::any_of(offered, [&](const Candidate* c) {
+        auto it = accepted_.find(c->content->id());
+        return it == accepted_.end() || !(it->second == c->key);
+    });
+    if (new_assignment && std::ranges::any_of(states, &wlr_output_layer_state::accepted) &&
+        !primary_plane_composited()) {
+        log::warn(plane_log,
+                  "output {}: a layer went onto the primary plane (the driver exposes no zpos?): "
+                  "composited instead",
+                  output_.name());
+        for (auto& state : states) {
+            state.accepted = false;
+        }
+    }
+    std::map<uint64_t, LayerKey> offered_now;
+    std::map<uint64_t, LayerKey> accepted_now;
+    shown_.clear();
+    bool lost = false;
+    for (size_t i = 0; i < offered.size(); ++i) {
+        auto* c = offered[i];
+        uint64_t id = c->content->id();
+        offered_now[id] = c->key;
+        shown_[id] = c->buffer->buffer;
+        if (states[i].accepted) {
+            accepted_now[id] = c->key;
+            continue;
+        }
+        LayerKey unplaced = c->key;
+        unplaced.z = 0;
+        if (!refused_.contains(id)) {
+            log::info(plane_log, "output {}: zone {} composited: the planes refused its buffer",
+                      output_.name(), c->zone);
+        }
+        refused_[id] = unplaced;
+        if (hidden_.contains(id)) {
+            // Accepted before, refused now although nothing changed: show it composited from
+            // the next frame.
+            log::warn(plane_log, "output {}: zone {} lost its plane", output_.name(), c->zone);
+            lost = true;
+        }
+    }
+    // A plane came free: refused candidates may fit now.
+    bool freed = std::ranges::any_of(
+        accepted_, [&](auto& entry) { return !accepted_now.contains(entry.first); });
+    if (freed) {
+        std::erase_if(refused_, [&](auto& entry) { return !offered_now.contains(entry.first); });
+    }
+    offered_ = std::move(offered_now);
+    accepted_ = std::move(accepted_now);
+    planes_in_use_ = static_cast<int>(accepted_.size());
+    if (lost) {
+        std::erase_if(hidden_, [&](auto& entry) {
+            if (accepted_.contains(entry.first)) {
+                return false;
+            }
+            wlr_scene_node_set_enabled(&entry.second->node, true);
+            return true;
+        });
+    }
+    // The next frame hides what was just accepted.
+    if (std::ranges::any_of(accepted_,
+                            [&](auto& entry) { return !hidden_.contains(entry.first); })) {
+        wlr_output_schedule_frame(output_.wlr());
+    }
+}
+
+} // namespace tessera::compositor

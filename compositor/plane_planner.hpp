@@ -1,0 +1,99 @@
+#pragma once
+
+#include "ivi/layout.hpp"
+#include "wlr.hpp"
+
+#include <time.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace tessera::compositor {
+
+class Output;
+class Server;
+class ZoneContent;
+
+// Puts zone content that is a dma-buf onto the output's hardware planes (wlroots output layers,
+// libliftoff in the DRM backend) and composites the rest, one frame at a time.
+//
+// A plane's `accepted` is only known after a real commit, so content goes onto a plane in two
+// steps: it is offered as a layer while still composited underneath (the plane, above the
+// primary buffer, shows the same pixels), and it leaves the composited frame only in a later
+// frame, once a commit accepted it with the same configuration. Whenever the set of offered
+// layers grows or changes, every candidate is composited again for that one frame, since the
+// kernel may then move any layer. A layer the planes refuse is not offered again until its
+// configuration changes or a plane frees up.
+//
+// Frames whose scene did not change (only plane content did) commit the previous primary
+// buffer again: nothing is rendered, and the commit stays non-blocking.
+class PlanePlanner {
+public:
+    PlanePlanner(Server& server, Output& output);
+    ~PlanePlanner();
+    PlanePlanner(const PlanePlanner&) = delete;
+    PlanePlanner& operator=(const PlanePlanner&) = delete;
+
+    // Whether this output plans planes at all: a DRM output whose layout mode is not off.
+    // Other backends (headless, nested) composite everything.
+    [[nodiscard]] static bool wanted(Server& server, Output& output);
+
+    // Renders what changed, offers the candidates, commits. `composite_all`: nothing on planes
+    // this frame (a screenshot reads the primary buffer). False when the commit failed.
+    bool commit_frame(bool composite_all);
+
+    // Frame callbacks and presentation feedback of native surfaces on planes, which the scene
+    // does not send (their nodes are disabled).
+    void send_frame_done(const timespec& now);
+    // A content's new frame: plane content damages nothing in the scene, so ask for a frame.
+    void content_frame(const ZoneContent& content);
+    [[nodiscard]] bool on_plane(const ZoneContent& content) const;
+
+    [[nodiscard]] int planes_in_use() const { return planes_in_use_; }
+    [[nodiscard]] int plane_budget() const { return budget_; }
+    [[nodiscard]] uint64_t frames_composited() const { return frames_composited_; }
+
+private:
+    // What the kernel judges a layer by: if any of it changes, the layer is a new offer.
+    struct LayerKey {
+        uint32_t format = 0;
+        uint64_t modifier = 0;
+        int width = 0, height = 0;
+        wlr_fbox src{};
+        wlr_box dst{};
+        size_t z = 0; // position among the offered layers
+        bool operator==(const LayerKey& other) const;
+    };
+    struct Candidate;
+
+    std::vector<Candidate> candidates() const;
+    std::vector<Candidate*> select(std::vector<Candidate>& all) const;
+    void set_hidden(const std::set<uint64_t>& hidden);
+    wlr_output_layer* layer_for(uint64_t content_id);
+    void count_budget();
+    [[nodiscard]] bool primary_plane_composited() const;
+    void after_commit(const std::vector<Candidate*>& offered,
+                      std::vector<wlr_output_layer_state>& states);
+
+    Server& server_;
+    Output& output_;
+    int budget_ = 0;
+    uint32_t primary_plane_ = 0;
+    bool budget_known_ = false;
+    std::vector<wlr_output_layer*> layers_;          // created on demand, never fewer
+    std::map<uint64_t, wlr_output_layer*> layer_of_; // content id -> its layer, stable
+    std::map<uint64_t, LayerKey> offered_;           // last commit's offers
+    std::map<uint64_t, LayerKey> accepted_;          // what the last commit put on planes
+    std::map<uint64_t, LayerKey> refused_;           // not offered again while unchanged
+    std::map<uint64_t, wlr_scene_buffer*> hidden_;   // nodes left out of the composited frame
+    std::map<uint64_t, wlr_buffer*> shown_;          // the buffers of the last commit's layers
+    wlr_buffer* primary_ = nullptr;                  // last committed primary buffer, locked
+    int planes_in_use_ = 0;
+    uint64_t frames_composited_ = 0;
+};
+
+} // namespace tessera::compositor
