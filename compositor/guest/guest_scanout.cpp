@@ -149,10 +149,24 @@ void GuestScanout::show_copy(const gpu::Resource& resource, const gpu::ScanoutIm
 
 // A blob framebuffer: shown in place, from the one buffer the guest's blob has.
 void GuestScanout::show_blob(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
+    bool flip = blob_ != nullptr && frame_node_->buffer &&
+                frame_node_->buffer->width == static_cast<int>(image.rect.width) &&
+                frame_node_->buffer->height == static_cast<int>(image.rect.height);
     leave_blob();
     blob_ = hooks_.blob_buffer(resource, image);
     path_ = blob_->memory().dmabuf() >= 0 ? FramePath::dmabuf : FramePath::data_access;
-    wlr_scene_buffer_set_buffer(frame_node_, blob_->wlr());
+    if (flip && blob_->wlr()->width == frame_node_->buffer->width &&
+        blob_->wlr()->height == frame_node_->buffer->height) {
+        // A page flip between blobs of one size: the flush that follows (Linux sends it with
+        // the flip) damages the whole buffer, so the zone is composited once, not twice.
+        pixman_region32_t none;
+        pixman_region32_init(&none);
+        wlr_scene_buffer_set_buffer_with_damage(frame_node_, blob_->wlr(), &none);
+        pixman_region32_fini(&none);
+        flipped_ = true;
+    } else {
+        wlr_scene_buffer_set_buffer(frame_node_, blob_->wlr());
+    }
     if (copy_) {
         wlr_buffer_drop(copy_); // a frozen or 2D frame before
         copy_ = nullptr;
@@ -178,8 +192,11 @@ void GuestScanout::flush(const gpu::Resource& resource, gpu::proto::Rect damage)
     pixman_region32_init_rect(&region, static_cast<int>(damage.x), static_cast<int>(damage.y),
                               damage.width, damage.height);
     if (blob_) {
-        // The buffer is the whole framebuffer: damage stays in its coordinates.
-        wlr_scene_buffer_set_buffer_with_damage(frame_node_, blob_->wlr(), &region);
+        // The buffer is the whole framebuffer: damage stays in its coordinates. After a flip
+        // every pixel may differ from the buffer shown before.
+        wlr_scene_buffer_set_buffer_with_damage(frame_node_, blob_->wlr(),
+                                                flipped_ ? nullptr : &region);
+        flipped_ = false;
     } else {
         bytes_copied_ +=
             copy_area(copy_, resource.pixels(), resource.stride(), resource.format(), damage);

@@ -84,6 +84,7 @@ public:
     wlr_scene_tree* content_tree() const override { return tree_; }
     wlr_surface* surface() const override { return nullptr; }
     // A blob buffer is the whole framebuffer; a copy only the part shown.
+    [[nodiscard]] bool frame_copied() const override { return path_ == FramePath::copy; }
     wlr_box content_box() const override {
         return blob_ ? wlr_box{static_cast<int>(rect_.x), static_cast<int>(rect_.y), width(),
                                height()}
@@ -127,6 +128,7 @@ private:
     bool in_zone_ = false;
     gpu::Cursor cursor_state_;
     FramePath path_ = FramePath::none;
+    bool flipped_ = false; // a blob flip whose damage comes with the next flush
     bool dmabuf_imported_ = false;
     uint64_t bytes_copied_ = 0;
     uint64_t blits_ = 0;
