@@ -6,6 +6,8 @@
 // flush, then up to 50 ms for the fence), as fast as the fences come back unless --fps is given.
 // For tests, the benchmark and the demo where QEMU cannot run. Prints "mode S WxH", "frame N"
 // every 60 frames, and last "flips N late-fences M" and "done".
+#include <unistd.h>
+
 #include "frontend.hpp"
 #include "guest_driver.hpp"
 #include "guest_pattern.hpp"
@@ -35,16 +37,20 @@ struct Args {
     bool cursor = false;
     bool blob = false;
     bool fps_given = false;
+    bool rgbx = false; // blob framebuffers in R8G8B8X8 instead of B8G8R8X8
+    bool hold = false; // after --frames, stay connected showing the last frame
 };
 
 [[noreturn]] void usage(const char* error) {
     std::println(
         stderr,
         "tessera-sim-guest: {}\nusage: tessera-sim-guest --socket PATH [--fps F] "
-        "[--frames N] [--garbage] [--cursor] [--blob]\n  --fps 0 flips as fast as the device "
+        "[--frames N [--hold]] [--garbage] [--cursor] [--blob [--rgbx]]\n  --fps 0 flips as fast "
+        "as the device "
         "answers; --garbage sends malformed commands between frames; --cursor shows a 16x16 "
         "magenta cursor with its hotspot at 100,60 of scanout 0; --blob uses blob framebuffers "
-        "and fenced flips (unpaced by itself unless --fps is given)",
+        "and fenced flips (unpaced by itself unless --fps is given); --rgbx makes them R8G8B8X8 "
+        "(same picture); --hold keeps the last frame on screen after --frames until killed",
         error);
     std::exit(2);
 }
@@ -72,12 +78,19 @@ Args parse(int argc, char** argv) {
             args.cursor = true;
         } else if (arg == "--blob") {
             args.blob = true;
+        } else if (arg == "--hold") {
+            args.hold = true;
+        } else if (arg == "--rgbx") {
+            args.rgbx = true;
         } else {
             usage(("unknown argument " + arg).c_str());
         }
     }
     if (args.socket.empty()) {
         usage("--socket is required");
+    }
+    if (args.rgbx && !args.blob) {
+        usage("--rgbx needs --blob");
     }
     if (args.blob && !args.fps_given) {
         args.fps = 0; // the fences pace it
@@ -97,7 +110,10 @@ void draw_rows(GuestDriver& driver, const Framebuffer& fb, uint32_t y0, uint32_t
     for (uint32_t y = y0; y < y1; ++y) {
         for (uint32_t x = 0; x < fb.width; ++x) {
             uint32_t p = tessera::test::pattern_pixel(x, y, fb.width, fb.height, n);
-            std::memcpy(row.data() + size_t{x} * 4, &p, 4); // B, G, R, X on little endian
+            if (fb.format == static_cast<uint32_t>(proto::Format::r8g8b8x8)) {
+                p = (p & 0xff00ff00u) | ((p >> 16) & 0xffu) | ((p & 0xffu) << 16);
+            }
+            std::memcpy(row.data() + size_t{x} * 4, &p, 4); // B, G, R, X (or R, G, B, X)
         }
         driver.write(fb, uint64_t{y} * row.size(), row);
     }
@@ -159,7 +175,9 @@ int main(int argc, char** argv) {
             continue;
         }
         auto create = [&] {
-            return args.blob ? driver.create_blob_framebuffer(mode.width, mode.height)
+            auto format = static_cast<uint32_t>(args.rgbx ? proto::Format::r8g8b8x8
+                                                          : proto::Format::b8g8r8x8);
+            return args.blob ? driver.create_blob_framebuffer(mode.width, mode.height, format)
                              : driver.create_framebuffer(mode.width, mode.height);
         };
         auto fb = create();
@@ -245,6 +263,12 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_until(next);
     }
     std::println("flips {} late-fences {}", flips, late_fences);
+    if (args.hold) {
+        std::println("holding");
+        for (;;) {
+            pause(); // until a signal ends the process
+        }
+    }
     std::println("done");
     return 0;
 }

@@ -138,8 +138,9 @@ std::optional<Framebuffer> GuestDriver::create_framebuffer(uint32_t width, uint3
     return fb;
 }
 
-std::optional<Framebuffer> GuestDriver::create_blob_framebuffer(uint32_t width, uint32_t height) {
-    Framebuffer fb{next_resource_++, width, height, 0, {}};
+std::optional<Framebuffer> GuestDriver::create_blob_framebuffer(uint32_t width, uint32_t height,
+                                                                uint32_t format) {
+    Framebuffer fb{next_resource_++, width, height, 0, {}, format};
     uint64_t size = (uint64_t{width} * height * 4 + page_size - 1) / page_size * page_size;
     uint64_t base = frontend_.alloc(2 * size, page_size);
     std::vector<proto::MemEntry> entries;
@@ -205,7 +206,7 @@ BlobFlip GuestDriver::flip_blob(uint32_t scanout, const Framebuffer& fb) {
         shown_.resize(scanout + 1, 0);
     }
     if (shown_[scanout] != fb.id) {
-        if (!ok(set_scanout_blob(scanout, fb.id, {fb.width, fb.height}, whole))) {
+        if (!ok(set_scanout_blob(scanout, fb.id, {fb.width, fb.height, fb.format}, whole))) {
             return result;
         }
         shown_[scanout] = fb.id;

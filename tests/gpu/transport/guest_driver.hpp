@@ -31,6 +31,8 @@ struct Framebuffer {
     uint32_t height = 0;
     uint64_t gpa = 0;            // 2D: contiguous in guest RAM, rows of width * 4 bytes
     std::vector<uint64_t> pages; // blob: its pages in order (rows packed across them)
+    uint32_t format = static_cast<uint32_t>(proto::Format::b8g8r8x8); // blob: shown as
+
     [[nodiscard]] bool blob() const { return !pages.empty(); }
 };
 
@@ -65,7 +67,9 @@ public:
                                                   uint32_t format = xrgb8888);
     // A blob of this size in XRGB (rows packed) over scattered pages of guest RAM (every
     // other page, as a Linux guest's shmem pages come); nullopt when refused.
-    std::optional<Framebuffer> create_blob_framebuffer(uint32_t width, uint32_t height);
+    std::optional<Framebuffer>
+    create_blob_framebuffer(uint32_t width, uint32_t height,
+                            uint32_t format = static_cast<uint32_t>(proto::Format::b8g8r8x8));
     // Writes every pixel of the framebuffer in guest RAM (not yet transferred).
     void draw(const Framebuffer& fb, const std::function<uint32_t(uint32_t x, uint32_t y)>& pixel);
     // Writes bytes at `offset` into the framebuffer's memory, across its pages.
