@@ -1,0 +1,386 @@
+#!/usr/bin/env python3
+"""Hardware planes on a real KMS device: tessera on vkms (DRM backend, 8 overlay planes) with
+simulated blob guests whose buffers are udmabuf dma-bufs. Runs inside the KMS test VM (see
+run.py next to it); each case starts its own tessera and guests.
+
+What is read back: tessera-ctl stats (per zone frame paths, per output frames composited and
+planes in use), the kernel's atomic state in debugfs (which plane shows which framebuffer
+where) and vkms's CRTC CRCs (a checksum of the composed screen: equal CRCs, equal pixels).
+
+Usage: planes_test.py --build BUILD_DIR [CASE...]; exit status 0 when every case passed.
+       planes_test.py --build BUILD_DIR bench: planes auto versus off, figures only.
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+DRI = "/sys/kernel/debug/dri/0"
+ZONE = (16, 16, 320, 240)  # x, y, width, height: the guest's mode, so unscaled
+
+
+class Failure(Exception):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+
+
+def wait_for(what, predicate, timeout=20.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise Failure(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+def layout(zones, guests, profiles=""):
+    """zones: [(name, (x, y, w, h), extra)]; guests: [(name, scanouts)]; rules map scanout i of
+    each guest to the zones in order."""
+    text = "[outputs.main]\nindex = 0\n\n"
+    for name, (x, y, w, h), extra in zones:
+        text += (f'[zones.{name}]\noutput = "main"\n'
+                 f"rect = {{ x = {x}, y = {y}, width = {w}, height = {h} }}\n"
+                 f'background = "#203040"\nfit = "stretch"\n{extra}\n')
+    zone_names = iter(z[0] for z in zones)
+    for guest, scanouts in guests:
+        text += f'[guests.{guest}]\nsocket = "/tmp/{guest}.sock"\nscanouts = {scanouts}\n\n'
+        for scanout in range(scanouts):
+            text += (f'[[rules]]\nzone = "{next(zone_names)}"\nguest = "{guest}"\n'
+                     f"scanout = {scanout}\n\n")
+    return text + profiles
+
+
+class Tessera:
+    def __init__(self, build, layout_text, log_name):
+        self.build = build
+        self.dir = tempfile.mkdtemp(prefix="tessera-kms-")
+        self.layout = os.path.join(self.dir, "layout.toml")
+        with open(self.layout, "w") as f:
+            f.write(layout_text)
+        self.log = open(os.path.join(self.dir, log_name), "w")
+        self.socket = "/run/user/0/tessera.wayland-kms.sock"
+        self.guests = []
+        self.proc = subprocess.Popen(
+            [f"{build}/compositor/tessera", "--layout", self.layout, "--socket", "wayland-kms",
+             "--log-level", "info,planes=debug"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for("tessera's control socket", lambda: os.path.exists(self.socket))
+        wait_for("an output", lambda: self.stats()["outputs"])
+
+    def ctl(self, *args):
+        out = subprocess.run([f"{self.build}/compositor/tessera-ctl", "--json", "--socket",
+                              self.socket, *args], capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise Failure(f"tessera-ctl {' '.join(args)}: {out.stderr.strip() or out.stdout}")
+        return json.loads(out.stdout)
+
+    def stats(self):
+        return self.ctl("stats")
+
+    def output(self):
+        return self.stats()["outputs"][0]
+
+    def zone(self, name):
+        for z in self.stats()["zones"]:
+            if z["zone"] == name:
+                return z
+        return {"zone": name, "plane": 0, "blit": 0, "copy": 0, "last": ""}
+
+    def guest(self, name, *args):
+        self.guests.append(subprocess.Popen(
+            [f"{self.build}/tests/gpu/sim-guest/tessera-sim-guest", "--socket",
+             f"/tmp/{name}.sock", "--blob", *args],
+            stdout=self.log, stderr=subprocess.STDOUT))
+
+    def wait_guest_holding(self):
+        """Until a --hold guest showed its last frame and stopped flipping."""
+        wait_for("the guest to hold its last frame", lambda: "holding" in open(self.log.name).read())
+        time.sleep(0.5)
+
+    def stop(self):
+        for proc in self.guests + [self.proc]:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.guests + [self.proc]:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.log.close()
+
+    def log_tail(self, lines=30):
+        with open(self.log.name) as f:
+            return "".join(f.readlines()[-lines:])
+
+
+def planes():
+    """The atomic state's planes: name -> {fb, x, y, w, h, format}."""
+    with open(f"{DRI}/state") as f:
+        text = f.read()
+    result = {}
+    for block in re.split(r"\n(?=plane\[)", text):
+        head = re.match(r"plane\[(\d+)\]: (\S+)", block)
+        if not head:
+            continue
+        fb = re.search(r"\bfb=(\d+)", block)
+        pos = re.search(r"crtc-pos=(\d+)x(\d+)\+(-?\d+)\+(-?\d+)", block)
+        fmt = re.search(r"format=(\S+)", block)
+        w, h, x, y = (int(v) for v in pos.groups()) if pos else (0, 0, 0, 0)
+        result[head.group(2)] = {"fb": int(fb.group(1)) if fb else 0, "x": x, "y": y, "w": w,
+                                 "h": h, "format": fmt.group(1) if fmt else ""}
+    return result
+
+
+def overlays_in_use():
+    """(x, y, w, h) of every overlay plane (not plane-0, the primary) showing a framebuffer."""
+    return sorted((p["x"], p["y"], p["w"], p["h"]) for name, p in planes().items()
+                  if name != "plane-0" and p["fb"] and p["w"] != 64)
+
+
+def crc(frames=4):
+    """The CRC of the composed screen, once it is the same for `frames` vblanks in a row."""
+    with open(f"{DRI}/crtc-0/crc/control", "w") as f:
+        f.write("auto")
+    values = []
+    with open(f"{DRI}/crtc-0/crc/data") as data:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = data.readline().split()
+            if len(line) < 2:
+                continue
+            values.append(line[1])
+            if len(values) >= frames and len(set(values[-frames:])) == 1:
+                return values[-1]
+    raise Failure(f"the screen's CRC does not settle: {values[-8:]}")
+
+
+def wait_overlays(expected, what):
+    return wait_for(what, lambda: overlays_in_use() == sorted(expected))
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+PROFILES_ONE = """
+[profiles.scaled.zones.a]
+rect = { x = 16, y = 16, width = 480, height = 360 }
+
+[profiles.off.zones.a]
+planes = "off"
+
+[profiles.scaled-off.zones.a]
+rect = { x = 16, y = 16, width = 480, height = 360 }
+planes = "off"
+"""
+
+
+def case_unscaled_on_plane_scaled_blit(build):
+    """A flipping blob guest: unscaled it is on an overlay and nothing is composited for its
+    frames; scaled (vkms cannot scale) each frame is one blit; planes off: blits as well."""
+    t = Tessera(build, layout([("a", ZONE, "")], [("vm", 1)], PROFILES_ONE), "flipping.log")
+    try:
+        t.guest("vm", "--fps", "10")
+        wait_for("zone a on a plane", lambda: t.zone("a")["last"] == "plane")
+        check(overlays_in_use() == [ZONE], f"overlays: {overlays_in_use()}, want {[ZONE]}\n"
+              + open(f"{DRI}/state").read())
+        before, zone_before = t.output(), t.zone("a")
+        time.sleep(3)
+        after, zone_after = t.output(), t.zone("a")
+        frames = zone_after["plane"] - zone_before["plane"]
+        check(frames >= 15, f"only {frames} guest frames on the plane in 3 s")
+        check(zone_after["blit"] == zone_before["blit"], "a guest frame was composited")
+        check(after["composited"] == before["composited"],
+              f"{after['composited'] - before['composited']} frames composited for "
+              f"{frames} frames that only changed the plane zone")
+        check(after["planes_in_use"] == 1, f"planes in use: {after['planes_in_use']}")
+        print(f"  unscaled: {frames} frames on the overlay, 0 composited")
+
+        for profile, label in (("scaled", "scaled"), ("off", "planes off")):
+            t.ctl("profile", profile)
+            wait_overlays([], f"no overlay in use ({label})")
+            time.sleep(0.5)
+            before, zone_before = t.output(), t.zone("a")
+            time.sleep(3)
+            after, zone_after = t.output(), t.zone("a")
+            blits = zone_after["blit"] - zone_before["blit"]
+            composited = after["composited"] - before["composited"]
+            check(zone_after["plane"] == zone_before["plane"], f"{label}: frames on a plane")
+            check(blits >= 15, f"{label}: only {blits} frames blitted in 3 s")
+            # One composition per guest frame, nothing more (a frame may straddle the window).
+            check(abs(composited - blits) <= 2,
+                  f"{label}: {composited} frames composited for {blits} guest frames")
+            check(overlays_in_use() == [], f"{label}: overlays in use: {overlays_in_use()}")
+            print(f"  {label}: {blits} guest frames, {composited} composited frames, 0 on planes")
+    finally:
+        t.stop()
+
+
+def case_same_screen_either_path(build):
+    """A guest that holds one frame: the screen's CRC is the same with the zone on a plane and
+    composited, unscaled and scaled."""
+    t = Tessera(build, layout([("a", ZONE, "")], [("vm", 1)], PROFILES_ONE), "static.log")
+    try:
+        t.guest("vm", "--frames", "2", "--hold")
+        t.wait_guest_holding()
+        wait_overlays([ZONE], "zone a on an overlay")
+        on_plane = crc()
+        t.ctl("profile", "off")
+        wait_overlays([], "zone a composited")
+        composited = crc()
+        check(on_plane == composited,
+              f"CRC on a plane {on_plane} != composited {composited}")
+        t.ctl("profile", "scaled")
+        time.sleep(1)
+        check(overlays_in_use() == [], f"scaled: overlays in use: {overlays_in_use()}")
+        scaled_auto = crc()
+        t.ctl("profile", "scaled-off")
+        time.sleep(1)
+        scaled_off = crc()
+        check(scaled_auto == scaled_off, f"scaled: CRC auto {scaled_auto} != off {scaled_off}")
+        check(scaled_auto != composited, "the scaled zone looks like the unscaled one")
+        print(f"  CRC unscaled {on_plane} (plane and composited), scaled {scaled_auto} (both)")
+    finally:
+        t.stop()
+
+
+def case_priorities(build):
+    """Ten candidate zones, eight overlays: the eight with the highest plane priority get
+    them, the other two are composited, and the screen is the same as with planes off."""
+    zones, want = [], []
+    for i in range(10):
+        box = (16 + (i % 5) * 200, 16 + (i // 5) * 200, 128, 128)
+        priority = [5, 90, 10, 80, 70, 60, 50, 40, 30, 20][i]
+        zones.append((f"z{i}", box, f"plane-priority = {priority}"))
+        if priority > 10:
+            want.append(box)
+    off = "".join(f'[profiles.off.zones.z{i}]\nplanes = "off"\n' for i in range(10))
+    t = Tessera(build, layout(zones, [("vm", 10)], off), "priorities.log")
+    try:
+        t.guest("vm", "--frames", "2", "--hold")
+        t.wait_guest_holding()
+        wait_overlays(want, "the eight highest priorities on overlays")
+        out = t.output()
+        check(out["planes_in_use"] == 8 and out["planes"] == 8,
+              f"planes {out['planes_in_use']}/{out['planes']}")
+        # (Before all ten scanouts were up, a low priority zone may have had a free plane.)
+        for low in ("z0", "z2"):
+            z = t.zone(low)
+            check(z["last"] == "blit", f"zone {low}: {z}")
+        on_planes = crc()
+        t.ctl("profile", "off")
+        wait_overlays([], "every zone composited")
+        composited = crc()
+        check(on_planes == composited, f"CRC with planes {on_planes} != composited {composited}")
+        print(f"  8 of 10 zones on overlays by priority, CRC {on_planes} either way")
+    finally:
+        t.stop()
+
+
+def case_refused_format(build):
+    """A guest buffer in a format vkms's planes do not scan out (R8G8B8X8, XB24): offered,
+    refused, composited all along; the screen is the same as with planes off."""
+    t = Tessera(build, layout([("a", ZONE, "")], [("vm", 1)], PROFILES_ONE), "format.log")
+    try:
+        t.guest("vm", "--rgbx", "--fps", "10")
+        wait_for("a few frames", lambda: t.zone("a")["blit"] >= 10)
+        z, out = t.zone("a"), t.output()
+        check(z["plane"] == 0, f"zone a: {z['plane']} frames on a plane")
+        check(out["planes_in_use"] == 0, f"planes in use: {out['planes_in_use']}")
+        check(overlays_in_use() == [], f"overlays in use: {overlays_in_use()}")
+        check("planes refused" in open(t.log.name).read(), "no refusal in the log")
+        print(f"  XB24 guest: {z['blit']} frames blitted, 0 on planes")
+    finally:
+        t.stop()
+    t = Tessera(build, layout([("a", ZONE, "")], [("vm", 1)], PROFILES_ONE), "format-crc.log")
+    try:
+        t.guest("vm", "--rgbx", "--frames", "2", "--hold")
+        t.wait_guest_holding()
+        auto = crc()
+        t.ctl("profile", "off")
+        time.sleep(1)
+        off = crc()
+        check(auto == off, f"CRC auto {auto} != off {off}")
+        print(f"  XB24 guest: CRC {auto} with planes auto and off")
+    finally:
+        t.stop()
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench(build, seconds=10):
+    """Not a test: the same guest workload (two 480x360 blob scanouts flipping as fast as their
+    fences allow) with planes auto and off; prints guest frames, frames composited and
+    tessera's CPU time per guest frame."""
+    zones = [("a", (16, 16, 480, 360), ""), ("b", (512, 16, 480, 360), "")]
+    print(f"{'planes':<7} {'guest frames':>12} {'frames/s':>9} {'committed':>10} "
+          f"{'composited':>11} {'on planes':>10} {'cpu ms/frame':>13} {'cpu %':>6}")
+    for mode in ("auto", "off"):
+        text = layout(zones, [("vm", 2)]).replace("index = 0", f'index = 0\nplanes = "{mode}"')
+        t = Tessera(build, text, f"bench-{mode}.log")
+        try:
+            t.guest("vm")
+            wait_for("both zones showing", lambda: all(
+                t.zone(z)["plane"] + t.zone(z)["blit"] > 10 for z in ("a", "b")))
+            time.sleep(2)
+            paths = lambda: sum(t.zone(z)[k] for z in ("a", "b") for k in ("plane", "blit"))
+            planes = lambda: sum(t.zone(z)["plane"] for z in ("a", "b"))
+            o0, f0, p0, c0, t0 = t.output(), paths(), planes(), cpu_seconds(t.proc.pid), time.monotonic()
+            time.sleep(seconds)
+            o1, f1, p1, c1, t1 = t.output(), paths(), planes(), cpu_seconds(t.proc.pid), time.monotonic()
+            frames = f1 - f0
+            print(f"{mode:<7} {frames:>12} {frames / (t1 - t0):>9.1f} "
+                  f"{o1['frames'] - o0['frames']:>10} {o1['composited'] - o0['composited']:>11} "
+                  f"{p1 - p0:>10} {1000 * (c1 - c0) / max(frames, 1):>13.2f} "
+                  f"{100 * (c1 - c0) / (t1 - t0):>6.1f}", flush=True)
+        finally:
+            t.stop()
+
+
+CASES = {
+    "unscaled-plane-scaled-blit": case_unscaled_on_plane_scaled_blit,
+    "same-screen": case_same_screen_either_path,
+    "priorities": case_priorities,
+    "refused-format": case_refused_format,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", required=True)
+    parser.add_argument("cases", nargs="*", default=list(CASES))
+    args = parser.parse_args()
+    if args.cases == ["bench"]:
+        os.environ.update({"WLR_RENDERER": "pixman", "LIBSEAT_BACKEND": "noop",
+                           "WLR_BACKENDS": "drm", "WLR_LIBINPUT_NO_DEVICES": "1"})
+        bench(os.path.abspath(args.build))
+        return 0
+    os.environ.update({"WLR_RENDERER": "pixman", "LIBSEAT_BACKEND": "noop",
+                       "WLR_BACKENDS": "drm", "WLR_LIBINPUT_NO_DEVICES": "1"})
+    failed = 0
+    for name in args.cases:
+        start = time.monotonic()
+        try:
+            CASES[name](os.path.abspath(args.build))
+            print(f"ok   {name} ({time.monotonic() - start:.1f} s)", flush=True)
+        except Failure as e:
+            failed += 1
+            print(f"FAIL {name}: {e}", flush=True)
+    print(f"{len(args.cases) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
