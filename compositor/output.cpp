@@ -87,6 +87,8 @@ Output::create(Server& server, wlr_output* wlr_out, std::optional<HeadlessOutput
                                      backdrop_rgb[2] / 255.0f, 1.0f};
     output->backdrop_ = wlr_scene_rect_create(server.layers().backdrop, 0, 0, backdrop_color);
     auto* self = output.get();
+    // Other outputs composite everything (the headless backend would "accept" layers without
+    // ever drawing them).
     if (wlr_output_is_drm(wlr_out)) {
         self->planner_ = std::make_unique<PlanePlanner>(server, *self);
     }

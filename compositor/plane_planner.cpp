@@ -39,9 +39,9 @@ struct Leaf {
     wlr_box box;
 };
 
-wlr_scene_node* node_of_link(wl_list* link) {
-    return reinterpret_cast<wlr_scene_node*>(reinterpret_cast<char*>(link) -
-                                             offsetof(wlr_scene_node, link));
+// The struct a wl_list link is the member `link` of.
+template <typename T> T* container_of_link(wl_list* link) {
+    return reinterpret_cast<T*>(reinterpret_cast<char*>(link) - offsetof(T, link));
 }
 
 // Every visible buffer and non-transparent rectangle, bottom to top (the render order).
@@ -57,7 +57,7 @@ void collect_leaves(wlr_scene_node* node, int x, int y, const std::set<wlr_scene
     case WLR_SCENE_NODE_TREE: {
         auto* tree = wlr_scene_tree_from_node(node);
         for (wl_list* link = tree->children.next; link != &tree->children; link = link->next) {
-            collect_leaves(node_of_link(link), x, y, on_planes, out);
+            collect_leaves(container_of_link<wlr_scene_node>(link), x, y, on_planes, out);
         }
         break;
     }
@@ -103,14 +103,6 @@ PlanePlanner::~PlanePlanner() {
     if (primary_) {
         wlr_buffer_unlock(primary_);
     }
-}
-
-bool PlanePlanner::wanted(Server& server, Output& output) {
-    if (!wlr_output_is_drm(output.wlr())) {
-        return false;
-    }
-    auto* zones = server.zones();
-    return zones && zones->output_planes(output) != ivi::PlanesMode::off;
 }
 
 // Overlay planes the output's CRTC can use: more layers than that are never offered, so the
@@ -188,46 +180,15 @@ std::vector<PlanePlanner::Candidate> PlanePlanner::candidates() const {
     for (auto& c : zones->plane_candidates(output_)) {
         auto* sb = c.buffer;
         auto leaf = std::ranges::find(leaves, &sb->node, &Leaf::node);
-        if (leaf == leaves.end() || !sb->buffer) {
-            continue;
-        }
         wlr_dmabuf_attributes dmabuf{};
-        if (!wlr_buffer_get_dmabuf(sb->buffer, &dmabuf) || sb->opacity < 1.0f ||
-            sb->transform != WL_OUTPUT_TRANSFORM_NORMAL) {
+        if (leaf == leaves.end() || !sb->buffer || !wlr_buffer_get_dmabuf(sb->buffer, &dmabuf) ||
+            sb->opacity < 1.0f || sb->transform != WL_OUTPUT_TRANSFORM_NORMAL) {
             continue;
         }
         wlr_box dst = leaf->box;
         wlr_box inside{};
         if (!wlr_box_intersection(&inside, &dst, &screen) || !wlr_box_equal(&inside, &dst)) {
             continue; // partly off the output
-        }
-        if (c.mode == ivi::PlanesMode::automatic) {
-            // Composited content above would end up under the plane. Candidates above are
-            // settled in select().
-            auto above = std::ranges::subrange(leaf + 1, leaves.end());
-            bool covered = std::ranges::any_of(above, [&](const Leaf& other) {
-                bool candidate = std::ranges::any_of(zones->contents(), [&](ZoneContent* z) {
-                    return z->main_buffer() && &z->main_buffer()->node == other.node;
-                });
-                return !candidate && overlaps(other.box, dst);
-            });
-            // A cursor drawn by the renderer is part of the composited frame too.
-            wlr_output_cursor* cursor = nullptr;
-            wl_list* cursors = &output_.wlr()->cursors;
-            for (wl_list* link = cursors->next; link != cursors && !covered; link = link->next) {
-                cursor = reinterpret_cast<wlr_output_cursor*>(reinterpret_cast<char*>(link) -
-                                                              offsetof(wlr_output_cursor, link));
-                if (cursor->visible && cursor->enabled &&
-                    output_.wlr()->hardware_cursor != cursor) {
-                    wlr_box box{static_cast<int>(cursor->x) - cursor->hotspot_x + screen.x,
-                                static_cast<int>(cursor->y) - cursor->hotspot_y + screen.y,
-                                static_cast<int>(cursor->width), static_cast<int>(cursor->height)};
-                    covered = overlaps(box, dst);
-                }
-            }
-            if (covered) {
-                continue;
-            }
         }
         Candidate candidate{c.content, sb, c.zone, c.mode, c.priority};
         candidate.order = static_cast<size_t>(leaf - leaves.begin());
@@ -239,6 +200,38 @@ std::vector<PlanePlanner::Candidate> PlanePlanner::candidates() const {
         candidate.key.dst = {dst.x - screen.x, dst.y - screen.y, dst.width, dst.height};
         out.push_back(std::move(candidate));
     }
+
+    // Composited content above an auto candidate would end up under its plane. Candidates
+    // above it are settled in select(); anything else drawn there, or a cursor the renderer
+    // draws, keeps it composited.
+    std::set<const wlr_scene_node*> candidate_nodes;
+    for (const auto& c : out) {
+        candidate_nodes.insert(&c.buffer->node);
+    }
+    std::vector<wlr_box> cursors;
+    wl_list* cursor_list = &output_.wlr()->cursors;
+    for (wl_list* link = cursor_list->next; link != cursor_list; link = link->next) {
+        auto* cursor = container_of_link<wlr_output_cursor>(link);
+        if (cursor->visible && cursor->enabled && output_.wlr()->hardware_cursor != cursor) {
+            cursors.push_back({static_cast<int>(cursor->x) - cursor->hotspot_x + screen.x,
+                               static_cast<int>(cursor->y) - cursor->hotspot_y + screen.y,
+                               static_cast<int>(cursor->width), static_cast<int>(cursor->height)});
+        }
+    }
+    std::erase_if(out, [&](const Candidate& c) {
+        if (c.mode != ivi::PlanesMode::automatic) {
+            return false;
+        }
+        wlr_box dst = leaves[c.order].box;
+        auto above = std::ranges::subrange(leaves.begin() + static_cast<ptrdiff_t>(c.order) + 1,
+                                           leaves.end());
+        return std::ranges::any_of(above,
+                                   [&](const Leaf& other) {
+                                       return overlaps(other.box, dst) &&
+                                              !candidate_nodes.contains(other.node);
+                                   }) ||
+               std::ranges::any_of(cursors, [&](const wlr_box& box) { return overlaps(box, dst); });
+    });
     std::ranges::sort(out, {}, &Candidate::order);
     return out;
 }
@@ -249,9 +242,7 @@ std::vector<PlanePlanner::Candidate*> PlanePlanner::select(std::vector<Candidate
     std::vector<Candidate*> ranked;
     for (auto& c : all) {
         auto refused = refused_.find(c.content->id());
-        LayerKey unplaced = c.key;
-        unplaced.z = 0;
-        if (refused != refused_.end() && refused->second == unplaced) {
+        if (refused != refused_.end() && refused->second == c.key.unplaced()) {
             continue;
         }
         ranked.push_back(&c);
@@ -344,7 +335,7 @@ bool PlanePlanner::commit_frame(bool composite_all) {
     // and no layer is new (a new one may make the kernel move the others).
     bool settled = std::ranges::all_of(offered, [&](const Candidate* c) {
         auto it = offered_.find(c->content->id());
-        return it != offered_.end() && it->second == c->key;
+        return it != offered_.end() && it->second.key == c->key;
     });
     std::set<uint64_t> hide;
     for (auto* c : offered) {
@@ -365,18 +356,23 @@ bool PlanePlanner::commit_frame(bool composite_all) {
         return std::ranges::none_of(all, [&](auto& c) { return c.content->id() == entry.first; });
     });
 
-    wlr_output_state state;
-    wlr_output_state_init(&state);
     // Not output->needs_frame: every scheduled frame sets it, including the ones asked for
     // by plane content. The scene's damage says whether the composited frame changed.
     bool render = pixman_region32_not_empty(&scene_output->pending_commit_damage) || !primary_ ||
                   primary_->width != output_.wlr()->width ||
                   primary_->height != output_.wlr()->height;
-    if (render && plane_log.enabled(log::Level::trace)) {
-        auto* box = pixman_region32_extents(&scene_output->pending_commit_damage);
-        log::trace(plane_log, "output {}: render: damage {},{} {}x{}", output_.name(), box->x1,
-                   box->y1, box->x2 - box->x1, box->y2 - box->y1);
+    bool layers_changed =
+        offered.size() != offered_.size() || std::ranges::any_of(offered, [&](const Candidate* c) {
+            auto it = offered_.find(c->content->id());
+            return it == offered_.end() || it->second.buffer != c->buffer->buffer ||
+                   !(it->second.key == c->key);
+        });
+    if (!render && !layers_changed) {
+        return true; // nothing new for the screen; the next change asks for a frame
     }
+
+    wlr_output_state state;
+    wlr_output_state_init(&state);
     if (render) {
         if (!wlr_scene_output_build_state(scene_output, &state, nullptr)) {
             wlr_output_state_finish(&state);
@@ -391,26 +387,11 @@ bool PlanePlanner::commit_frame(bool composite_all) {
         pixman_region32_fini(&none);
     }
 
-    // Nothing new for the screen: no commit (the next frame event comes when something changes).
-    bool layers_changed =
-        offered.size() != shown_.size() || std::ranges::any_of(offered, [&](const Candidate* c) {
-            auto it = shown_.find(c->content->id());
-            auto key = offered_.find(c->content->id());
-            return it == shown_.end() || it->second != c->buffer->buffer || key == offered_.end() ||
-                   !(key->second == c->key);
-        });
-    if (!render && !layers_changed) {
-        wlr_output_state_finish(&state);
-        return true;
-    }
-    for (auto* c : offered) {
-        layer_for(c->content->id());
-    }
     std::vector<wlr_output_layer_state> layers;
     layers.reserve(layers_.size());
     for (auto* c : offered) {
         wlr_output_layer_state layer{};
-        layer.layer = layer_of_.at(c->content->id());
+        layer.layer = layer_for(c->content->id());
         layer.buffer = c->buffer->buffer;
         layer.src_box = c->buffer->src_box;
         layer.dst_box = c->key.dst;
@@ -444,7 +425,6 @@ bool PlanePlanner::commit_frame(bool composite_all) {
                    offered.size());
         offered_.clear();
         accepted_.clear();
-        shown_.clear();
         set_hidden({});
         wlr_output_update_needs_frame(output_.wlr());
         return false;
@@ -499,26 +479,22 @@ void PlanePlanner::after_commit(const std::vector<Candidate*>& offered,
             state.accepted = false;
         }
     }
-    std::map<uint64_t, LayerKey> offered_now;
+    std::map<uint64_t, Offer> offered_now;
     std::map<uint64_t, LayerKey> accepted_now;
-    shown_.clear();
     bool lost = false;
     for (size_t i = 0; i < offered.size(); ++i) {
         auto* c = offered[i];
         uint64_t id = c->content->id();
-        offered_now[id] = c->key;
-        shown_[id] = c->buffer->buffer;
+        offered_now[id] = {c->key, c->buffer->buffer};
         if (states[i].accepted) {
             accepted_now[id] = c->key;
             continue;
         }
-        LayerKey unplaced = c->key;
-        unplaced.z = 0;
         if (!refused_.contains(id)) {
             log::info(plane_log, "output {}: zone {} composited: the planes refused its buffer",
                       output_.name(), c->zone);
         }
-        refused_[id] = unplaced;
+        refused_[id] = c->key.unplaced();
         if (hidden_.contains(id)) {
             // Accepted before, refused now although nothing changed: show it composited from
             // the next frame.
@@ -536,13 +512,8 @@ void PlanePlanner::after_commit(const std::vector<Candidate*>& offered,
     accepted_ = std::move(accepted_now);
     planes_in_use_ = static_cast<int>(accepted_.size());
     if (lost) {
-        std::erase_if(hidden_, [&](auto& entry) {
-            if (accepted_.contains(entry.first)) {
-                return false;
-            }
-            wlr_scene_node_set_enabled(&entry.second->node, true);
-            return true;
-        });
+        auto keep = std::views::keys(accepted_);
+        set_hidden({keep.begin(), keep.end()});
     }
     // The next frame hides what was just accepted.
     if (std::ranges::any_of(accepted_,

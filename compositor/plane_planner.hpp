@@ -38,10 +38,6 @@ public:
     PlanePlanner(const PlanePlanner&) = delete;
     PlanePlanner& operator=(const PlanePlanner&) = delete;
 
-    // Whether this output plans planes at all: a DRM output whose layout mode is not off.
-    // Other backends (headless, nested) composite everything.
-    [[nodiscard]] static bool wanted(Server& server, Output& output);
-
     // Renders what changed, offers the candidates, commits. `composite_all`: nothing on planes
     // this frame (a screenshot reads the primary buffer). False when the commit failed.
     bool commit_frame(bool composite_all);
@@ -67,6 +63,16 @@ private:
         wlr_box dst{};
         size_t z = 0; // position among the offered layers
         bool operator==(const LayerKey& other) const;
+        // What a refusal is remembered by: the layer's position does not matter.
+        [[nodiscard]] LayerKey unplaced() const {
+            LayerKey key = *this;
+            key.z = 0;
+            return key;
+        }
+    };
+    struct Offer {
+        LayerKey key;
+        wlr_buffer* buffer = nullptr; // identity only: which frame the layer showed
     };
     struct Candidate;
 
@@ -86,11 +92,10 @@ private:
     bool budget_known_ = false;
     std::vector<wlr_output_layer*> layers_;          // created on demand, never fewer
     std::map<uint64_t, wlr_output_layer*> layer_of_; // content id -> its layer, stable
-    std::map<uint64_t, LayerKey> offered_;           // last commit's offers
+    std::map<uint64_t, Offer> offered_;              // last commit's offers
     std::map<uint64_t, LayerKey> accepted_;          // what the last commit put on planes
     std::map<uint64_t, LayerKey> refused_;           // not offered again while unchanged
     std::map<uint64_t, wlr_scene_buffer*> hidden_;   // nodes left out of the composited frame
-    std::map<uint64_t, wlr_buffer*> shown_;          // the buffers of the last commit's layers
     wlr_buffer* primary_ = nullptr;                  // last committed primary buffer, locked
     int planes_in_use_ = 0;
     uint64_t frames_composited_ = 0;

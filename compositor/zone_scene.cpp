@@ -347,8 +347,9 @@ std::vector<PlaneCandidate> ZoneScene::plane_candidates(const Output& output) co
             continue;
         }
         auto* spec = model_.layout().find_output(node->state.output);
+        // (A translucent zone's opacity is on its buffer, where the planner checks it.)
         auto mode = node->state.planes.value_or(spec ? spec->planes : ivi::PlanesMode::automatic);
-        if (mode == ivi::PlanesMode::off || node->state.opacity < 1.0) {
+        if (mode == ivi::PlanesMode::off) {
             continue;
         }
         if (auto* buffer = content->main_buffer()) {

@@ -149,14 +149,12 @@ void GuestScanout::show_copy(const gpu::Resource& resource, const gpu::ScanoutIm
 
 // A blob framebuffer: shown in place, from the one buffer the guest's blob has.
 void GuestScanout::show_blob(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
-    bool flip = blob_ != nullptr && frame_node_->buffer &&
-                frame_node_->buffer->width == static_cast<int>(image.rect.width) &&
-                frame_node_->buffer->height == static_cast<int>(image.rect.height);
+    // The blob shown before, if any (the scene keeps its buffer until it is replaced).
+    wlr_buffer* before = blob_ ? frame_node_->buffer : nullptr;
     leave_blob();
     blob_ = hooks_.blob_buffer(resource, image);
     path_ = blob_->memory().dmabuf() >= 0 ? FramePath::dmabuf : FramePath::data_access;
-    if (flip && blob_->wlr()->width == frame_node_->buffer->width &&
-        blob_->wlr()->height == frame_node_->buffer->height) {
+    if (before && before->width == blob_->wlr()->width && before->height == blob_->wlr()->height) {
         // A page flip between blobs of one size: the flush that follows (Linux sends it with
         // the flip) damages the whole buffer, so the zone is composited once, not twice.
         pixman_region32_t none;
