@@ -214,30 +214,31 @@ void Guest::accept_connection() {
             [on_readable = std::move(on_readable)](uint32_t) { on_readable(); });
     };
     callbacks.remove_fd = [this](int fd) { backend_watches_.erase(fd); };
-    callbacks.on_scanout = [this](uint32_t index, const gpu::Resource* resource,
-                                  const gpu::ScanoutImage& image) {
+    callbacks.device.on_scanout = [this](uint32_t index, const gpu::Resource* resource,
+                                         const gpu::ScanoutImage& image) {
         if (index < scanouts_.size()) {
             scanouts_[index]->show(resource, image);
         }
     };
-    callbacks.on_fence = [this](uint32_t index, gpu::ResponseToken token) {
+    callbacks.device.on_fence = [this](uint32_t index, gpu::ResponseToken token) {
         if (index < scanouts_.size()) {
             scanouts_[index]->add_fence(token);
         }
     };
-    callbacks.is_displayed = [this](uint32_t resource_id) {
+    callbacks.device.is_displayed = [this](uint32_t resource_id) {
         return blob_buffers_.in_use(resource_id);
     };
-    callbacks.on_resource_destroyed = [this](uint32_t resource_id) {
+    callbacks.device.on_resource_destroyed = [this](uint32_t resource_id) {
         blob_buffers_.forget(resource_id);
     };
-    callbacks.on_flush = [this](uint32_t index, const gpu::Resource& resource,
-                                gpu::proto::Rect damage) {
+    callbacks.device.on_flush = [this](uint32_t index, const gpu::Resource& resource,
+                                       gpu::proto::Rect damage) {
         if (index < scanouts_.size()) {
             scanouts_[index]->flush(resource, damage);
         }
     };
-    callbacks.on_cursor = [this](uint32_t index, const gpu::Cursor& cursor, bool image_changed) {
+    callbacks.device.on_cursor = [this](uint32_t index, const gpu::Cursor& cursor,
+                                        bool image_changed) {
         if (index < scanouts_.size()) {
             scanouts_[index]->set_cursor(cursor, image_changed);
         }

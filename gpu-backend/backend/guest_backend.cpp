@@ -31,13 +31,7 @@ std::vector<std::byte> read_request(const DescriptorChain& chain) {
 
 GuestBackend::GuestBackend(UniqueFd socket, DeviceConfig device_config, BackendCallbacks callbacks)
     : device_(std::move(device_config)), callbacks_(std::move(callbacks)) {
-    DeviceCallbacks device_callbacks;
-    device_callbacks.on_scanout = callbacks_.on_scanout;
-    device_callbacks.on_flush = callbacks_.on_flush;
-    device_callbacks.on_cursor = callbacks_.on_cursor;
-    device_callbacks.on_fence = callbacks_.on_fence;
-    device_callbacks.is_displayed = callbacks_.is_displayed;
-    device_callbacks.on_resource_destroyed = callbacks_.on_resource_destroyed;
+    DeviceCallbacks device_callbacks = callbacks_.device;
     device_callbacks.on_response_ready = [this](ResponseToken token,
                                                 std::vector<std::byte> response) {
         answer_deferred(token, std::move(response));

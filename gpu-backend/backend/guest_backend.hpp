@@ -22,14 +22,8 @@ struct BackendCallbacks {
     // Hook fds into the event loop (required).
     std::function<void(int fd, std::function<void()> on_readable)> add_fd;
     std::function<void(int fd)> remove_fd;
-    // What the device shows; see DeviceCallbacks.
-    std::function<void(uint32_t scanout, const Resource* resource, const ScanoutImage& image)>
-        on_scanout;
-    std::function<void(uint32_t scanout, const Resource& resource, proto::Rect damage)> on_flush;
-    std::function<void(uint32_t scanout, const Cursor& cursor, bool image_changed)> on_cursor;
-    std::function<void(uint32_t scanout, ResponseToken token)> on_fence;
-    std::function<bool(uint32_t resource_id)> is_displayed;
-    std::function<void(uint32_t resource_id)> on_resource_destroyed;
+    // What the device shows. Its on_response_ready is the backend's own and is overwritten.
+    DeviceCallbacks device;
     // The connection closed; the backend is finished and may be destroyed from here.
     std::function<void(std::string_view reason)> on_disconnected;
 };

@@ -40,13 +40,15 @@ struct BackendRig {
         BackendCallbacks callbacks;
         callbacks.add_fd = loop.add_fd_callback();
         callbacks.remove_fd = loop.remove_fd_callback();
-        callbacks.on_scanout = [this](uint32_t s, const Resource* r, const ScanoutImage&) {
+        callbacks.device.on_scanout = [this](uint32_t s, const Resource* r, const ScanoutImage&) {
             scanouts.push_back({s, r ? r->id() : 0});
         };
-        callbacks.on_flush = [this](uint32_t, const Resource& r, proto::Rect) {
+        callbacks.device.on_flush = [this](uint32_t, const Resource& r, proto::Rect) {
             flushed_pixel.push_back(load_le<uint32_t>(r.pixels().data()));
         };
-        callbacks.on_cursor = [this](uint32_t, const Cursor& c, bool) { cursors.push_back(c); };
+        callbacks.device.on_cursor = [this](uint32_t, const Cursor& c, bool) {
+            cursors.push_back(c);
+        };
         callbacks.on_disconnected = [this](std::string_view why) {
             disconnected = std::string(why);
         };
