@@ -169,9 +169,7 @@ void Output::handle_frame() {
     bool ok = true;
     if (planner_) {
         // A screenshot reads the primary buffer: everything composited for that frame.
-        bool composite_all = !pending_captures_.empty() || !server_.zones() ||
-                             server_.zones()->output_planes(*this) == ivi::PlanesMode::off;
-        ok = planner_->commit_frame(composite_all);
+        ok = planner_->commit_frame(!pending_captures_.empty());
     } else {
         uint64_t before = frames_committed_;
         ok = wlr_scene_output_commit(scene_output_, nullptr);

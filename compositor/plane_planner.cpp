@@ -166,8 +166,8 @@ void PlanePlanner::count_budget() {
 std::vector<PlanePlanner::Candidate> PlanePlanner::candidates() const {
     std::vector<Candidate> out;
     auto* zones = server_.zones();
-    if (!zones) {
-        return out;
+    if (!zones || zones->output_planes(output_) == ivi::PlanesMode::off) {
+        return out; // no layout, or this output composites everything
     }
     std::set<wlr_scene_node*> on_planes;
     for (auto& [id, buffer] : hidden_) {

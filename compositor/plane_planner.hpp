@@ -38,8 +38,9 @@ public:
     PlanePlanner(const PlanePlanner&) = delete;
     PlanePlanner& operator=(const PlanePlanner&) = delete;
 
-    // Renders what changed, offers the candidates, commits. `composite_all`: nothing on planes
-    // this frame (a screenshot reads the primary buffer). False when the commit failed.
+    // Renders what changed, offers the candidates (none without a layout or with the output's
+    // planes off), commits. `composite_all`: nothing on planes this frame (a screenshot reads
+    // the primary buffer). False when the commit failed.
     bool commit_frame(bool composite_all);
 
     // Frame callbacks and presentation feedback of native surfaces on planes, which the scene
