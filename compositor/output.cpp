@@ -169,7 +169,7 @@ void Output::handle_frame() {
     bool ok = true;
     if (planner_) {
         // A screenshot reads the primary buffer: everything composited for that frame.
-        ok = planner_->commit_frame(!pending_captures_.empty());
+        ok = planner_->commit_frame(!pending_captures_.empty() || server_.capture_pending(output_));
     } else {
         uint64_t before = frames_committed_;
         ok = wlr_scene_output_commit(scene_output_, nullptr);

@@ -20,6 +20,7 @@ namespace tessera::compositor {
 struct PlanePlanner::Candidate {
     ZoneContent* content;
     wlr_scene_buffer* buffer;
+    wlr_scene_node* hide = nullptr; // disabled while a plane shows the content
     std::string zone;
     ivi::PlanesMode mode;
     int priority;
@@ -97,8 +98,12 @@ PlanePlanner::PlanePlanner(Server& server, Output& output) : server_(server), ou
 
 PlanePlanner::~PlanePlanner() {
     set_hidden({});
-    for (auto* layer : layers_) {
-        wlr_output_layer_destroy(layer);
+    if (auto* feedback = server_.scanout_feedback()) {
+        feedback->keep_only(output_.wlr(), {});
+    }
+    for (auto& layer : layers_) {
+        layer->feedback.disconnect();
+        wlr_output_layer_destroy(layer->layer);
     }
     if (primary_) {
         wlr_buffer_unlock(primary_);
@@ -170,8 +175,8 @@ std::vector<PlanePlanner::Candidate> PlanePlanner::candidates() const {
         return out; // no layout, or this output composites everything
     }
     std::set<wlr_scene_node*> on_planes;
-    for (auto& [id, buffer] : hidden_) {
-        on_planes.insert(&buffer->node);
+    for (auto& [id, hidden] : hidden_) {
+        on_planes.insert(hidden->node);
     }
     std::vector<Leaf> leaves;
     collect_leaves(&server_.scene()->tree.node, 0, 0, on_planes, leaves);
@@ -190,7 +195,18 @@ std::vector<PlanePlanner::Candidate> PlanePlanner::candidates() const {
         if (!wlr_box_intersection(&inside, &dst, &screen) || !wlr_box_equal(&inside, &dst)) {
             continue; // partly off the output
         }
-        Candidate candidate{c.content, sb, c.zone, c.mode, c.priority};
+        // wlroots enables a surface's buffer node again on each commit, so what is disabled
+        // for a native surface is the tree of the surface and its subsurfaces; one with
+        // subsurfaces stays composited (they would vanish with it).
+        wlr_scene_node* hide = &sb->node;
+        if (c.content->surface()) {
+            auto* tree = sb->node.parent;
+            if (!tree || wl_list_length(&tree->children) != 1) {
+                continue;
+            }
+            hide = &tree->node;
+        }
+        Candidate candidate{c.content, sb, hide, c.zone, c.mode, c.priority};
         candidate.order = static_cast<size_t>(leaf - leaves.begin());
         candidate.key.format = dmabuf.format;
         candidate.key.modifier = dmabuf.modifier;
@@ -278,20 +294,77 @@ std::vector<PlanePlanner::Candidate*> PlanePlanner::select(std::vector<Candidate
     return chosen;
 }
 
-wlr_output_layer* PlanePlanner::layer_for(uint64_t content_id) {
+PlanePlanner::Layer& PlanePlanner::layer_for(uint64_t content_id) {
     if (auto it = layer_of_.find(content_id); it != layer_of_.end()) {
-        return it->second;
+        return *it->second;
     }
-    for (auto* layer : layers_) {
-        if (std::ranges::none_of(layer_of_, [&](auto& entry) { return entry.second == layer; })) {
-            layer_of_[content_id] = layer;
-            return layer;
+    for (auto& layer : layers_) {
+        if (std::ranges::none_of(layer_of_,
+                                 [&](auto& entry) { return entry.second == layer.get(); })) {
+            layer_of_[content_id] = layer.get();
+            return *layer;
         }
     }
-    auto* layer = wlr_output_layer_create(output_.wlr());
-    layers_.push_back(layer);
-    layer_of_[content_id] = layer;
+    auto& layer = *layers_.emplace_back(std::make_unique<Layer>());
+    layer.layer = wlr_output_layer_create(output_.wlr());
+    // Sent during a commit that left this layer's buffer composited, when the planes that
+    // could show it changed.
+    layer.feedback.connect(
+        &layer.layer->events.feedback,
+        [&layer](wlr_output_layer_feedback_event* event) { layer.formats.assign(*event); });
+    layer_of_[content_id] = &layer;
     return layer;
+}
+
+void PlanePlanner::hide_on_plane(const Candidate& candidate) {
+    wlr_scene_node_set_enabled(candidate.hide, false);
+    auto& hidden = *(hidden_[candidate.content->id()] = std::make_unique<Hidden>());
+    hidden.buffer = candidate.buffer;
+    hidden.node = candidate.hide;
+    uint64_t id = candidate.content->id();
+    hidden.destroyed.connect(&candidate.hide->events.destroy, [this, id](void*) {
+        hidden_.erase(id); // the content went away with its node
+    });
+    // A disabled node leaves its outputs, which the scene tells the surface; it is still shown
+    // on this one.
+    if (auto* surface = candidate.content->surface()) {
+        wlr_surface_send_enter(surface, output_.wlr());
+    }
+}
+
+// A native client whose buffer the planes refused learns which formats they take.
+void PlanePlanner::tell_formats(const Candidate& refused) {
+    auto* feedback = server_.scanout_feedback();
+    auto* surface = refused.content->surface();
+    auto layer = layer_of_.find(refused.content->id());
+    if (feedback && surface && layer != layer_of_.end()) {
+        feedback->offer(surface, output_.wlr(), layer->second->formats);
+    }
+}
+
+wlr_scene_buffer* PlanePlanner::buffer_at(double lx, double ly, double* nx, double* ny) const {
+    std::vector<std::pair<size_t, wlr_scene_buffer*>> top_first;
+    for (auto& [id, hidden] : hidden_) {
+        auto accepted = accepted_.find(id);
+        top_first.emplace_back(accepted != accepted_.end() ? accepted->second.z : 0,
+                               hidden->buffer);
+    }
+    std::ranges::sort(top_first, std::greater{});
+    for (auto& [z, buffer] : top_first) {
+        int x = 0, y = 0;
+        wlr_scene_node_coords(&buffer->node, &x, &y);
+        int width = buffer->dst_width > 0 ? buffer->dst_width : buffer->buffer->width;
+        int height = buffer->dst_height > 0 ? buffer->dst_height : buffer->buffer->height;
+        double rx = lx - x, ry = ly - y;
+        if (rx < 0 || ry < 0 || rx >= width || ry >= height ||
+            (buffer->point_accepts_input && !buffer->point_accepts_input(buffer, &rx, &ry))) {
+            continue;
+        }
+        *nx = rx;
+        *ny = ry;
+        return buffer;
+    }
+    return nullptr;
 }
 
 void PlanePlanner::set_hidden(const std::set<uint64_t>& hidden) {
@@ -299,7 +372,10 @@ void PlanePlanner::set_hidden(const std::set<uint64_t>& hidden) {
         if (hidden.contains(entry.first)) {
             return false;
         }
-        wlr_scene_node_set_enabled(&entry.second->node, true);
+        // An unmapped surface stays disabled: wlroots enables its tree when it maps again.
+        auto* scene_surface = wlr_scene_surface_try_from_buffer(entry.second->buffer);
+        wlr_scene_node_set_enabled(entry.second->node,
+                                   !scene_surface || scene_surface->surface->mapped);
         return true;
     });
 }
@@ -309,8 +385,8 @@ bool PlanePlanner::on_plane(const ZoneContent& content) const {
 }
 
 void PlanePlanner::send_frame_done(const timespec& now) {
-    for (auto& [id, buffer] : hidden_) {
-        if (auto* scene_surface = wlr_scene_surface_try_from_buffer(buffer)) {
+    for (auto& [id, hidden] : hidden_) {
+        if (auto* scene_surface = wlr_scene_surface_try_from_buffer(hidden->buffer)) {
             wlr_surface_send_frame_done(scene_surface->surface, &now);
             wlr_presentation_surface_scanned_out_on_output(scene_surface->surface, output_.wlr());
         }
@@ -328,6 +404,8 @@ bool PlanePlanner::commit_frame(bool composite_all) {
     if (!budget_known_) {
         count_budget();
     }
+    // A surface mapped again enables its tree: its content is composited from here on.
+    std::erase_if(hidden_, [](auto& entry) { return entry.second->node->enabled; });
     auto all = composite_all ? std::vector<Candidate>{} : candidates();
     auto offered = select(all);
 
@@ -347,20 +425,32 @@ bool PlanePlanner::commit_frame(bool composite_all) {
     set_hidden(hide);
     for (auto* c : offered) {
         if (hide.contains(c->content->id()) && !hidden_.contains(c->content->id())) {
-            wlr_scene_node_set_enabled(&c->buffer->node, false);
-            hidden_[c->content->id()] = c->buffer;
+            hide_on_plane(*c);
         }
     }
-    // Layers of content that went away.
+    // Layers of content that went away; scanout tranches of surfaces no plane could show.
     std::erase_if(layer_of_, [&](auto& entry) {
         return std::ranges::none_of(all, [&](auto& c) { return c.content->id() == entry.first; });
     });
+    // (A frame composited for a screenshot changes nothing for clients.)
+    if (auto* feedback = server_.scanout_feedback(); feedback && !composite_all) {
+        std::set<const wlr_surface*> surfaces;
+        for (auto& c : all) {
+            surfaces.insert(c.content->surface());
+        }
+        feedback->keep_only(output_.wlr(), surfaces);
+    }
 
     // Not output->needs_frame: every scheduled frame sets it, including the ones asked for
     // by plane content. The scene's damage says whether the composited frame changed.
     bool render = pixman_region32_not_empty(&scene_output->pending_commit_damage) || !primary_ ||
                   primary_->width != output_.wlr()->width ||
                   primary_->height != output_.wlr()->height;
+    if (render && plane_log.enabled(log::Level::trace)) {
+        auto* box = pixman_region32_extents(&scene_output->pending_commit_damage);
+        log::trace(plane_log, "output {}: damage {},{} {}x{}", output_.name(), box->x1, box->y1,
+                   box->x2 - box->x1, box->y2 - box->y1);
+    }
     bool layers_changed =
         offered.size() != offered_.size() || std::ranges::any_of(offered, [&](const Candidate* c) {
             auto it = offered_.find(c->content->id());
@@ -391,15 +481,15 @@ bool PlanePlanner::commit_frame(bool composite_all) {
     layers.reserve(layers_.size());
     for (auto* c : offered) {
         wlr_output_layer_state layer{};
-        layer.layer = layer_for(c->content->id());
+        layer.layer = layer_for(c->content->id()).layer;
         layer.buffer = c->buffer->buffer;
         layer.src_box = c->buffer->src_box;
         layer.dst_box = c->key.dst;
         layers.push_back(layer);
     }
-    for (auto* layer : layers_) {
-        if (std::ranges::none_of(layers, [&](auto& l) { return l.layer == layer; })) {
-            layers.push_back({.layer = layer});
+    for (auto& layer : layers_) {
+        if (std::ranges::none_of(layers, [&](auto& l) { return l.layer == layer->layer; })) {
+            layers.push_back({.layer = layer->layer});
         }
     }
     if (!layers.empty()) {
@@ -495,6 +585,7 @@ void PlanePlanner::after_commit(const std::vector<Candidate*>& offered,
                       output_.name(), c->zone);
         }
         refused_[id] = c->key.unplaced();
+        tell_formats(*c);
         if (hidden_.contains(id)) {
             // Accepted before, refused now although nothing changed: show it composited from
             // the next frame.

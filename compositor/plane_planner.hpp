@@ -1,12 +1,15 @@
 #pragma once
 
 #include "ivi/layout.hpp"
+#include "listener.hpp"
+#include "scanout_feedback.hpp"
 #include "wlr.hpp"
 
 #include <time.h>
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -49,6 +52,9 @@ public:
     // A content's new frame: plane content damages nothing in the scene, so ask for a frame.
     void content_frame(const ZoneContent& content);
     [[nodiscard]] bool on_plane(const ZoneContent& content) const;
+    // The buffer a plane shows at a layout point, top-most first, with node-local coordinates
+    // as wlr_scene_node_at gives them: its scene node is disabled, so the scene cannot find it.
+    wlr_scene_buffer* buffer_at(double lx, double ly, double* nx, double* ny) const;
 
     [[nodiscard]] int planes_in_use() const { return planes_in_use_; }
     [[nodiscard]] int plane_budget() const { return budget_; }
@@ -76,11 +82,19 @@ private:
         wlr_buffer* buffer = nullptr; // identity only: which frame the layer showed
     };
     struct Candidate;
+    // An output layer, and what the DRM backend last said about buffers it refused on it.
+    struct Layer {
+        wlr_output_layer* layer = nullptr;
+        PlaneFormats formats;
+        Listener<wlr_output_layer_feedback_event> feedback;
+    };
 
     std::vector<Candidate> candidates() const;
     std::vector<Candidate*> select(std::vector<Candidate>& all) const;
     void set_hidden(const std::set<uint64_t>& hidden);
-    wlr_output_layer* layer_for(uint64_t content_id);
+    Layer& layer_for(uint64_t content_id);
+    void hide_on_plane(const Candidate& candidate);
+    void tell_formats(const Candidate& refused);
     void count_budget();
     [[nodiscard]] bool primary_plane_composited() const;
     void after_commit(const std::vector<Candidate*>& offered,
@@ -91,13 +105,20 @@ private:
     int budget_ = 0;
     uint32_t primary_plane_ = 0;
     bool budget_known_ = false;
-    std::vector<wlr_output_layer*> layers_;          // created on demand, never fewer
-    std::map<uint64_t, wlr_output_layer*> layer_of_; // content id -> its layer, stable
-    std::map<uint64_t, Offer> offered_;              // last commit's offers
-    std::map<uint64_t, LayerKey> accepted_;          // what the last commit put on planes
-    std::map<uint64_t, LayerKey> refused_;           // not offered again while unchanged
-    std::map<uint64_t, wlr_scene_buffer*> hidden_;   // nodes left out of the composited frame
-    wlr_buffer* primary_ = nullptr;                  // last committed primary buffer, locked
+    std::vector<std::unique_ptr<Layer>> layers_; // created on demand, never fewer
+    std::map<uint64_t, Layer*> layer_of_;        // content id -> its layer, stable
+    std::map<uint64_t, Offer> offered_;          // last commit's offers
+    std::map<uint64_t, LayerKey> accepted_;      // what the last commit put on planes
+    std::map<uint64_t, LayerKey> refused_;       // not offered again while unchanged
+    // Content left out of the composited frame: its buffer, and the node disabled for it
+    // (forgotten when the node goes).
+    struct Hidden {
+        wlr_scene_buffer* buffer = nullptr;
+        wlr_scene_node* node = nullptr;
+        Listener<void> destroyed;
+    };
+    std::map<uint64_t, std::unique_ptr<Hidden>> hidden_;
+    wlr_buffer* primary_ = nullptr; // last committed primary buffer, locked
     int planes_in_use_ = 0;
     uint64_t frames_composited_ = 0;
 };

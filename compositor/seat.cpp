@@ -2,6 +2,8 @@
 
 #include "keyboard.hpp"
 #include "log_scopes.hpp"
+#include "output.hpp"
+#include "plane_planner.hpp"
 #include "server.hpp"
 #include "toplevel.hpp"
 #include "zone_scene.hpp"
@@ -137,7 +139,19 @@ void Seat::update_capabilities() {
 
 wlr_surface* Seat::surface_at(double lx, double ly, ivi::InputKind kind, double* sx, double* sy,
                               wlr_scene_node** node_out) const {
-    auto* node = wlr_scene_node_at(&server_.scene()->tree.node, lx, ly, sx, sy);
+    // Content on a plane is above everything composited where it is, and its scene node is
+    // disabled: the scene does not find it.
+    wlr_scene_node* node = nullptr;
+    for (auto& output : server_.outputs()) {
+        auto* planner = output->planner();
+        if (auto* buffer = planner ? planner->buffer_at(lx, ly, sx, sy) : nullptr) {
+            node = &buffer->node;
+            break;
+        }
+    }
+    if (!node) {
+        node = wlr_scene_node_at(&server_.scene()->tree.node, lx, ly, sx, sy);
+    }
     auto* zones = server_.zones();
     if (node && zones && !zones->accepts_input(node, kind)) {
         node = nullptr; // the zone keeps this kind of input from its content

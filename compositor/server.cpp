@@ -8,6 +8,7 @@
 #include "log_scopes.hpp"
 #include "output.hpp"
 #include "output_management.hpp"
+#include "scanout_feedback.hpp"
 #include "seat.hpp"
 #include "toplevel.hpp"
 #include "xdg_shell.hpp"
@@ -68,8 +69,11 @@ std::expected<void, std::string> Server::init(std::optional<ivi::Layout> layout)
     }
     wlr_renderer_init_wl_shm(renderer_, display_);
     if (wlr_renderer_get_texture_formats(renderer_, WLR_BUFFER_CAP_DMABUF)) {
-        wlr_linux_dmabuf_v1_create_with_renderer(display_, linux_dmabuf_version, renderer_);
-        log::info(comp_log, "linux-dmabuf enabled");
+        if (auto* linux_dmabuf = wlr_linux_dmabuf_v1_create_with_renderer(
+                display_, linux_dmabuf_version, renderer_)) {
+            scanout_feedback_ = std::make_unique<ScanoutFeedback>(linux_dmabuf, renderer_);
+            log::info(comp_log, "linux-dmabuf enabled");
+        }
     } else {
         log::info(comp_log, "linux-dmabuf not offered: the renderer cannot import dma-bufs");
     }
@@ -87,8 +91,8 @@ std::expected<void, std::string> Server::init(std::optional<ivi::Layout> layout)
     wlr_single_pixel_buffer_manager_v1_create(display_);
     wlr_fractional_scale_manager_v1_create(display_, 1);
     wlr_presentation_create(display_, backend_);
-    wlr_screencopy_manager_v1_create(display_);
-    wlr_export_dmabuf_manager_v1_create(display_);
+    screencopy_ = wlr_screencopy_manager_v1_create(display_);
+    export_dmabuf_ = wlr_export_dmabuf_manager_v1_create(display_);
 
     output_layout_ = wlr_output_layout_create(display_);
     wlr_xdg_output_manager_v1_create(display_, output_layout_);
@@ -222,6 +226,25 @@ void Server::handle_new_output(wlr_output* output) {
 
 void Server::handle_new_input(wlr_input_device* device) {
     seat_->add_device(device);
+}
+
+bool Server::capture_pending(const wlr_output* output) const {
+    // A screencopy frame is listed from its creation and waits for a commit once the client
+    // gave it a buffer; an export-dmabuf frame stays listed after its commit, waiting while
+    // connected to the output's commit signal.
+    wlr_screencopy_frame_v1* copy = nullptr;
+    wl_list_for_each(copy, &screencopy_->frames, link) {
+        if (copy->output == output && copy->buffer) {
+            return true;
+        }
+    }
+    wlr_export_dmabuf_frame_v1* export_frame = nullptr;
+    wl_list_for_each(export_frame, &export_dmabuf_->frames, link) {
+        if (export_frame->output == output && !wl_list_empty(&export_frame->output_commit.link)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 Output* Server::find_output(wlr_output* output) const {

@@ -21,6 +21,7 @@ class IviApplication;
 class LayerShell;
 class Output;
 class OutputManagement;
+class ScanoutFeedback;
 class Seat;
 class Toplevel;
 class XdgShell;
@@ -74,10 +75,16 @@ public:
     [[nodiscard]] ZoneScene* zones() const { return zones_.get(); }
     // The layout's virtual machines; null when running without a layout.
     [[nodiscard]] Guests* guests() const { return guests_.get(); }
+    // Scanout tranches for native surfaces; null when the renderer cannot import dma-bufs
+    // (no linux-dmabuf global then).
+    [[nodiscard]] ScanoutFeedback* scanout_feedback() const { return scanout_feedback_.get(); }
 
     // Outputs by wlroots output, in creation order.
     [[nodiscard]] const std::vector<std::unique_ptr<Output>>& outputs() const { return outputs_; }
     Output* find_output(wlr_output* output) const;
+    // Whether a screencopy or export-dmabuf client waits for this output's next frame: both
+    // read the composited buffer, which lacks what hardware planes show.
+    [[nodiscard]] bool capture_pending(const wlr_output* output) const;
     Output* find_output(std::string_view name) const;
     // The output at a layout point, else the first one; null without outputs.
     Output* output_at(double lx, double ly) const;
@@ -108,11 +115,14 @@ private:
     wlr_allocator* allocator_ = nullptr;
     wlr_scene* scene_ = nullptr;
     wlr_output_layout* output_layout_ = nullptr;
+    wlr_screencopy_manager_v1* screencopy_ = nullptr;
+    wlr_export_dmabuf_manager_v1* export_dmabuf_ = nullptr;
     wlr_scene_output_layout* scene_layout_ = nullptr;
     SceneLayers layers_;
     // Requested mode of the headless output being added, applied when it appears.
     std::optional<HeadlessOutputSpec> pending_headless_spec_;
 
+    std::unique_ptr<ScanoutFeedback> scanout_feedback_;
     std::vector<std::unique_ptr<Output>> outputs_;
     std::list<Toplevel*> stacking_;
     std::unique_ptr<Seat> seat_;

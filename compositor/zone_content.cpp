@@ -6,25 +6,33 @@ namespace {
 constexpr auto fps_window = std::chrono::seconds(1);
 }
 
-wlr_scene_buffer* ZoneContent::main_buffer() const {
-    struct Search {
-        wlr_surface* surface;
-        wlr_scene_buffer* found = nullptr;
-    } search{surface()};
-    if (!search.surface) {
+namespace {
+
+// wlr_scene_node_for_each_buffer skips disabled nodes, and content a hardware plane shows has
+// its node disabled: this search goes through every node.
+wlr_scene_buffer* find_surface_buffer(wlr_scene_node* node, wlr_surface* surface) {
+    if (node->type == WLR_SCENE_NODE_BUFFER) {
+        auto* buffer = wlr_scene_buffer_from_node(node);
+        auto* scene_surface = wlr_scene_surface_try_from_buffer(buffer);
+        return scene_surface && scene_surface->surface == surface ? buffer : nullptr;
+    }
+    if (node->type != WLR_SCENE_NODE_TREE) {
         return nullptr;
     }
-    wlr_scene_node_for_each_buffer(
-        &content_tree()->node,
-        [](wlr_scene_buffer* buffer, int, int, void* data) {
-            auto* s = static_cast<Search*>(data);
-            auto* scene_surface = wlr_scene_surface_try_from_buffer(buffer);
-            if (!s->found && scene_surface && scene_surface->surface == s->surface) {
-                s->found = buffer;
-            }
-        },
-        &search);
-    return search.found;
+    wlr_scene_node* child = nullptr;
+    wl_list_for_each(child, &wlr_scene_tree_from_node(node)->children, link) {
+        if (auto* found = find_surface_buffer(child, surface)) {
+            return found;
+        }
+    }
+    return nullptr;
+}
+
+} // namespace
+
+wlr_scene_buffer* ZoneContent::main_buffer() const {
+    auto* target = surface();
+    return target ? find_surface_buffer(&content_tree()->node, target) : nullptr;
 }
 
 uint64_t ZoneContent::next_id() {

@@ -340,10 +340,8 @@ std::vector<PlaneCandidate> ZoneScene::plane_candidates(const Output& output) co
     std::vector<PlaneCandidate> out;
     for (auto* content : contents_) {
         auto* node = node_of(*content);
-        // Native surfaces stay composited for now: a surface on a plane has its scene node
-        // disabled, and the seat finds pointer and touch targets through enabled nodes only.
         if (!node || node->state.floating || !node->tree->node.enabled || !content->ready() ||
-            content->surface() || output_for(node->state.output) != &output) {
+            output_for(node->state.output) != &output) {
             continue;
         }
         auto* spec = model_.layout().find_output(node->state.output);
