@@ -26,6 +26,7 @@
 #include <wayland-client.h>
 #include <xkbcommon/xkbcommon.h>
 
+#include "client-util.h"
 #include "xdg-shell-client-protocol.h"
 #include "ivi-application-client-protocol.h"
 
@@ -126,17 +127,7 @@ struct client {
 // Static so that everything stays reachable for LeakSanitizer when exiting on an error.
 static struct client client;
 
-static const char* const program_name = "tessera-test-client";
-
-static _Noreturn void fail(const char* format, ...) {
-    va_list args;
-    va_start(args, format);
-    fprintf(stderr, "%s: ", program_name);
-    vfprintf(stderr, format, args);
-    fputc('\n', stderr);
-    va_end(args);
-    exit(1);
-}
+const char* const program_name = "tessera-test-client";
 
 static void stop(int status) {
     client.running = false;
@@ -201,12 +192,6 @@ static void parse_popup_option(const char* text, struct options* opt) {
         !parse_int(&text, -MAX_BUFFER_SIDE, MAX_BUFFER_SIDE, &opt->popup_y) || *text != '\0')
         fail("--popup: expected WxH+X+Y");
     opt->popup = true;
-}
-
-static uint32_t parse_color(const char* option, const char* text) {
-    if (strlen(text) != 6 || strspn(text, "0123456789abcdefABCDEF") != 6)
-        fail("%s: expected RRGGBB in hexadecimal", option);
-    return (uint32_t)strtoul(text, NULL, 16);
 }
 
 static void parse_options(int argc, char** argv, struct options* opt) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Hardware planes on a real KMS device: tessera on vkms (DRM backend, 8 overlay planes) with
-simulated blob guests whose buffers are udmabuf dma-bufs. Runs inside the KMS test VM (see
-run.py next to it); each case starts its own tessera and guests.
+simulated blob guests whose buffers are udmabuf dma-bufs, and a native client sharing dumb
+buffers of vkms as dma-bufs (tessera-dmabuf-client). Runs inside the KMS test VM (see run.sh
+next to it); each case starts its own tessera, guests and clients.
 
 What is read back: tessera-ctl stats (per zone frame paths, per output frames composited and
 planes in use), the kernel's atomic state in debugfs (which plane shows which framebuffer
@@ -63,7 +64,7 @@ def layout(zones, guests, profiles=""):
 
 
 class Tessera:
-    def __init__(self, build, layout_text, log_name):
+    def __init__(self, build, layout_text, log_name, env=None):
         self.build = build
         self.dir = tempfile.mkdtemp(prefix="tessera-kms-")
         self.layout = os.path.join(self.dir, "layout.toml")
@@ -75,7 +76,7 @@ class Tessera:
         self.proc = subprocess.Popen(
             [f"{build}/compositor/tessera", "--layout", self.layout, "--socket", "wayland-kms",
              "--log-level", "info,planes=debug"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         wait_for("tessera's control socket", lambda: os.path.exists(self.socket))
         wait_for("an output", lambda: self.stats()["outputs"])
 
@@ -108,6 +109,16 @@ class Tessera:
         """Until a --hold guest showed its last frame and stopped flipping."""
         wait_for("the guest to hold its last frame", lambda: "holding" in open(self.log.name).read())
         time.sleep(0.5)
+
+    def client(self, *args):
+        """tessera-dmabuf-client with these arguments; returns (process, path of its output)."""
+        out = os.path.join(self.dir, "client.out")
+        proc = subprocess.Popen(
+            [f"{self.build}/tests/clients/tessera-dmabuf-client", *args],
+            stdout=open(out, "w"), stderr=self.log,
+            env={**os.environ, "WAYLAND_DISPLAY": "wayland-kms", "XDG_RUNTIME_DIR": "/run/user/0"})
+        self.guests.append(proc)
+        return proc, out
 
     def stop(self):
         for proc in self.guests + [self.proc]:
@@ -315,6 +326,110 @@ def case_refused_format(build):
         t.stop()
 
 
+# The GLES2 renderer (llvmpipe on vkms's primary node) imports dma-bufs, so tessera offers
+# linux-dmabuf and native clients can share dma-bufs; pixman cannot read them.
+GLES2 = {"WLR_RENDERER": "gles2", "WLR_RENDERER_ALLOW_SOFTWARE": "1"}
+
+
+def screenshot_pixels(path, points):
+    """RGB of a binary PPM (grim -t ppm) at the given (x, y) points."""
+    data = open(path, "rb").read()
+    # P6, width, height, maxval, then exactly one whitespace byte before the pixels.
+    header = re.match(rb"P6\s+(\d+)\s+(\d+)\s+255\s", data)
+    check(header is not None, f"not an 8-bit PPM: {data[:20]!r}")
+    width, pixels = int(header.group(1)), data[header.end():]
+    return [tuple(pixels[3 * (y * width + x):3 * (y * width + x) + 3]) for x, y in points]
+
+
+def feedbacks(path):
+    """The client's feedbacks so far: a list of {"tranches": [(scanout, [formats])]}."""
+    result = []
+    for line in open(path).read().splitlines():
+        if line.startswith("feedback main="):
+            result.append({"tranches": []})
+        elif line.startswith("tranche ") and result:
+            fields = dict(f.split("=", 1) for f in line.split()[1:])
+            result[-1]["tranches"].append((fields["scanout"] == "1",
+                                           fields["formats"].split(",")))
+    return result
+
+
+def case_native_feedback(build):
+    """A native client sharing dma-bufs in a format vkms's planes refuse (XB24): tessera tells
+    it in a scanout tranche which formats the planes take, the client reallocates in XR24 and
+    its zone goes onto an overlay, composited nothing for its frames; a click still reaches it
+    there; the screen is the same composited; with planes off the scanout tranche goes away."""
+    text = (layout([("app", ZONE, "")], []) + '[[rules]]\nzone = "app"\nivi-id = 7\n\n'
+            + '[profiles.off.zones.app]\nplanes = "off"\n')
+    t = Tessera(build, text, "native.log", env=GLES2)
+    out = os.devnull
+    try:
+        if "linux-dmabuf enabled" not in open(t.log.name).read():
+            raise Failure("no linux-dmabuf with the GLES2 renderer:\n" + t.log_tail())
+        client, out = t.client("--ivi-id", "7", "--size", f"{ZONE[2]}x{ZONE[3]}", "--format",
+                               "XB24", "--follow-feedback", "--fps", "10", "--poke",
+                               f"{ZONE[0] + 100},{ZONE[1] + 80}")
+        wait_for("XB24 buffers", lambda: "buffers format=XB24" in open(out).read())
+        check(not any(scanout for f in feedbacks(out) for scanout, _ in f["tranches"]),
+              "a scanout tranche before any plane refused the buffer")
+        wait_for("a scanout tranche", lambda: any(
+            scanout for f in feedbacks(out) for scanout, _ in f["tranches"]))
+        scanout = [formats for f in feedbacks(out) for s, formats in f["tranches"] if s][0]
+        check("XR24" in scanout and "XB24" not in scanout, f"scanout tranche formats {scanout}")
+        # The client takes the tranche's first format it can draw.
+        chosen = next(f for f in scanout if f in ("XR24", "AR24", "XB24", "AB24"))
+        wait_for(f"{chosen} buffers", lambda: f"buffers format={chosen}" in open(out).read())
+        wait_overlays([ZONE], "the client's zone on an overlay")
+        wait_for("zone app on a plane", lambda: t.zone("app")["last"] == "plane")
+        before, zone_before = t.output(), t.zone("app")
+        time.sleep(3)
+        after, zone_after = t.output(), t.zone("app")
+        frames = zone_after["plane"] - zone_before["plane"]
+        check(frames >= 15, f"only {frames} client frames on the plane in 3 s")
+        check(after["composited"] == before["composited"],
+              f"{after['composited'] - before['composited']} frames composited for {frames} "
+              "frames on the plane")
+        entered = [l for l in open(out).read().splitlines() if l.startswith("surface ")]
+        check(entered and entered[-1] == "surface enter",
+              f"on a plane and not on the output for its client: {entered}")
+        print(f"  XB24 refused, scanout tranche {','.join(scanout)}, {chosen}: {frames} frames "
+              "on the overlay, 0 composited")
+
+        # Input: the seat finds the surface although the scene does not draw it.
+        check(t.output()["planes_in_use"] == 1, "not on a plane before the click")
+        client.send_signal(signal.SIGUSR1)
+        wait_for("the click on the client", lambda: "pointer button" in open(out).read())
+        check("pointer enter 100 80" in open(out).read(),
+              "pointer entered elsewhere: " + open(out).read()[-300:])
+        print("  a click on the plane zone reached the client at 100,80")
+
+        # A screencopy client gets the screen with the plane's content in it.
+        shot = os.path.join(t.dir, "shot.ppm")
+        subprocess.run(["grim", "-t", "ppm", shot], check=True, timeout=30,
+                       env={**os.environ, "WAYLAND_DISPLAY": "wayland-kms",
+                            "XDG_RUNTIME_DIR": "/run/user/0"})
+        squares = screenshot_pixels(shot, [(ZONE[0] + 4, ZONE[1] + 4), (ZONE[0] + 20, ZONE[1] + 4)])
+        check(squares == [(255, 0, 0), (0, 0, 255)],
+              f"grim saw {squares} where the client's red and blue squares are")
+        wait_overlays([ZONE], "the zone back on its overlay after the screenshot")
+        print("  grim captured the plane zone's content")
+
+        on_plane = crc()
+        told = len(feedbacks(out))
+        t.ctl("profile", "off")
+        wait_overlays([], "the zone composited")
+        wait_for("feedback without a scanout tranche", lambda: len(feedbacks(out)) > told)
+        check(not any(s for s, _ in feedbacks(out)[-1]["tranches"]),
+              f"planes off and still a scanout tranche: {feedbacks(out)[-1]}")
+        composited = crc()
+        check(on_plane == composited, f"CRC on a plane {on_plane} != composited {composited}")
+        print(f"  planes off: default feedback again; CRC {on_plane} on the plane and composited")
+    except Failure as e:
+        raise Failure(f"{e}\nclient:\n{open(out).read()[-1500:]}\ntessera:\n{t.log_tail()}")
+    finally:
+        t.stop()
+
+
 def cpu_seconds(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -354,6 +469,7 @@ CASES = {
     "same-screen": case_same_screen_either_path,
     "priorities": case_priorities,
     "refused-format": case_refused_format,
+    "native-feedback": case_native_feedback,
 }
 
 
