@@ -351,6 +351,9 @@ wlr_scene_buffer* PlanePlanner::buffer_at(double lx, double ly, double* nx, doub
     }
     std::ranges::sort(top_first, std::greater{});
     for (auto& [z, buffer] : top_first) {
+        if (!buffer->buffer) {
+            continue; // unmapped since it was hidden
+        }
         int x = 0, y = 0;
         wlr_scene_node_coords(&buffer->node, &x, &y);
         int width = buffer->dst_width > 0 ? buffer->dst_width : buffer->buffer->width;
