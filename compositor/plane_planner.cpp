@@ -34,6 +34,12 @@ bool same_fbox(const wlr_fbox& a, const wlr_fbox& b) {
     return a.x == b.x && a.y == b.y && a.width == b.width && a.height == b.height;
 }
 
+// The size a scene buffer with a buffer is drawn at, in layout pixels.
+wlr_box drawn_box(const wlr_scene_buffer* buffer, int x, int y) {
+    return {x, y, buffer->dst_width > 0 ? buffer->dst_width : buffer->buffer->width,
+            buffer->dst_height > 0 ? buffer->dst_height : buffer->buffer->height};
+}
+
 // Something the scene draws, in layout coordinates.
 struct Leaf {
     wlr_scene_node* node;
@@ -72,9 +78,7 @@ void collect_leaves(wlr_scene_node* node, int x, int y, const std::set<wlr_scene
     case WLR_SCENE_NODE_BUFFER: {
         auto* buffer = wlr_scene_buffer_from_node(node);
         if (buffer->buffer) {
-            int width = buffer->dst_width > 0 ? buffer->dst_width : buffer->buffer->width;
-            int height = buffer->dst_height > 0 ? buffer->dst_height : buffer->buffer->height;
-            out.push_back({node, {x, y, width, height}});
+            out.push_back({node, drawn_box(buffer, x, y)});
         }
         break;
     }
@@ -356,10 +360,9 @@ wlr_scene_buffer* PlanePlanner::buffer_at(double lx, double ly, double* nx, doub
         }
         int x = 0, y = 0;
         wlr_scene_node_coords(&buffer->node, &x, &y);
-        int width = buffer->dst_width > 0 ? buffer->dst_width : buffer->buffer->width;
-        int height = buffer->dst_height > 0 ? buffer->dst_height : buffer->buffer->height;
+        wlr_box box = drawn_box(buffer, x, y);
         double rx = lx - x, ry = ly - y;
-        if (rx < 0 || ry < 0 || rx >= width || ry >= height ||
+        if (rx < 0 || ry < 0 || rx >= box.width || ry >= box.height ||
             (buffer->point_accepts_input && !buffer->point_accepts_input(buffer, &rx, &ry))) {
             continue;
         }
@@ -435,8 +438,10 @@ bool PlanePlanner::commit_frame(bool composite_all) {
     std::erase_if(layer_of_, [&](auto& entry) {
         return std::ranges::none_of(all, [&](auto& c) { return c.content->id() == entry.first; });
     });
-    // (A frame composited for a screenshot changes nothing for clients.)
-    if (auto* feedback = server_.scanout_feedback(); feedback && !composite_all) {
+    // (Nothing to withdraw while no surface has one; a frame composited for a screenshot
+    // changes nothing for clients.)
+    if (auto* feedback = server_.scanout_feedback();
+        feedback && feedback->surfaces() > 0 && !composite_all) {
         std::set<const wlr_surface*> surfaces;
         for (auto& c : all) {
             surfaces.insert(c.content->surface());

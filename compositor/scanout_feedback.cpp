@@ -2,13 +2,12 @@
 
 #include "log_scopes.hpp"
 
-#include <atomic>
 #include <vector>
 
 namespace tessera::compositor {
 
 namespace {
-std::atomic<uint64_t> next_serial{1};
+uint64_t next_serial = 1; // the compositor's thread only
 } // namespace
 
 PlaneFormats::~PlaneFormats() {

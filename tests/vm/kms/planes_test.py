@@ -72,6 +72,9 @@ class Tessera:
             f.write(layout_text)
         self.log = open(os.path.join(self.dir, log_name), "w")
         self.socket = "/run/user/0/tessera.wayland-kms.sock"
+        # What a Wayland client needs to reach this tessera.
+        self.client_env = {**os.environ, "WAYLAND_DISPLAY": "wayland-kms",
+                           "XDG_RUNTIME_DIR": "/run/user/0"}
         self.guests = []
         self.proc = subprocess.Popen(
             [f"{build}/compositor/tessera", "--layout", self.layout, "--socket", "wayland-kms",
@@ -115,8 +118,7 @@ class Tessera:
         out = os.path.join(self.dir, "client.out")
         proc = subprocess.Popen(
             [f"{self.build}/tests/clients/tessera-dmabuf-client", *args],
-            stdout=open(out, "w"), stderr=self.log,
-            env={**os.environ, "WAYLAND_DISPLAY": "wayland-kms", "XDG_RUNTIME_DIR": "/run/user/0"})
+            stdout=open(out, "w"), stderr=self.log, env=self.client_env)
         self.guests.append(proc)
         return proc, out
 
@@ -405,9 +407,7 @@ def case_native_feedback(build):
 
         # A screencopy client gets the screen with the plane's content in it.
         shot = os.path.join(t.dir, "shot.ppm")
-        subprocess.run(["grim", "-t", "ppm", shot], check=True, timeout=30,
-                       env={**os.environ, "WAYLAND_DISPLAY": "wayland-kms",
-                            "XDG_RUNTIME_DIR": "/run/user/0"})
+        subprocess.run(["grim", "-t", "ppm", shot], check=True, timeout=30, env=t.client_env)
         squares = screenshot_pixels(shot, [(ZONE[0] + 4, ZONE[1] + 4), (ZONE[0] + 20, ZONE[1] + 4)])
         check(squares == [(255, 0, 0), (0, 0, 255)],
               f"grim saw {squares} where the client's red and blue squares are")
