@@ -9,16 +9,9 @@ root_dir="$cache_dir/debian13-root"
 # Inside the root this file records which package list the root was last brought up to.
 root_stamp=".tessera-packages"
 
-say() { printf '[tools/dev] %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-
-as_root() {
-	if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-
-wanted_packages() {
-	sed -e 's/#.*//' -e 's/[[:space:]]//g' "$package_list" | grep -v '^$' | sort -u
-}
+say_tag=tools/dev
+# shellcheck source=tools/lib/common.sh
+source "$repo/tools/lib/common.sh"
 
 # native when the host itself is Debian 13 or newer, or Ubuntu that ships wlroots 0.18.
 env_mode() {

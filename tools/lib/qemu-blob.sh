@@ -53,19 +53,9 @@ configure_flags=(
 	--disable-debug-info
 )
 
-say() { printf '[qemu-blob] %s\n' "$*" >&2; }
-die() {
-	say "error: $*"
-	exit 1
-}
-
-as_root() {
-	if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-
-wanted_packages() {
-	sed -e 's/#.*//' -e 's/[[:space:]]//g' "$package_list" | grep -v '^$' | sort -u
-}
+say_tag=qemu-blob
+# shellcheck source=tools/lib/common.sh
+source "$repo/tools/lib/common.sh"
 
 # The version of the source package a binary package was built from.
 source_version() {

@@ -23,16 +23,10 @@
 #   tools/dev run tests/vm/kms/build-rig.sh path    that directory when built, else exit 1
 set -euo pipefail
 
-say() { printf '[vkms] %s\n' "$*" >&2; }
-die() {
-	say "error: $*"
-	exit 1
-}
-as_root() {
-	if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
-}
-
 script=$(readlink -f "${BASH_SOURCE[0]}")
+say_tag=vkms
+# shellcheck source=tools/lib/common.sh
+source "$(dirname "$script")/../../../tools/lib/common.sh"
 cache_root=${TESSERA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera}/vkms
 
 kernel_image() {
