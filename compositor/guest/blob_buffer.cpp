@@ -1,6 +1,8 @@
 #include "blob_buffer.hpp"
 
 #include <algorithm>
+#include <cstddef>
+#include <iterator>
 
 namespace tessera::compositor {
 
@@ -99,6 +101,18 @@ BlobBuffer* BlobBuffers::get(const gpu::Resource& resource, const gpu::ScanoutIm
             return it->second;
         }
     }
+    if (std::distance(first, last) >= static_cast<ptrdiff_t>(max_images_per_blob)) {
+        // A guest may point its scanout at a blob in ever new ways: the buffers nothing
+        // holds go, and the ones shown stay (as many as scanouts and commits in flight).
+        for (auto it = first; it != last;) {
+            if (it->second->in_use()) {
+                ++it;
+            } else {
+                it->second->drop();
+                it = buffers_.erase(it);
+            }
+        }
+    }
     auto* buffer = new BlobBuffer(resource.blob_memory, whole);
     uint32_t id = resource.id();
     buffer->set_on_release([this, id] {
@@ -108,6 +122,10 @@ BlobBuffer* BlobBuffers::get(const gpu::Resource& resource, const gpu::ScanoutIm
     });
     buffers_.emplace(id, buffer);
     return buffer;
+}
+
+size_t BlobBuffers::images(uint32_t resource_id) const {
+    return buffers_.count(resource_id);
 }
 
 bool BlobBuffers::in_use(uint32_t resource_id) const {

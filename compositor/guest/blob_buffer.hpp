@@ -72,8 +72,13 @@ public:
     BlobBuffers(const BlobBuffers&) = delete;
     BlobBuffers& operator=(const BlobBuffers&) = delete;
 
+    // A blob holding several frames (flipped by offset) keeps a buffer for each, up to this
+    // many; beyond it, making a new one drops those nothing uses.
+    static constexpr size_t max_images_per_blob = 4;
+
     // The buffer showing `image` of the blob `resource` (mapped by the device).
     BlobBuffer* get(const gpu::Resource& resource, const gpu::ScanoutImage& image);
+    [[nodiscard]] size_t images(uint32_t resource_id) const; // buffers kept for the blob
     [[nodiscard]] bool in_use(uint32_t resource_id) const;
     void forget(uint32_t resource_id); // the blob is gone
     void clear();
