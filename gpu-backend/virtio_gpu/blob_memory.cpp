@@ -63,7 +63,7 @@ std::expected<Located, std::string> locate(const Backing& backing, uint64_t size
 
 std::expected<std::shared_ptr<const BlobMemory>, std::string>
 BlobMemory::map(const Backing& backing, uint64_t size, std::shared_ptr<const GuestRam> ram,
-                Udmabuf* udmabuf) {
+                Udmabuf* udmabuf, uint64_t max_mappings) {
     if (size == 0 || !ram) {
         return std::unexpected("empty blob");
     }
@@ -102,6 +102,10 @@ BlobMemory::map(const Backing& backing, uint64_t size, std::shared_ptr<const Gue
         return blob;
     }
 
+    if (located->pieces.size() > max_mappings) {
+        return std::unexpected(std::format("blob in {} pieces: over the {} mappings left",
+                                           located->pieces.size(), max_mappings));
+    }
     // Reserve one range, then map each piece of the memfds into it in order.
     void* base =
         mmap(nullptr, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -126,6 +130,7 @@ BlobMemory::map(const Backing& backing, uint64_t size, std::shared_ptr<const Gue
         at += piece.length;
     }
     blob->data_ = static_cast<const std::byte*>(base);
+    blob->mappings_ = located->pieces.size();
     return blob;
 }
 

@@ -23,11 +23,12 @@ namespace tessera::gpu {
 class BlobMemory {
 public:
     // Maps the first `size` bytes of `backing`. `udmabuf` may be null (no dma-buf wanted). The
-    // error says why the pages cannot be mapped at all; a dma-buf that cannot be made is not an
-    // error (dmabuf_error() says why).
+    // error says why the pages cannot be mapped at all, also when that would take more than
+    // `max_mappings` mappings; a dma-buf that cannot be made is not an error (dmabuf_error()
+    // says why).
     [[nodiscard]] static std::expected<std::shared_ptr<const BlobMemory>, std::string>
     map(const Backing& backing, uint64_t size, std::shared_ptr<const GuestRam> ram,
-        Udmabuf* udmabuf);
+        Udmabuf* udmabuf, uint64_t max_mappings);
 
     ~BlobMemory();
     BlobMemory(const BlobMemory&) = delete;
@@ -40,6 +41,8 @@ public:
     [[nodiscard]] bool mapped_from_dmabuf() const { return mapped_from_dmabuf_; }
     // Pieces of guest memory the blob was assembled from (after merging).
     [[nodiscard]] size_t pieces() const { return pieces_; }
+    // Mappings made for it piece by piece (none for a dma-buf's or guest RAM's own mapping).
+    [[nodiscard]] size_t mappings() const { return mappings_; }
 
 private:
     BlobMemory() = default;
@@ -53,6 +56,7 @@ private:
     std::string dmabuf_error_;
     bool mapped_from_dmabuf_ = false;
     size_t pieces_ = 0;
+    size_t mappings_ = 0;
 };
 
 } // namespace tessera::gpu

@@ -495,6 +495,9 @@ void GpuDevice::destroy(uint32_t id) {
     }
     drop_backing(*it->second);
     used_bytes_ -= it->second->is_blob() ? it->second->blob_size() : it->second->size_bytes();
+    if (it->second->blob_memory) {
+        used_mappings_ -= it->second->blob_memory->mappings();
+    }
     resources_.erase(it);
     if (callbacks_.on_resource_destroyed) {
         callbacks_.on_resource_destroyed(id);
@@ -620,7 +623,8 @@ std::expected<void, GpuDevice::Failure> GpuDevice::map_blob(Resource& resource) 
     if (!ram_) {
         return fail(Response::err_unspec, "no guest memory");
     }
-    auto memory = BlobMemory::map(*resource.backing, resource.blob_size(), ram_, udmabuf_);
+    auto memory = BlobMemory::map(*resource.backing, resource.blob_size(), ram_, udmabuf_,
+                                  quota_.max_blob_mappings - used_mappings_);
     if (!memory) {
         uint64_t dropped = 0;
         if (log_limiter_.allow(dropped)) {
@@ -628,6 +632,7 @@ std::expected<void, GpuDevice::Failure> GpuDevice::map_blob(Resource& resource) 
         }
         return fail(Response::err_unspec, "blob memory cannot be mapped");
     }
+    used_mappings_ += (*memory)->mappings();
     resource.blob_memory = std::move(*memory);
     return {};
 }
@@ -710,6 +715,7 @@ std::vector<ResponseToken> GpuDevice::reset() {
     }
     used_bytes_ = 0;
     used_ranges_ = 0;
+    used_mappings_ = 0;
     return dropped;
 }
 

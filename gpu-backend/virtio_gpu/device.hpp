@@ -53,6 +53,10 @@ struct Quota {
                                                 // the cap on one resource's backing length
     uint32_t max_resource_dimension = 16384;    // width and height; at most 65536
     uint64_t max_backing_ranges = 131072;       // stored (merged) backing ranges, all resources
+    // Pieces of guest memory mapped one by one, for blobs udmabuf does not take, all blobs:
+    // each is a mapping of the compositor's, and vm.max_map_count (65530 by default) counts
+    // them all, every guest's and the compositor's own.
+    uint64_t max_blob_mappings = 8192;
 };
 
 class Udmabuf;
@@ -249,6 +253,7 @@ private:
     Udmabuf* udmabuf_;
     uint64_t used_bytes_ = 0;
     uint64_t used_ranges_ = 0;
+    uint64_t used_mappings_ = 0;
     DeviceStats stats_;
     std::mt19937_64 uuid_random_;
     LogLimiter log_limiter_;

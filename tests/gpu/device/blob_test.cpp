@@ -319,6 +319,27 @@ TEST_CASE("blobs count against the guest's memory and resource quotas", "[blob-h
     CHECK(g.control(create_blob(3, 48 * page, scattered_pages(48, 256 * page))) == ok);
 }
 
+TEST_CASE("blobs mapped piece by piece count against the guest's mapping quota", "[blob-hostile]") {
+    Quota quota;
+    quota.max_blob_mappings = 40;
+    GuestFixture g(two_scanouts(quota)); // no udmabuf: every scattered page is a mapping
+    REQUIRE(g.control(create_blob(1, 32 * page, scattered_pages(32))) == ok);
+    REQUIRE(g.control(create_blob(2, 16 * page, scattered_pages(16, 128 * page))) == ok);
+    REQUIRE(g.control(create_blob(3, 8 * page, scattered_pages(8, 256 * page))) == ok);
+    REQUIRE(g.control(set_scanout_blob(0, 1, {64, 64}, {0, 0, 64, 64})) == ok);
+    CHECK(g.device.find_resource(1)->blob_memory->mappings() == 32);
+    CHECK(g.control(set_scanout_blob(1, 2, {64, 64}, {0, 0, 64, 64})) ==
+          code(Response::err_unspec));
+    CHECK(g.device.find_resource(2)->blob_memory == nullptr);
+    CHECK(g.device.scanout(1).resource_id == 0);
+    CHECK(g.device.scanout(0).resource_id == 1);
+    REQUIRE(g.control(set_scanout_blob(1, 3, {64, 32}, {0, 0, 64, 32})) == ok); // 40 of 40
+    // The mappings go with their blob.
+    REQUIRE(g.control(set_scanout_blob(0, 0, {}, {})) == ok);
+    REQUIRE(g.control(unref(1)) == ok);
+    CHECK(g.control(set_scanout_blob(0, 2, {64, 64}, {0, 0, 64, 64})) == ok);
+}
+
 TEST_CASE("merge_pieces joins pieces that continue each other in the same file", "[udmabuf]") {
     std::vector<FilePiece> pieces{{3, 0, 4096},     {3, 4096, 4096}, {3, 16384, 4096},
                                   {4, 20480, 4096}, {4, 24576, 0},   {4, 24576, 8192}};
