@@ -6,33 +6,33 @@ namespace {
 constexpr auto fps_window = std::chrono::seconds(1);
 }
 
-namespace {
-
-// wlr_scene_node_for_each_buffer skips disabled nodes, and content a hardware plane shows has
-// its node disabled: this search goes through every node.
-wlr_scene_buffer* find_surface_buffer(wlr_scene_node* node, wlr_surface* surface) {
+wlr_scene_buffer* find_scene_buffer(wlr_scene_node* node,
+                                    const std::function<bool(wlr_scene_buffer*)>& visit) {
     if (node->type == WLR_SCENE_NODE_BUFFER) {
         auto* buffer = wlr_scene_buffer_from_node(node);
-        auto* scene_surface = wlr_scene_surface_try_from_buffer(buffer);
-        return scene_surface && scene_surface->surface == surface ? buffer : nullptr;
+        return visit(buffer) ? buffer : nullptr;
     }
     if (node->type != WLR_SCENE_NODE_TREE) {
         return nullptr;
     }
     wlr_scene_node* child = nullptr;
     wl_list_for_each(child, &wlr_scene_tree_from_node(node)->children, link) {
-        if (auto* found = find_surface_buffer(child, surface)) {
+        if (auto* found = find_scene_buffer(child, visit)) {
             return found;
         }
     }
     return nullptr;
 }
 
-} // namespace
-
 wlr_scene_buffer* ZoneContent::main_buffer() const {
     auto* target = surface();
-    return target ? find_surface_buffer(&content_tree()->node, target) : nullptr;
+    if (!target) {
+        return nullptr;
+    }
+    return find_scene_buffer(&content_tree()->node, [target](wlr_scene_buffer* buffer) {
+        auto* scene_surface = wlr_scene_surface_try_from_buffer(buffer);
+        return scene_surface && scene_surface->surface == target;
+    });
 }
 
 uint64_t ZoneContent::next_id() {

@@ -12,6 +12,12 @@
 
 namespace tessera::compositor {
 
+// The first buffer under `node` for which `visit` returns true, disabled nodes included:
+// wlr_scene_node_for_each_buffer skips those, and content a hardware plane shows has its node
+// disabled.
+wlr_scene_buffer* find_scene_buffer(wlr_scene_node* node,
+                                    const std::function<bool(wlr_scene_buffer*)>& visit);
+
 // Something a zone can show: an xdg toplevel, an ivi-application surface or a guest's scanout.
 // Zones place it, size it and count its frames.
 class ZoneContent {

@@ -37,13 +37,12 @@ wlr_scale_filter_mode filter_for(ivi::FitMode fit) {
     return fit == ivi::FitMode::integer ? WLR_SCALE_FILTER_NEAREST : WLR_SCALE_FILTER_BILINEAR;
 }
 
+// Also on buffers a plane shows (their nodes are disabled): the planner reads their opacity.
 void set_opacity(wlr_scene_tree* tree, double opacity) {
-    wlr_scene_node_for_each_buffer(
-        &tree->node,
-        [](wlr_scene_buffer* buffer, int, int, void* data) {
-            wlr_scene_buffer_set_opacity(buffer, static_cast<float>(*static_cast<double*>(data)));
-        },
-        &opacity);
+    find_scene_buffer(&tree->node, [opacity](wlr_scene_buffer* buffer) {
+        wlr_scene_buffer_set_opacity(buffer, static_cast<float>(opacity));
+        return false; // every buffer
+    });
 }
 
 } // namespace

@@ -210,6 +210,9 @@ rect = { x = 16, y = 16, width = 480, height = 360 }
 [profiles.off.zones.a]
 planes = "off"
 
+[profiles.translucent.zones.a]
+opacity = 0.5
+
 [profiles.scaled-off.zones.a]
 rect = { x = 16, y = 16, width = 480, height = 360 }
 planes = "off"
@@ -218,7 +221,8 @@ planes = "off"
 
 def case_unscaled_on_plane_scaled_blit(build):
     """A flipping blob guest: unscaled it is on an overlay and nothing is composited for its
-    frames; scaled (vkms cannot scale) each frame is one blit; planes off: blits as well."""
+    frames; made translucent while on it, or scaled (vkms cannot scale), each frame is one
+    blit; planes off: blits as well."""
     t = Tessera(build, layout([("a", ZONE, "")], [("vm", 1)], PROFILES_ONE), "flipping.log")
     try:
         t.guest("vm", "--fps", "10")
@@ -237,7 +241,8 @@ def case_unscaled_on_plane_scaled_blit(build):
         check(after["planes_in_use"] == 1, f"planes in use: {after['planes_in_use']}")
         print(f"  unscaled: {frames} frames on the overlay, 0 composited")
 
-        for profile, label in (("scaled", "scaled"), ("off", "planes off")):
+        for profile, label in (("translucent", "translucent"), ("scaled", "scaled"),
+                               ("off", "planes off")):
             t.ctl("profile", profile)
             wait_overlays([], f"no overlay in use ({label})")
             time.sleep(0.5)
