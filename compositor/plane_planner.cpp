@@ -30,10 +30,6 @@ struct PlanePlanner::Candidate {
 
 namespace {
 
-bool same_fbox(const wlr_fbox& a, const wlr_fbox& b) {
-    return a.x == b.x && a.y == b.y && a.width == b.width && a.height == b.height;
-}
-
 // The size a scene buffer with a buffer is drawn at, in layout pixels.
 wlr_box drawn_box(const wlr_scene_buffer* buffer, int x, int y) {
     return {x, y, buffer->dst_width > 0 ? buffer->dst_width : buffer->buffer->width,
@@ -46,11 +42,6 @@ struct Leaf {
     wlr_box box;
 };
 
-// The struct a wl_list link is the member `link` of.
-template <typename T> T* container_of_link(wl_list* link) {
-    return reinterpret_cast<T*>(reinterpret_cast<char*>(link) - offsetof(T, link));
-}
-
 // Every visible buffer and non-transparent rectangle, bottom to top (the render order).
 // `on_planes`: buffers disabled because a plane shows them, which count as visible.
 void collect_leaves(wlr_scene_node* node, int x, int y, const std::set<wlr_scene_node*>& on_planes,
@@ -62,9 +53,9 @@ void collect_leaves(wlr_scene_node* node, int x, int y, const std::set<wlr_scene
     y += node->y;
     switch (node->type) {
     case WLR_SCENE_NODE_TREE: {
-        auto* tree = wlr_scene_tree_from_node(node);
-        for (wl_list* link = tree->children.next; link != &tree->children; link = link->next) {
-            collect_leaves(container_of_link<wlr_scene_node>(link), x, y, on_planes, out);
+        wlr_scene_node* child = nullptr;
+        wl_list_for_each(child, &wlr_scene_tree_from_node(node)->children, link) {
+            collect_leaves(child, x, y, on_planes, out);
         }
         break;
     }
@@ -94,8 +85,8 @@ bool overlaps(const wlr_box& a, const wlr_box& b) {
 
 bool PlanePlanner::LayerKey::operator==(const LayerKey& other) const {
     return format == other.format && modifier == other.modifier && width == other.width &&
-           height == other.height && same_fbox(src, other.src) && wlr_box_equal(&dst, &other.dst) &&
-           z == other.z;
+           height == other.height && wlr_fbox_equal(&src, &other.src) &&
+           wlr_box_equal(&dst, &other.dst) && z == other.z;
 }
 
 PlanePlanner::PlanePlanner(Server& server, Output& output) : server_(server), output_(output) {}
@@ -175,8 +166,21 @@ void PlanePlanner::count_budget() {
 std::vector<PlanePlanner::Candidate> PlanePlanner::candidates() const {
     std::vector<Candidate> out;
     auto* zones = server_.zones();
-    if (!zones || zones->output_planes(output_) == ivi::PlanesMode::off) {
-        return out; // no layout, or this output composites everything
+    if (budget_ == 0 || !zones || zones->output_planes(output_) == ivi::PlanesMode::off) {
+        return out; // no overlay planes (known), no layout, or everything composited here
+    }
+    // The checks of the buffer alone first: without dma-buf content nothing walks the scene.
+    std::vector<std::pair<PlaneCandidate, wlr_dmabuf_attributes>> usable;
+    for (auto& c : zones->plane_candidates(output_)) {
+        auto* sb = c.buffer;
+        wlr_dmabuf_attributes dmabuf{};
+        if (sb->buffer && wlr_buffer_get_dmabuf(sb->buffer, &dmabuf) && sb->opacity >= 1.0f &&
+            sb->transform == WL_OUTPUT_TRANSFORM_NORMAL) {
+            usable.emplace_back(std::move(c), dmabuf);
+        }
+    }
+    if (usable.empty()) {
+        return out;
     }
     std::set<wlr_scene_node*> on_planes;
     for (auto& [id, hidden] : hidden_) {
@@ -186,13 +190,11 @@ std::vector<PlanePlanner::Candidate> PlanePlanner::candidates() const {
     collect_leaves(&server_.scene()->tree.node, 0, 0, on_planes, leaves);
     wlr_box screen = output_.layout_box();
 
-    for (auto& c : zones->plane_candidates(output_)) {
+    for (auto& [c, dmabuf] : usable) {
         auto* sb = c.buffer;
         auto leaf = std::ranges::find(leaves, &sb->node, &Leaf::node);
-        wlr_dmabuf_attributes dmabuf{};
-        if (leaf == leaves.end() || !sb->buffer || !wlr_buffer_get_dmabuf(sb->buffer, &dmabuf) ||
-            sb->opacity < 1.0f || sb->transform != WL_OUTPUT_TRANSFORM_NORMAL) {
-            continue;
+        if (leaf == leaves.end()) {
+            continue; // not drawn
         }
         wlr_box dst = leaf->box;
         wlr_box inside{};
@@ -229,9 +231,8 @@ std::vector<PlanePlanner::Candidate> PlanePlanner::candidates() const {
         candidate_nodes.insert(&c.buffer->node);
     }
     std::vector<wlr_box> cursors;
-    wl_list* cursor_list = &output_.wlr()->cursors;
-    for (wl_list* link = cursor_list->next; link != cursor_list; link = link->next) {
-        auto* cursor = container_of_link<wlr_output_cursor>(link);
+    wlr_output_cursor* cursor = nullptr;
+    wl_list_for_each(cursor, &output_.wlr()->cursors, link) {
         if (cursor->visible && cursor->enabled && output_.wlr()->hardware_cursor != cursor) {
             cursors.push_back({static_cast<int>(cursor->x) - cursor->hotspot_x + screen.x,
                                static_cast<int>(cursor->y) - cursor->hotspot_y + screen.y,
@@ -459,12 +460,11 @@ bool PlanePlanner::commit_frame(bool composite_all) {
         log::trace(plane_log, "output {}: damage {},{} {}x{}", output_.name(), box->x1, box->y1,
                    box->x2 - box->x1, box->y2 - box->y1);
     }
-    bool layers_changed =
-        offered.size() != offered_.size() || std::ranges::any_of(offered, [&](const Candidate* c) {
-            auto it = offered_.find(c->content->id());
-            return it == offered_.end() || it->second.buffer != c->buffer->buffer ||
-                   !(it->second.key == c->key);
-        });
+    // Settled: every offer is one of the last commit's, as it was.
+    bool layers_changed = !settled || offered.size() != offered_.size() ||
+                          std::ranges::any_of(offered, [&](const Candidate* c) {
+                              return offered_.at(c->content->id()).buffer != c->buffer->buffer;
+                          });
     if (!render && !layers_changed) {
         return true; // nothing new for the screen; the next change asks for a frame
     }
@@ -609,7 +609,6 @@ void PlanePlanner::after_commit(const std::vector<Candidate*>& offered,
     }
     offered_ = std::move(offered_now);
     accepted_ = std::move(accepted_now);
-    planes_in_use_ = static_cast<int>(accepted_.size());
     if (lost) {
         auto keep = std::views::keys(accepted_);
         set_hidden({keep.begin(), keep.end()});

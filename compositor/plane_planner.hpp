@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -56,7 +55,7 @@ public:
     // as wlr_scene_node_at gives them: its scene node is disabled, so the scene cannot find it.
     wlr_scene_buffer* buffer_at(double lx, double ly, double* nx, double* ny) const;
 
-    [[nodiscard]] int planes_in_use() const { return planes_in_use_; }
+    [[nodiscard]] int planes_in_use() const { return static_cast<int>(accepted_.size()); }
     [[nodiscard]] int plane_budget() const { return budget_; }
     [[nodiscard]] uint64_t frames_composited() const { return frames_composited_; }
 
@@ -119,7 +118,6 @@ private:
     };
     std::map<uint64_t, std::unique_ptr<Hidden>> hidden_;
     wlr_buffer* primary_ = nullptr; // last committed primary buffer, locked
-    int planes_in_use_ = 0;
     uint64_t frames_composited_ = 0;
 };
 
