@@ -8,14 +8,10 @@
 namespace tessera::ivi {
 
 std::optional<PlanesMode> parse_planes_mode(std::string_view text) {
-    if (text == "auto") {
-        return PlanesMode::automatic;
-    }
-    if (text == "off") {
-        return PlanesMode::off;
-    }
-    if (text == "force") {
-        return PlanesMode::force;
+    for (auto mode : {PlanesMode::automatic, PlanesMode::off, PlanesMode::force}) {
+        if (planes_mode_name(mode) == text) {
+            return mode;
+        }
     }
     return std::nullopt;
 }
