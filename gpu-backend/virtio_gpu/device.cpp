@@ -642,20 +642,18 @@ GpuDevice::Result GpuDevice::hold_fence(const proto::CtrlHeader& h, uint32_t res
     if ((h.flags & proto::flag_fence) == 0 || !callbacks_.on_fence) {
         return NoData{};
     }
-    std::vector<uint32_t> showing;
-    for (uint32_t i = 0; i < scanouts_.size(); ++i) {
-        if (scanouts_[i].resource_id == resource_id) {
-            showing.push_back(i);
-        }
-    }
-    if (showing.empty()) {
+    auto showing =
+        static_cast<uint32_t>(std::ranges::count(scanouts_, resource_id, &Scanout::resource_id));
+    if (showing == 0) {
         return NoData{}; // nothing to present: the frame is as done as it gets
     }
     // Registered before the compositor hears of it, so that it may signal at once.
-    fences_.push_back({token, h, static_cast<uint32_t>(showing.size())});
+    fences_.push_back({token, h, showing});
     ++stats_.fenced_frames;
-    for (uint32_t scanout : showing) {
-        callbacks_.on_fence(scanout, token);
+    for (uint32_t i = 0; i < scanouts_.size(); ++i) {
+        if (scanouts_[i].resource_id == resource_id) {
+            callbacks_.on_fence(i, token);
+        }
     }
     return Deferred{};
 }
