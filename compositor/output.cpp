@@ -210,9 +210,7 @@ void Output::handle_commit(const wlr_output_event_commit& event) {
     }
     ++frames_committed_;
     if (auto* zones = server_.zones()) {
-        zones->count_frame_paths(*this, [this](const ZoneContent& content) {
-            return planner_ && planner_->on_plane(content);
-        });
+        zones->count_frame_paths(*this);
     }
     if (pending_captures_.empty()) {
         return;

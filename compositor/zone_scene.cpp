@@ -3,6 +3,7 @@
 #include "log_scopes.hpp"
 #include "output.hpp"
 #include "pixel_buffer.hpp"
+#include "plane_planner.hpp"
 #include "server.hpp"
 
 #include <algorithm>
@@ -356,8 +357,8 @@ std::vector<PlaneCandidate> ZoneScene::plane_candidates(const Output& output) co
     return out;
 }
 
-void ZoneScene::count_frame_paths(const Output& output,
-                                  const std::function<bool(const ZoneContent&)>& on_plane) {
+void ZoneScene::count_frame_paths(const Output& output) {
+    const auto* planner = output.planner();
     for (auto* content : contents_) {
         auto& counted = frames_counted_[content];
         if (content->frames() == counted) {
@@ -369,9 +370,9 @@ void ZoneScene::count_frame_paths(const Output& output,
         }
         uint64_t frames = content->frames() - counted;
         counted = content->frames();
-        auto kind = on_plane(*content)        ? FramePathKind::plane
-                    : content->frame_copied() ? FramePathKind::copy
-                                              : FramePathKind::blit;
+        auto kind = planner && planner->on_plane(*content) ? FramePathKind::plane
+                    : content->frame_copied()              ? FramePathKind::copy
+                                                           : FramePathKind::blit;
         auto& paths = frame_paths_[node->state.name];
         (kind == FramePathKind::plane  ? paths.plane
          : kind == FramePathKind::copy ? paths.copy

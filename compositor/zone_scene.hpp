@@ -78,8 +78,7 @@ public:
     [[nodiscard]] std::vector<PlaneCandidate> plane_candidates(const Output& output) const;
     // After a commit of `output`: counts the frames its zones' content brought since the last
     // one, each by the path it took.
-    void count_frame_paths(const Output& output,
-                           const std::function<bool(const ZoneContent&)>& on_plane);
+    void count_frame_paths(const Output& output);
     [[nodiscard]] const std::map<std::string, ZoneFramePaths, std::less<>>& frame_paths() const {
         return frame_paths_;
     }
