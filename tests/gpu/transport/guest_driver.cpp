@@ -3,6 +3,7 @@
 #include "gpu-backend/vhost_user/bytes.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace tessera::gpu::test {
 
@@ -27,7 +28,6 @@ std::optional<uint16_t> GuestDriver::submit(const Bytes& request) {
         // Every buffer waits for a late answer: collect them first.
         while (auto used = frontend_.wait_used(0, 2000)) {
             retire(*used);
-            ++late_answers_;
             if (in_flight_.size() < slots_.size()) {
                 break;
             }
@@ -76,7 +76,6 @@ std::optional<Bytes> GuestDriver::wait_for(uint16_t head, int timeout_ms) {
         if (used->id == head) {
             return std::move(used->data);
         }
-        ++late_answers_;
     }
 }
 
@@ -179,7 +178,8 @@ void GuestDriver::draw(const Framebuffer& fb,
     }
 }
 
-bool GuestDriver::flip(uint32_t scanout, const Framebuffer& fb) {
+// A page flip up to its flush: the transfer, and the scanout set when the framebuffer changes.
+bool GuestDriver::show(uint32_t scanout, const Framebuffer& fb) {
     Rect whole{0, 0, fb.width, fb.height};
     if (!ok(transfer(fb.id, whole, 0))) {
         return false;
@@ -188,37 +188,32 @@ bool GuestDriver::flip(uint32_t scanout, const Framebuffer& fb) {
         shown_.resize(scanout + 1, 0);
     }
     if (shown_[scanout] != fb.id) {
-        if (!ok(set_scanout(scanout, fb.id, whole))) {
+        bool set =
+            fb.blob()
+                ? ok(set_scanout_blob(scanout, fb.id, {fb.width, fb.height, fb.format}, whole))
+                : ok(set_scanout(scanout, fb.id, whole));
+        if (!set) {
             return false;
         }
         shown_[scanout] = fb.id;
     }
-    return ok(flush(fb.id, whole));
+    return true;
+}
+
+bool GuestDriver::flip(uint32_t scanout, const Framebuffer& fb) {
+    return show(scanout, fb) && ok(flush(fb.id, {0, 0, fb.width, fb.height}));
 }
 
 BlobFlip GuestDriver::flip_blob(uint32_t scanout, const Framebuffer& fb) {
     BlobFlip result;
-    Rect whole{0, 0, fb.width, fb.height};
-    if (!ok(transfer(fb.id, whole, 0))) {
+    if (!show(scanout, fb)) {
         return result;
     }
-    if (shown_.size() <= scanout) {
-        shown_.resize(scanout + 1, 0);
-    }
-    if (shown_[scanout] != fb.id) {
-        if (!ok(set_scanout_blob(scanout, fb.id, {fb.width, fb.height, fb.format}, whole))) {
-            return result;
-        }
-        shown_[scanout] = fb.id;
-    }
-    auto head = submit(flush(fb.id, whole, fenced(next_fence_++)));
+    auto head = submit(flush(fb.id, {0, 0, fb.width, fb.height}, fenced(next_fence_++)));
     if (!head) {
         return result;
     }
-    auto start = std::chrono::steady_clock::now();
     auto answer = wait_for(*head, fence_timeout_ms);
-    result.fence_wait = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - start);
     result.fence_timed_out = !answer;
     result.ok = !answer || response_type(*answer) == code(proto::Response::ok_nodata);
     return result;

@@ -4,7 +4,6 @@
 #include "frontend.hpp"
 
 #include <cstdint>
-#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -40,7 +39,6 @@ struct Framebuffer {
 struct BlobFlip {
     bool ok = false; // every command was answered OK (the fence maybe late)
     bool fence_timed_out = false;
-    std::chrono::microseconds fence_wait{0};
 };
 
 class GuestDriver {
@@ -54,7 +52,7 @@ public:
     explicit GuestDriver(Frontend& frontend);
 
     // Sends one control request and waits for its answer; nullopt when none came in time (the
-    // request stays in flight; its late answer is counted in late_answers()).
+    // request stays in flight; its late answer is retired when it comes).
     std::optional<Bytes> command(const Bytes& request, int timeout_ms = 2000);
     // The same, true when the answer is OK_NODATA.
     bool ok(const Bytes& request, int timeout_ms = 2000);
@@ -79,7 +77,6 @@ public:
     // The Linux blob page flip: TRANSFER_TO_HOST_2D, SET_SCANOUT_BLOB when the framebuffer
     // changes, RESOURCE_FLUSH with a fence, then up to fence_timeout_ms for the fence.
     BlobFlip flip_blob(uint32_t scanout, const Framebuffer& fb);
-    [[nodiscard]] uint64_t late_answers() const { return late_answers_; }
     bool disable(uint32_t scanout);
     bool destroy(const Framebuffer& fb);
 
@@ -94,11 +91,11 @@ private:
     std::optional<uint16_t> submit(const Bytes& request);
     std::optional<Bytes> wait_for(uint16_t head, int timeout_ms);
     void retire(const UsedEntry& used);
+    bool show(uint32_t scanout, const Framebuffer& fb);
 
     Frontend& frontend_;
     std::vector<Slot> slots_;
     std::map<uint16_t, size_t> in_flight_; // chain head -> slot
-    uint64_t late_answers_ = 0;
     uint64_t next_fence_ = 1;
     uint64_t cursor_gpa_ = 0;
     uint32_t next_resource_ = 1;
