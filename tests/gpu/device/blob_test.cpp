@@ -20,17 +20,6 @@ namespace {
 
 constexpr uint32_t ok = code(Response::ok_nodata);
 
-// A blob of `pages` pages in every other page from the top of memory downwards, as a Linux
-// guest's shmem pages come; returns its entries.
-std::vector<proto::MemEntry> scattered_pages(uint64_t pages, uint64_t below_top = 0) {
-    std::vector<proto::MemEntry> entries;
-    for (uint64_t i = 0; i < pages; ++i) {
-        entries.push_back(
-            {ram_base + ram_size - below_top - (2 * i + 2) * page, static_cast<uint32_t>(page)});
-    }
-    return entries;
-}
-
 // Fills each page of the blob with its index, so the host view can be checked byte by byte.
 void fill_pages(FakeGuestRam& ram, const std::vector<proto::MemEntry>& entries) {
     for (size_t i = 0; i < entries.size(); ++i) {
@@ -50,21 +39,10 @@ bool view_matches(const BlobMemory& memory, const std::vector<proto::MemEntry>& 
 
 struct FencedFixture : GuestFixture {
     FencedFixture() {
-        auto callbacks = DeviceCallbacks{
-            .on_scanout =
-                [this](uint32_t s, const Resource* r, const ScanoutImage& image) {
-                    scanouts.push_back({s, r, image.rect, image});
-                },
-            .on_flush = [this](uint32_t s, const Resource& r,
-                               proto::Rect damage) { flushes.push_back({s, r.id(), damage, {}}); },
-            .on_cursor = [this](uint32_t s, const Cursor& c,
-                                bool changed) { cursors.push_back({s, c, changed}); },
-            .on_fence = [this](uint32_t s, ResponseToken t) { fences.push_back({s, t}); },
-            .is_displayed = [this](uint32_t id) { return displayed.contains(id); },
-            .on_resource_destroyed = [this](uint32_t id) { destroyed.push_back(id); },
-            .on_response_ready = [this](ResponseToken t,
-                                        Bytes bytes) { ready.push_back({t, std::move(bytes)}); },
-        };
+        auto callbacks = recording_callbacks();
+        callbacks.on_fence = [this](uint32_t s, ResponseToken t) { fences.push_back({s, t}); };
+        callbacks.is_displayed = [this](uint32_t id) { return displayed.contains(id); };
+        callbacks.on_resource_destroyed = [this](uint32_t id) { destroyed.push_back(id); };
         device.set_callbacks(std::move(callbacks));
     }
     std::vector<std::pair<uint32_t, ResponseToken>> fences;

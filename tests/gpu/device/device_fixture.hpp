@@ -24,6 +24,17 @@ inline DeviceConfig two_scanouts(Quota quota = {}) {
     return {{{640, 480, 60'000}, {1280, 720, 75'000}}, quota};
 }
 
+// `pages` single pages, every other page from `below_top` bytes below the top of memory
+// downwards, as a Linux guest's shmem pages come.
+inline std::vector<proto::MemEntry> scattered_pages(uint64_t pages, uint64_t below_top = 0) {
+    std::vector<proto::MemEntry> entries;
+    for (uint64_t i = 0; i < pages; ++i) {
+        entries.push_back(
+            {ram_base + ram_size - below_top - (2 * i + 2) * page, static_cast<uint32_t>(page)});
+    }
+    return entries;
+}
+
 struct GuestFixture {
     struct ScanoutEvent {
         uint32_t scanout;
@@ -50,7 +61,12 @@ struct GuestFixture {
     explicit GuestFixture(DeviceConfig config = two_scanouts()) : device(std::move(config)) {
         ram->add_region(ram_base, ram_size / 2).add_region(ram_base + ram_size / 2, ram_size / 2);
         device.set_guest_ram(ram);
-        device.set_callbacks({
+        device.set_callbacks(recording_callbacks());
+    }
+
+    // Callbacks that record what the device tells the compositor.
+    DeviceCallbacks recording_callbacks() {
+        return {
             .on_scanout =
                 [this](uint32_t s, const Resource* r, const ScanoutImage& image) {
                     scanouts.push_back({s, r, image.rect, image});
@@ -63,7 +79,7 @@ struct GuestFixture {
                                 bool changed) { cursors.push_back({s, c, changed}); },
             .on_response_ready = [this](ResponseToken t,
                                         Bytes bytes) { ready.push_back({t, std::move(bytes)}); },
-        });
+        };
     }
 
     // Sends a control request that must be answered at once; returns the response type.
@@ -79,20 +95,16 @@ struct GuestFixture {
         return response_type(response);
     }
 
-    // A resource of w x h with its backing in scattered single pages (backwards, every other
-    // page, starting `first` bytes below the top of memory), as a Linux guest's shmem pages
-    // come. Returns the page addresses in order.
+    // A resource of w x h with its backing in scattered_pages() starting `first` bytes below
+    // the top of memory. Returns the page addresses in order.
     std::vector<uint64_t> create_with_pages(uint32_t id, uint32_t w, uint32_t h,
                                             uint32_t format = xrgb, uint64_t first = 0) {
         REQUIRE(control(create_2d(id, format, w, h)) == code(proto::Response::ok_nodata));
         uint64_t bytes = uint64_t{w} * 4 * h;
-        uint64_t pages = (bytes + page - 1) / page;
+        auto entries = scattered_pages((bytes + page - 1) / page, first);
         std::vector<uint64_t> addrs;
-        std::vector<proto::MemEntry> entries;
-        for (uint64_t i = 0; i < pages; ++i) {
-            uint64_t addr = ram_base + ram_size - first - (2 * i + 2) * page;
-            addrs.push_back(addr);
-            entries.push_back({addr, static_cast<uint32_t>(page)});
+        for (const auto& entry : entries) {
+            addrs.push_back(entry.addr);
         }
         REQUIRE(control(attach(id, entries)) == code(proto::Response::ok_nodata));
         return addrs;
