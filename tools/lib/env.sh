@@ -34,22 +34,6 @@ env_mode() {
 	echo root
 }
 
-missing_host_packages() {
-	local pkg
-	for pkg in "$@"; do
-		dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || echo "$pkg"
-	done
-}
-
-apt_install_on_host() {
-	local missing
-	mapfile -t missing < <(missing_host_packages "$@")
-	((${#missing[@]})) || return 0
-	say "installing on this host: ${missing[*]}"
-	as_root apt-get update -qq
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-}
-
 bwrap_args() {
 	local args=(
 		--bind "$root_dir" /

@@ -62,19 +62,6 @@ source_version() {
 	dpkg-query -W -f='${source:Version}' "$1" 2>/dev/null
 }
 
-install_packages() {
-	local pkg missing=()
-	for pkg in $(wanted_packages); do
-		dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q '^install ok installed$' ||
-			missing+=("$pkg")
-	done
-	((${#missing[@]})) || return 0
-	say "installing ${missing[*]}"
-	as_root apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-		--no-install-recommends "${missing[@]}" >/dev/null
-}
-
 # What the binary depends on: QEMU's Debian version, the patch, the configure flags.
 build_key() {
 	local version
@@ -110,7 +97,8 @@ logged() {
 
 cmd_build() {
 	[[ -r $patch_file ]] || die "missing $patch_file"
-	install_packages
+	# shellcheck disable=SC2046 # one package per word
+	apt_install_on_host $(wanted_packages)
 
 	mkdir -p "$cache_dir"
 	exec {lock_fd}>"$cache_dir/.lock"

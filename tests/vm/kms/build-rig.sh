@@ -58,15 +58,10 @@ install_packages() {
 	local missing=()
 	installed "linux-headers-$kver" || missing+=("linux-headers-$kver")
 	installed "linux-source-$series" "$image_version" || missing+=("linux-source-$series=$image_version")
-	local pkg
-	for pkg in make gcc xz-utils dpkg-dev meson ninja-build pkgconf libdrm-dev; do
-		installed "$pkg" || missing+=("$pkg")
-	done
+	mapfile -t -O "${#missing[@]}" missing < <(missing_host_packages make gcc xz-utils dpkg-dev \
+		meson ninja-build pkgconf libdrm-dev)
 	((${#missing[@]})) || return 0
-	say "installing ${missing[*]}"
-	as_root apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
-		--no-install-recommends "${missing[@]}" >/dev/null ||
+	apt_install "${missing[@]}" ||
 		die "cannot install ${missing[*]} (the mirror must still carry version $image_version)"
 }
 
