@@ -1,5 +1,6 @@
 #include "client-util.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,4 +20,32 @@ uint32_t parse_color(const char* option, const char* text) {
     if (strlen(text) != 6 || strspn(text, "0123456789abcdefABCDEF") != 6)
         fail("%s: expected RRGGBB in hexadecimal", option);
     return (uint32_t)strtoul(text, NULL, 16);
+}
+
+bool parse_int(const char** text, long min, long max, int* out) {
+    char* end;
+    errno = 0;
+    long value = strtol(*text, &end, 10);
+    if (end == *text || errno != 0 || value < min || value > max)
+        return false;
+    *out = (int)value;
+    *text = end;
+    return true;
+}
+
+void parse_pair(const char* option, const char* text, char separator, int min, int max, int* a,
+                int* b) {
+    if (!parse_int(&text, min, max, a) || *text++ != separator || !parse_int(&text, min, max, b) ||
+        *text != '\0')
+        fail("%s: expected two integers in [%d, %d] separated by '%c'", option, min, max,
+             separator);
+}
+
+uint32_t parse_u32(const char* option, const char* text) {
+    char* end;
+    errno = 0;
+    unsigned long value = strtoul(text, &end, 10);
+    if (*text == '\0' || *text == '-' || *end != '\0' || errno != 0 || value > UINT32_MAX)
+        fail("%s: expected an integer in [0, %u]", option, UINT32_MAX);
+    return (uint32_t)value;
 }

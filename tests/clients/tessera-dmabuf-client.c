@@ -158,21 +158,6 @@ static uint32_t parse_format(const char* text) {
     fail("--format: expected XR24, AR24, XB24 or AB24");
 }
 
-static void parse_pair(const char* option, const char* text, char separator, int min, int max,
-                       int* a, int* b) {
-    char* end = NULL;
-    long x = strtol(text, &end, 10);
-    if (*end != separator) {
-        fail("%s: expected two integers separated by '%c'", option, separator);
-    }
-    long y = strtol(end + 1, &end, 10);
-    if (*end || x < min || x > max || y < min || y > max) {
-        fail("%s: expected two integers in [%d, %d]", option, min, max);
-    }
-    *a = (int)x;
-    *b = (int)y;
-}
-
 static void parse_options(int argc, char** argv, struct options* opt) {
     enum { IVI_ID = 256, SIZE, FORMAT, FOLLOW, FPS, POKE, EXTENT, COLOR, COLOR2, HELP };
     static const struct option long_options[] = {
@@ -200,13 +185,10 @@ static void parse_options(int argc, char** argv, struct options* opt) {
     bool have_id = false;
     int c;
     while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
-        char* end = NULL;
+        const char* text = optarg;
         switch (c) {
         case IVI_ID:
-            opt->ivi_id = (uint32_t)strtoul(optarg, &end, 10);
-            if (*end || !*optarg) {
-                fail("--ivi-id: expected an integer");
-            }
+            opt->ivi_id = parse_u32("--ivi-id", optarg);
             have_id = true;
             break;
         case SIZE:
@@ -219,8 +201,7 @@ static void parse_options(int argc, char** argv, struct options* opt) {
             opt->follow_feedback = true;
             break;
         case FPS:
-            opt->fps = (int)strtol(optarg, &end, 10);
-            if (*end || opt->fps < 0 || opt->fps > 240) {
+            if (!parse_int(&text, 0, 240, &opt->fps) || *text != '\0') {
                 fail("--fps: expected an integer in [0, 240]");
             }
             break;

@@ -164,18 +164,6 @@ static void usage(FILE* out) {
             program_name);
 }
 
-// Parses a decimal integer in [min, max] at *text and moves *text past it.
-static bool parse_int(const char** text, long min, long max, int* out) {
-    char* end;
-    errno = 0;
-    long value = strtol(*text, &end, 10);
-    if (end == *text || errno != 0 || value < min || value > max)
-        return false;
-    *out = (int)value;
-    *text = end;
-    return true;
-}
-
 static bool parse_size(const char** text, int* width, int* height) {
     return parse_int(text, 1, MAX_BUFFER_SIDE, width) && *(*text)++ == 'x' &&
            parse_int(text, 1, MAX_BUFFER_SIDE, height);
@@ -301,16 +289,10 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         case OPT_FULLSCREEN:
             opt->fullscreen = true;
             break;
-        case OPT_IVI_ID: {
-            char* end;
-            errno = 0;
-            unsigned long value = strtoul(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || errno != 0 || value > UINT32_MAX)
-                fail("--ivi-id: expected an integer in [0, %u]", UINT32_MAX);
+        case OPT_IVI_ID:
             opt->ivi = true;
-            opt->ivi_id = (uint32_t)value;
+            opt->ivi_id = parse_u32("--ivi-id", optarg);
             break;
-        }
         case 'h':
             usage(stdout);
             exit(0);
