@@ -64,7 +64,8 @@ struct OutputSpec {
     std::string key; // the name zones refer to it by
     std::optional<std::string> connector;
     std::optional<int> index;
-    PlanesMode planes = PlanesMode::automatic; // the default of its zones
+    // The default of its zones; off composites everything on it, whatever its zones say.
+    PlanesMode planes = PlanesMode::automatic;
     bool operator==(const OutputSpec&) const = default;
 };
 
