@@ -6,8 +6,8 @@ debian_suite=trixie
 debian_mirror=${TESSERA_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 cache_dir=${TESSERA_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tessera}
 root_dir="$cache_dir/debian13-root"
-# Inside the root this file records which package list the root was last brought up to.
-root_stamp=".tessera-packages"
+# Inside the root this file records the setup it was last brought up to (see setup_key).
+root_stamp=".tessera-setup"
 
 say_tag=tools/dev
 # shellcheck source=tools/lib/common.sh
@@ -73,31 +73,61 @@ in_root() {
 	bwrap "${args[@]}" "$@"
 }
 
+# The apt sources of the root: binary and source packages (the KMS rig rebuilds a Debian source
+# package, and 'apt-get source' works in 'tools/dev shell').
+apt_sources() {
+	printf 'deb %s %s main\ndeb-src %s %s main\n' "$debian_mirror" "$debian_suite" "$debian_mirror" "$debian_suite"
+}
+
+# Everything that shapes the root: the package list, its apt sources and the scripts that build
+# it. A change to any of them brings an existing root up to date.
+setup_key() {
+	{
+		apt_sources
+		wanted_packages
+		cat "$repo/tools/lib/env.sh" "$repo/tools/lib/common.sh" "$repo/tools/lib/provision.sh"
+	} | sha256sum | cut -d' ' -f1
+}
+
+# Runs a command in the root as root, with the network, before the root is marked ready.
+root_setup_run() {
+	as_root bash -c "$(declare -f bwrap_args in_root); $(declare -p root_dir repo PWD); in_root \"\$@\"" \
+		in_root "$@" >&2
+}
+
+# Packages and the rest of the setup (tools/lib/provision.sh) in an existing root.
+provision_root() {
+	apt_sources | as_root tee "$root_dir/etc/apt/sources.list" >/dev/null
+	local packages
+	mapfile -t packages < <(wanted_packages)
+	root_setup_run apt-get -q -o APT::Sandbox::User=root update &&
+		root_setup_run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends "${packages[@]}" &&
+		root_setup_run "$repo/tools/lib/provision.sh"
+}
+
 create_root() {
 	local tmp="$root_dir.partial" include
 	include=$(wanted_packages | paste -sd, -)
 	say "creating the Debian 13 build root in $root_dir"
-	say "(done once per machine; downloads about 500 MB and takes a few minutes)"
+	say "(done once per machine; downloads about 700 MB and takes a few minutes)"
 	as_root rm -rf "$tmp"
 	mkdir -p "$cache_dir"
 	as_root mmdebstrap --variant=apt --mode=root \
 		--aptopt='APT::Install-Recommends "false"' \
 		--include="$include" \
-		"$debian_suite" "$tmp" "$debian_mirror" >&2
-	wanted_packages | as_root tee "$tmp/$root_stamp" >/dev/null
+		"$debian_suite" "$tmp" <(apt_sources) >&2 || die "mmdebstrap failed"
 	as_root rm -rf "$root_dir"
 	as_root mv "$tmp" "$root_dir"
+	provision_root || die "setting up the Debian 13 root failed"
+	setup_key | as_root tee "$root_dir/$root_stamp" >/dev/null
 	say "Debian 13 root ready"
 }
 
 update_root() {
-	local added
-	mapfile -t added < <(comm -13 "$root_dir/$root_stamp" <(wanted_packages))
-	say "the package list changed; updating the Debian 13 root${added:+ (adding ${added[*]})}"
-	if as_root bash -c "$(declare -f bwrap_args in_root); $(declare -p root_dir repo PWD); \
-		in_root apt-get update -qq && \
-		in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(wanted_packages | tr '\n' ' ')" >&2; then
-		wanted_packages | as_root tee "$root_dir/$root_stamp" >/dev/null
+	say "the setup changed (package list, apt sources or setup scripts); updating the Debian 13 root"
+	if provision_root; then
+		setup_key | as_root tee "$root_dir/$root_stamp" >/dev/null
 		say "Debian 13 root updated"
 	else
 		say "updating failed; rebuilding the root from scratch"
@@ -115,6 +145,7 @@ env_prepare() {
 		local wanted
 		mapfile -t wanted < <(wanted_packages)
 		apt_install_on_host "${wanted[@]}"
+		as_root "$repo/tools/lib/provision.sh"
 		;;
 	root)
 		apt_install_on_host mmdebstrap bubblewrap
@@ -122,9 +153,11 @@ env_prepare() {
 		# One creator at a time, across clones and concurrent runs.
 		exec {lock_fd}>"$cache_dir/.lock"
 		flock -n "$lock_fd" || { say "waiting for another tools/dev to finish the build root"; flock "$lock_fd"; }
-		if [[ ! -r $root_dir/$root_stamp ]]; then
+		# A root without a current stamp (an older setup, or one whose setup was interrupted)
+		# is brought up to date in place.
+		if [[ ! -x $root_dir/usr/bin/apt-get ]]; then
 			create_root
-		elif ! cmp -s "$root_dir/$root_stamp" <(wanted_packages); then
+		elif [[ ! -r $root_dir/$root_stamp || $(<"$root_dir/$root_stamp") != "$(setup_key)" ]]; then
 			update_root
 		fi
 		flock -u "$lock_fd"

@@ -5,19 +5,21 @@
 # - vkms.ko, the kernel's virtual KMS driver, for the build environment's Debian kernel
 #   (/boot/vmlinuz-*), out of tree: Debian's kernel config leaves CONFIG_DRM_VKMS unset. The
 #   source is Debian's linux-source-6.12 at the kernel's exact version, built against the
-#   matching linux-headers package; both are installed on demand. One addition: each plane
+#   matching linux-headers package; the environment's setup installs both
+#   (tools/lib/provision.sh). One addition: each plane
 #   declares an immutable "zpos" equal to its index. vkms blends its planes in that order but
 #   does not say so; without zpos, libliftoff guesses every overlay at the same height and can
 #   put a layer on the primary plane with the primary buffer on an overlay above it (the layer
 #   is then hidden). Drivers of real hardware with overlays expose zpos.
-# - libliftoff.so.0 from Debian's libliftoff source (the version wlroots links) with one change:
+# - libliftoff.so.0 from Debian's libliftoff source (the version wlroots links, fetched into
+#   /usr/src/tessera by the setup) with one change:
 #   its plane allocation deadline raised from 1 ms to 250 ms. Under TCG every TEST_ONLY atomic
 #   commit takes milliseconds, so with the stock deadline libliftoff gives up after the primary
 #   plane and never tries an overlay. The VM loads it with LD_LIBRARY_PATH; nothing else
 #   changes, and real hardware uses the system's libliftoff.
 #
 # Runs inside the build environment (see tools/dev):
-#   tools/dev run tests/vm/kms/build-rig.sh build   install, extract, build when needed;
+#   tools/dev run tests/vm/kms/build-rig.sh build   extract and build when needed;
 #                                                   progress on stderr, the directory with
 #                                                   vkms.ko and lib/libliftoff.so.0 on stdout
 #   tools/dev run tests/vm/kms/build-rig.sh path    that directory when built, else exit 1
@@ -50,21 +52,6 @@ key="kernel $kver source $image_version liftoff $liftoff_version script $(sha256
 
 up_to_date() { [[ -r $module && -r $liftoff && -r $stamp && $(<"$stamp") == "$key" ]]; }
 
-installed() {
-	dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null | grep -q "^install ok installed ${2:-}"
-}
-
-install_packages() {
-	local missing=()
-	installed "linux-headers-$kver" || missing+=("linux-headers-$kver")
-	installed "linux-source-$series" "$image_version" || missing+=("linux-source-$series=$image_version")
-	mapfile -t -O "${#missing[@]}" missing < <(missing_host_packages make gcc xz-utils dpkg-dev \
-		meson ninja-build pkgconf libdrm-dev)
-	((${#missing[@]})) || return 0
-	apt_install "${missing[@]}" ||
-		die "cannot install ${missing[*]} (the mirror must still carry version $image_version)"
-}
-
 cmd_build() {
 	mkdir -p "$cache_root/$kver"
 	exec {lock_fd}>"$cache_root/.lock"
@@ -73,9 +60,9 @@ cmd_build() {
 		echo "$out"
 		return
 	fi
-	install_packages
 	local tarball=/usr/src/linux-source-$series.tar.xz
-	[[ -r $tarball ]] || die "missing $tarball"
+	[[ -r $tarball && -d /lib/modules/$kver/build ]] ||
+		die "missing $tarball or the headers of $kver: set up the environment with tools/dev"
 	local work=$cache_root/$kver/src
 	rm -rf "$work"
 	mkdir -p "$work"
@@ -101,17 +88,12 @@ cmd_build() {
 }
 
 build_liftoff() {
-	local src=$out/liftoff-src
+	local src=$out/liftoff-src dsc=/usr/src/tessera/libliftoff_${liftoff_version#*:}.dsc
+	[[ -r $dsc ]] || die "missing $dsc: set up the environment with tools/dev"
 	rm -rf "$src"
 	mkdir -p "$src"
-	say "fetching libliftoff=$liftoff_version"
-	(cd "$src" && apt-get -q -o APT::Sandbox::User=root source --download-only \
-		"libliftoff=$liftoff_version") >"$src/fetch.log" 2>&1 || {
-		tail -n 5 "$src/fetch.log" >&2
-		die "apt-get source libliftoff failed (deb-src entries needed)"
-	}
-	dpkg-source --no-copy -x "$src"/libliftoff_*.dsc "$src/tree" >/dev/null 2>&1 ||
-		die "cannot unpack libliftoff"
+	dpkg-source --no-copy -x "$dsc" "$src/tree" >/dev/null 2>&1 ||
+		die "cannot unpack $dsc"
 	local alloc=$src/tree/alloc.c
 	grep -q 'DEFAULT_ALLOC_TIMEOUT_NSEC = 1000 \* 1000;' "$alloc" ||
 		die "libliftoff's allocation deadline is not where expected in $alloc"
