@@ -167,10 +167,46 @@ env_prepare() {
 	export TESSERA_ENV_MODE=$mode
 }
 
+# The command that the sandbox's init runs: the first child of the process that --info-fd names.
+sandbox_command_pid() {
+	local init
+	init=$(grep -o '"child-pid": *[0-9]*' "$1" 2>/dev/null | grep -o '[0-9]*$') || return 1
+	cat /proc/"$init"/task/*/children 2>/dev/null | awk '{ print $1; exit }'
+}
+
+# Runs a command in the build environment. In the root it runs in a PID namespace of its own,
+# so nothing it starts outlives it: when tools/dev dies the sandbox's init is killed, and with
+# it every process inside. SIGTERM, SIGINT and SIGHUP to tools/dev reach the command as
+# SIGTERM, so that it can end what it started first.
 env_run() {
 	if [[ -n ${TESSERA_IN_ENV:-} || ${TESSERA_ENV_MODE:-native} == native ]]; then
 		TESSERA_IN_ENV=${TESSERA_IN_ENV:-native} "$@"
+		return
+	fi
+	local info status=0 command_pid args
+	info=$(mktemp)
+	mapfile -d '' -t args < <(bwrap_args)
+	# bwrap itself is the background job (not a subshell running it), so that it dies with
+	# tools/dev (--die-with-parent). The command gets SIGINT back, which bash takes from
+	# background jobs.
+	bwrap "${args[@]}" --unshare-pid --info-fd 3 env --default-signal=INT "$@" 3>"$info" &
+	local sandbox=$!
+	# shellcheck disable=SC2064 # the pid and file are fixed now
+	trap "command_pid=\$(sandbox_command_pid '$info') && kill -TERM \"\$command_pid\" 2>/dev/null" TERM INT HUP
+	while kill -0 "$sandbox" 2>/dev/null; do
+		wait "$sandbox" || true
+	done
+	wait "$sandbox" || status=$?
+	trap - TERM INT HUP
+	rm -f "$info"
+	return "$status"
+}
+
+# An interactive command keeps the terminal in the foreground.
+env_run_interactive() {
+	if [[ -n ${TESSERA_IN_ENV:-} || ${TESSERA_ENV_MODE:-native} == native ]]; then
+		TESSERA_IN_ENV=${TESSERA_IN_ENV:-native} "$@"
 	else
-		in_root "$@"
+		in_root --unshare-pid "$@"
 	fi
 }
