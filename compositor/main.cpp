@@ -9,7 +9,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <print>
@@ -20,6 +22,9 @@ using namespace tessera;
 using namespace tessera::compositor;
 
 namespace {
+
+// How long startup commands get to exit after SIGTERM when tessera shuts down.
+constexpr std::chrono::milliseconds kill_grace{3000};
 
 void report_child_exit(pid_t pid, int status) {
     if (WIFEXITED(status)) {
@@ -48,7 +53,13 @@ int run(const Options& options) {
 
     SignalWatch on_sigint(server.event_loop(), SIGINT, [&] { server.terminate(); });
     SignalWatch on_sigterm(server.event_loop(), SIGTERM, [&] { server.terminate(); });
-    SignalWatch on_sigchld(server.event_loop(), SIGCHLD, [] { reap_children(report_child_exit); });
+    // The process groups of the startup commands; a group is forgotten once it is empty, so
+    // that its id, free for reuse then, is never signalled.
+    std::vector<pid_t> started_groups;
+    SignalWatch on_sigchld(server.event_loop(), SIGCHLD, [&] {
+        reap_children(report_child_exit);
+        std::erase_if(started_groups, [](pid_t group) { return kill(-group, 0) != 0; });
+    });
 
     if (auto started = server.start(); !started) {
         log::error(comp_log, "{}", started.error());
@@ -62,9 +73,11 @@ int run(const Options& options) {
     std::println("WAYLAND_DISPLAY={}", server.socket_name());
     std::fflush(stdout);
 
+    become_child_subreaper();
     for (const auto& command : options.startup_commands) {
         if (auto pid = spawn_shell_command(command); pid) {
             log::info(comp_log, "started '{}' as pid {}", command, *pid);
+            started_groups.push_back(*pid);
         } else {
             log::error(comp_log, "{}", pid.error());
         }
@@ -72,6 +85,15 @@ int run(const Options& options) {
 
     server.run();
     log::info(comp_log, "shutting down");
+    // What the startup commands started ends with tessera: their process groups, and any of
+    // their descendants that were orphaned onto tessera (a daemon, a setsid'd process).
+    if (!started_groups.empty() || !running_children().empty()) {
+        log::info(comp_log, "ending the processes of {} startup command(s)", started_groups.size());
+        if (int killed = end_started_processes(started_groups, kill_grace, report_child_exit)) {
+            log::warn(comp_log, "killed what ignored SIGTERM for {} ms ({} process(es) or groups)",
+                      kill_grace.count(), killed);
+        }
+    }
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <format>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -96,6 +97,7 @@ public:
     }
 
     void signal(int sig) { kill(pid_, sig); }
+    [[nodiscard]] pid_t pid() const { return pid_; }
     [[nodiscard]] std::string out() const { return read_file(dir_ / "stdout"); }
     [[nodiscard]] std::string err() const { return read_file(dir_ / "stderr"); }
     [[nodiscard]] const fs::path& dir() const { return dir_; }
@@ -108,6 +110,21 @@ private:
 
 bool exited_with(const std::optional<int>& status, int code) {
     return status && WIFEXITED(*status) && WEXITSTATUS(*status) == code;
+}
+
+// Running, not a zombie waiting to be reaped.
+bool running(pid_t pid) {
+    auto stat = read_file(std::format("/proc/{}/stat", pid));
+    auto state = stat.rfind(')');
+    return state != std::string::npos && state + 2 < stat.size() && stat[state + 2] != 'Z';
+}
+
+std::optional<pid_t> read_pid(const fs::path& path) {
+    auto text = read_file(path);
+    if (!text.ends_with('\n')) {
+        return std::nullopt;
+    }
+    return std::stoi(text);
 }
 
 } // namespace
@@ -177,6 +194,46 @@ TEST_CASE("SIGTERM and SIGINT shut down cleanly with clients connected", "[shutd
         CHECK(tessera.err().find("shutting down") != std::string::npos);
         CHECK(tessera.err().find("LeakSanitizer") == std::string::npos);
     }
+}
+
+TEST_CASE("what startup commands started ends with tessera", "[shutdown]") {
+    // Each command records the pid of a process it leaves running: a child its shell waits for
+    // (in the command's process group), a process in a session of its own whose shell has
+    // exited (orphaned onto tessera), and a child that ignores SIGTERM (killed after the grace).
+    const char* commands[] = {
+        "sleep 1001 & echo $! > \"$XDG_RUNTIME_DIR/waited\"; wait",
+        "setsid sleep 1002 & echo $! > \"$XDG_RUNTIME_DIR/orphan\"",
+        "trap '' TERM; sleep 1003 & echo $! > \"$XDG_RUNTIME_DIR/stubborn\"; wait",
+    };
+    std::vector<std::string> args = {"--headless", "64x64"};
+    for (const char* command : commands) {
+        args.insert(args.end(), {"-s", command});
+    }
+    TesseraProcess tessera(args);
+    std::vector<pid_t> pids;
+    for (const char* name : {"waited", "orphan", "stubborn"}) {
+        INFO(name);
+        std::optional<pid_t> pid;
+        REQUIRE(tessera.wait([&] { return (pid = read_pid(tessera.dir() / name)).has_value(); }));
+        REQUIRE(running(*pid));
+        pids.push_back(*pid);
+    }
+    // The orphan's shell has exited: tessera adopted the orphan.
+    REQUIRE(tessera.wait([&] {
+        auto stat = read_file(std::format("/proc/{}/stat", pids[1]));
+        return stat.substr(stat.rfind(')') + 4).starts_with(std::format("{} ", tessera.pid()));
+    }));
+
+    tessera.signal(SIGTERM);
+    auto status = tessera.wait_exit(20s);
+    INFO(tessera.err());
+    CHECK(exited_with(status, 0));
+    for (pid_t pid : pids) {
+        INFO("pid " << pid);
+        CHECK_FALSE(running(pid));
+    }
+    CHECK(tessera.err().find("ending the processes of 3 startup command(s)") != std::string::npos);
+    CHECK(tessera.err().find("killed what ignored SIGTERM") != std::string::npos);
 }
 
 TEST_CASE("log levels are set per subsystem", "[cli]") {
