@@ -6,24 +6,52 @@
 # The VMs are QEMU (vhost-user-gpu-pci, TCG) booting the Debian kernel with the page-flipping
 # test guest of tests/vm/guest/; where QEMU or a kernel is missing, tessera-sim-guest (the
 # in-repo vhost-user frontend) plays each VM instead.
-# Runs inside the build environment (see tools/dev). Usage: demo.sh [OUT.png]
+# Whether it finishes, fails or is interrupted (SIGINT, SIGTERM, SIGHUP), it ends tessera by pid
+# and tessera ends the VMs and the status bar it started.
+# Runs inside the build environment (see tools/dev).
+#   demo.sh [--build DIR] [OUT.png]    --build: use that meson build directory as it is
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
-out=${1:-$repo/build/demo/tessera-demo.png}
+build=$repo/build
+compile=1
+if [[ ${1:-} == --build ]]; then
+	build=$(cd "$2" && pwd)
+	compile=0
+	shift 2
+fi
+out=${1:-$build/demo/tessera-demo.png}
 layout=$repo/data/layouts/cockpit-two-vm.toml
 say() { printf '[demo] %s\n' "$*"; }
 
-say "building tessera"
-[[ -f build/build.ninja ]] || meson setup build >/dev/null
-meson compile -C build compositor/tessera compositor/tessera-ctl \
-	tests/gpu/sim-guest/tessera-sim-guest >/dev/null
-export PATH=$repo/build/compositor:$repo/build/tests/gpu/sim-guest:$PATH
+runtime=$(mktemp -d)
+tessera_pid=
+cleanup() {
+	trap '' HUP INT TERM # a second signal must not cut the cleanup short
+	if [[ -n $tessera_pid ]]; then
+		kill -TERM "$tessera_pid" 2>/dev/null || true
+		wait "$tessera_pid" 2>/dev/null || true
+	fi
+	rm -rf "$runtime"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-# The VMs' kernel and initramfs, when QEMU can run here.
+if ((compile)); then
+	say "building tessera"
+	[[ -f $build/build.ninja ]] || meson setup "$build" >/dev/null
+	meson compile -C "$build" compositor/tessera compositor/tessera-ctl \
+		tests/gpu/sim-guest/tessera-sim-guest >/dev/null
+fi
+export PATH=$build/compositor:$build/tests/gpu/sim-guest:$PATH
+
+# The VMs' kernel and initramfs, when QEMU can run here (TESSERA_DEMO_GUESTS=sim: never).
 kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1 || true)
-guest_dir=$repo/build/demo/guest
+[[ ${TESSERA_DEMO_GUESTS:-} == sim ]] && kernel=
+guest_dir=$build/demo/guest
 if command -v qemu-system-x86_64 >/dev/null && [[ -n $kernel ]]; then
 	say "building the guest initramfs (tests/vm/guest/)"
 	mkdir -p "$guest_dir"
@@ -49,14 +77,6 @@ vm_command() { # name, scanouts
 		"-kernel $kernel -initrd $guest_dir/initramfs.cpio -append 'console=ttyS0 quiet'"
 }
 
-runtime=$(mktemp -d)
-cleanup() {
-	[[ -n ${tessera_pid:-} ]] && kill "$tessera_pid" 2>/dev/null && wait "$tessera_pid" 2>/dev/null
-	pkill -f -- "$runtime/tessera-" 2>/dev/null || true # the VMs
-	rm -rf "$runtime"
-}
-trap cleanup EXIT
-
 cat >"$runtime/status.sh" <<'SH'
 while true; do printf '\r  tessera cockpit demo   %s ' "$(date '+%a %d %b  %T')"; sleep 1; done
 SH
@@ -68,9 +88,26 @@ clients=(
 )
 
 if [[ -n ${WAYLAND_DISPLAY:-} || -n ${DISPLAY:-} ]]; then
+	# An X11 session entered through the build environment brings no runtime directory;
+	# tessera needs one for its sockets.
+	if [[ -z ${XDG_RUNTIME_DIR:-} || ! -d $XDG_RUNTIME_DIR || ! -w $XDG_RUNTIME_DIR ]]; then
+		export XDG_RUNTIME_DIR=$runtime
+	fi
 	say "a display is available: opening tessera nested with the two-VM cockpit layout ($vm_kind guests)"
+	tessera --layout "$layout" "${clients[@]}" >"$runtime/stdout" &
+	tessera_pid=$!
+	until grep -q '^WAYLAND_DISPLAY=' "$runtime/stdout"; do
+		kill -0 "$tessera_pid" 2>/dev/null || { say "tessera exited early"; exit 1; }
+		sleep 0.1
+	done
+	socket=$(sed -n 's/^WAYLAND_DISPLAY=//p' "$runtime/stdout")
+	say "TESSERA_SOCKET=$XDG_RUNTIME_DIR/tessera.$socket.sock"
 	say "switch profiles from another terminal: TESSERA_SOCKET=... tessera-ctl profile parked"
-	exec tessera --layout "$layout" "${clients[@]}"
+	say "close the window or press Ctrl+C to stop"
+	status=0
+	wait "$tessera_pid" || status=$?
+	tessera_pid=
+	exit "$status"
 fi
 
 export XDG_RUNTIME_DIR=$runtime
@@ -80,22 +117,42 @@ tessera --headless 1920x720 --socket tessera-demo --layout "$layout" "${clients[
 	>"$runtime/stdout" 2>"$log" &
 tessera_pid=$!
 export WAYLAND_DISPLAY=tessera-demo TESSERA_SOCKET=$runtime/tessera.tessera-demo.sock
+say "TESSERA_SOCKET=$TESSERA_SOCKET"
 
-running() { tessera-ctl --json guests 2>/dev/null | grep -Eo '"state": ?"running"' | wc -l; }
-for _ in $(seq 1200); do # QEMU boots in 5-10 s under TCG
-	[[ $(running) -ge 2 ]] && break
-	kill -0 "$tessera_pid" 2>/dev/null || { cat "$log"; say "tessera exited early"; exit 1; }
-	sleep 0.1
-done
-[[ $(running) -ge 2 ]] || { cat "$log"; tessera-ctl guests; say "the guests did not start"; exit 1; }
-sleep 2 # a few seconds of frames
+# The fewest frames shown by a guest scanout in the given zones (in all three guest zones when
+# none is given), or 0 while one has none or the status bar has not drawn: what the
+# screenshots wait for.
+frames_shown() {
+	tessera-ctl --json stats 2>/dev/null | python3 -c '
+import json, sys
+stats, zones = json.load(sys.stdin), sys.argv[1:]
+counts = [s["frames"] for g in stats["guests"] if g["state"] == "running"
+          for s in g["scanouts"] if s["zone"] and (not zones or s["zone"] in zones)]
+status = any(s["zone"] == "status" and s["frames"] > 0 for s in stats["surfaces"])
+print(min(counts) if len(counts) >= (len(zones) or 3) and status else 0)' "$@" 2>/dev/null || echo 0
+}
+wait_frames() { # the number of frames, zones...
+	local want=$1
+	shift
+	for _ in $(seq 1800); do # QEMU boots in 5-10 s under TCG
+		(($(frames_shown "$@") >= want)) && return
+		kill -0 "$tessera_pid" 2>/dev/null || { cat "$log"; say "tessera exited early"; exit 1; }
+		sleep 0.1
+	done
+	cat "$log"
+	tessera-ctl guests
+	say "the guests did not show $want frames within 3 minutes"
+	exit 1
+}
+wait_frames 30
 
 mkdir -p "$(dirname "$out")"
 driving=${out%.png}-driving.png
 tessera-ctl screenshot output HEADLESS-1 "$driving" >/dev/null
 say "profile 'driving' (passenger screen hidden): $driving"
 tessera-ctl profile parked
-sleep 1.5
+# Two more frames of the passenger screen, now shown.
+wait_frames $(($(frames_shown passenger) + 2)) passenger
 tessera-ctl screenshot output HEADLESS-1 "$out" >/dev/null
 say "profile 'parked' (three screens): $out"
 say "guests, per zone (frames and fps over the last second):"
