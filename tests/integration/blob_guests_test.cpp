@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -68,6 +69,33 @@ struct BlobRig : GuestRig {
         wlr_output_state_set_enabled(&state, enabled);
         REQUIRE(wlr_output_commit_state(output().wlr(), &state));
         wlr_output_state_finish(&state);
+    }
+
+    // Runs until the guest has flipped `count` more frames.
+    void wait_flips(const char* name, uint64_t count) {
+        REQUIRE(frames_reach(name, frames(name) + count));
+    }
+    // Runs until the output has presented `count` more of the guest's frames.
+    void wait_presented(const char* name, uint64_t count) {
+        uint64_t target = stats(name).presented + count;
+        REQUIRE(compositor.run_until([&] { return stats(name).presented >= target; }, 20s));
+    }
+
+    // Whether the compositor has taken every kick of the guest's rings, and with each one the
+    // requests the guest had queued before it: nothing the guest sent is still in flight.
+    bool kicks_taken(const char* name) {
+        const auto* backend = guest(name).backend();
+        const auto* connection = backend ? backend->connection() : nullptr;
+        if (!connection) {
+            return true;
+        }
+        for (unsigned queue = 0; queue < gpu::Connection::queue_count; ++queue) {
+            pollfd kick{connection->vring(queue).kick.get(), POLLIN, 0};
+            if (kick.fd >= 0 && poll(&kick, 1, 0) > 0) {
+                return false;
+            }
+        }
+        return true;
     }
 };
 
@@ -133,7 +161,9 @@ TEST_CASE("A hidden zone or a disabled output keeps a blob guest paced", "[blob-
     REQUIRE(rig.frames_reach("a", 30));
 
     rig.set_zone_visible("left", false);
-    rig.compositor.run_for(200ms);
+    // Measured from flips paced by the zone's virtual vblank (the first one after the change
+    // may still have waited for the output).
+    rig.wait_flips("a", 2);
     auto hidden = rig.measure("a", 2s);
     INFO("hidden: guest flips " << hidden.guest_flips << "/s, presented " << hidden.guest_presented
                                 << "/s");
@@ -142,18 +172,20 @@ TEST_CASE("A hidden zone or a disabled output keeps a blob guest paced", "[blob-
     CHECK(hidden.guest_flips < 62);
     CHECK(hidden.guest_presented == 0);
     rig.set_zone_visible("left", true);
-    rig.compositor.run_for(200ms);
+    rig.wait_presented("a", 2); // paced by the output's presents again
     auto shown = rig.measure("a", 1s);
     CHECK(std::abs(shown.guest_flips - shown.output_presents) <= 2.0);
 
     rig.set_output_enabled(false);
-    rig.compositor.run_for(200ms);
+    REQUIRE_FALSE(rig.output().enabled());
+    rig.wait_flips("a", 2); // paced without the output, as for the hidden zone
     auto disabled = rig.measure("a", 2s);
     INFO("output disabled: guest flips " << disabled.guest_flips << "/s");
     CHECK(disabled.guest_flips > 55);
     CHECK(disabled.guest_flips < 62);
     rig.set_output_enabled(true);
-    rig.compositor.run_for(300ms);
+    REQUIRE(rig.output().enabled());
+    rig.wait_presented("a", 1); // on screen again
     CHECK_FALSE(pattern_mismatch(rig.compositor.capture(), left_zone));
     CHECK(rig.stats("a").bytes_copied == 0);
 }
@@ -168,7 +200,9 @@ TEST_CASE("A hung blob guest does not slow its neighbour's pacing", "[blob-guest
     REQUIRE(rig.frames_reach("b", 30));
 
     b->kill(SIGSTOP); // b stops in the middle of whatever it was doing
-    rig.compositor.run_for(200ms);
+    REQUIRE(b->wait_stopped());
+    // What it sent before it stopped still counts: take it all before the snapshot.
+    REQUIRE(rig.compositor.run_until([&] { return rig.kicks_taken("b"); }));
     uint64_t b_frames = rig.stats("b").frames;
     auto rates = rig.measure("a", 3s);
     INFO("a flips " << rates.guest_flips << "/s with b hung, output " << rates.output_presents

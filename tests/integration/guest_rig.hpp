@@ -16,8 +16,11 @@ inline constexpr PatternArea left_zone{0, 0, 320, 240};
 inline constexpr PatternArea right_zone{320, 0, 320, 240};
 
 struct GuestRig {
-    HeadlessCompositor compositor{
-        {{640, 240, 60000}}, "us", test_data_path("layouts/two-guests.toml")};
+    HeadlessCompositor compositor;
+
+    // `layout`: two-guests.toml, or a variant of it with the same zones and guests.
+    explicit GuestRig(const std::string& layout = test_data_path("layouts/two-guests.toml"))
+        : compositor({{640, 240, 60000}}, "us", layout) {}
 
     compositor::Guest& guest(const char* name) { return *compositor.server().guests()->find(name); }
     std::string socket(const char* name) { return guest(name).socket_path(); }

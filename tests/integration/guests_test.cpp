@@ -7,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
+#include <string_view>
 
 using namespace tessera;
 using namespace tessera::test;
@@ -16,6 +18,32 @@ using compositor::Guest;
 namespace {
 
 constexpr Rgba left_fallback{0x40, 0, 0, 255};
+
+// A folder for a test's files, removed with it.
+struct ScratchDir {
+    std::string path;
+    ScratchDir() {
+        char dir_template[] = "/tmp/tessera-guests-XXXXXX";
+        REQUIRE(mkdtemp(dir_template));
+        path = dir_template;
+    }
+    ~ScratchDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+};
+
+// two-guests.toml with the first `from` replaced by `to`, written into `dir`; its path.
+std::string two_guests_variant(const std::string& dir, std::string_view from, std::string_view to) {
+    std::ifstream in(test_data_path("layouts/two-guests.toml"));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    auto path = dir + "/layout.toml";
+    std::ofstream(path) << text;
+    return path;
+}
 
 } // namespace
 
@@ -75,17 +103,24 @@ TEST_CASE("tessera-ctl lists guests with state, resolution, frames and fps", "[g
 
 TEST_CASE("A guest that goes away leaves the fallback, and is shown again when it returns",
           "[guests]") {
-    GuestRig rig;
+    // The last frame stays for the freeze timeout, then the fallback shows. A timeout far
+    // longer than two-guests.toml's 300 ms: the frozen frame must still be there when the
+    // test looks, however slow the machine.
+    ScratchDir scratch;
+    // The left zone's timeout comes first in the file.
+    GuestRig rig(
+        two_guests_variant(scratch.path, "freeze-timeout-ms = 300", "freeze-timeout-ms = 2000"));
     auto vm = rig.start("a", {"--frames", "20"});
     REQUIRE(vm->wait_for_line("done"));
     REQUIRE(vm->wait_exit());
-    // The last frame stays for the freeze timeout (300 ms), then the fallback shows.
     REQUIRE(rig.compositor.run_until(
         [&] { return rig.guest("a").state() == Guest::State::listening; }, 5s));
-    CHECK_FALSE(pattern_mismatch(rig.compositor.capture(), left_zone));
-    rig.compositor.run_for(500ms);
+    const auto& scanout = *rig.guest("a").scanouts()[0];
+    auto frozen = rig.compositor.capture();
+    CHECK(scanout.ready()); // the capture was taken before the timeout ended
+    CHECK_FALSE(pattern_mismatch(frozen, left_zone));
+    REQUIRE(rig.compositor.run_until([&] { return !scanout.ready(); }, 10s));
     CHECK(rig.compositor.capture().at(160, 120) == left_fallback);
-    CHECK_FALSE(rig.guest("a").scanouts()[0]->ready());
 
     // The VM boots again: same socket, no restart of tessera.
     auto again = rig.start("a");
@@ -128,23 +163,11 @@ TEST_CASE("A guest sending garbage gets errors and does not stop its neighbour",
 }
 
 TEST_CASE("A guest whose socket path is taken by a file is reported, the others run", "[guests]") {
-    std::string runtime_dir;
-    {
-        // The path is only known once the compositor made its runtime dir: occupy it first
-        // through a layout whose guest points at an absolute path.
-        char dir_template[] = "/tmp/tessera-guest-path-XXXXXX";
-        REQUIRE(mkdtemp(dir_template));
-        runtime_dir = dir_template;
-    }
-    std::string occupied = runtime_dir + "/occupied.sock";
+    // A guest socket path that a file occupies: an absolute path in the layout.
+    ScratchDir scratch;
+    std::string occupied = scratch.path + "/occupied.sock";
     std::ofstream(occupied) << "not a socket";
-    std::string layout = runtime_dir + "/layout.toml";
-    std::ifstream in(test_data_path("layouts/two-guests.toml"));
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    text.replace(text.find("tessera-test-b.sock"), std::string("tessera-test-b.sock").size(),
-                 occupied);
-    std::ofstream(layout) << text;
-
+    auto layout = two_guests_variant(scratch.path, "tessera-test-b.sock", occupied);
     HeadlessCompositor compositor{{{640, 240, 60000}}, "us", layout};
     auto* b = compositor.server().guests()->find("b");
     REQUIRE(b);
@@ -153,7 +176,6 @@ TEST_CASE("A guest whose socket path is taken by a file is reported, the others 
     auto vm = compositor.spawn(
         {sim_guest_path(), "--socket", compositor.server().guests()->find("a")->socket_path()});
     CHECK(vm->wait_for_line("mode 0 320x240"));
-    std::filesystem::remove_all(runtime_dir);
 }
 
 TEST_CASE("The guest's cursor is drawn in its zone at the guest's position", "[guests]") {

@@ -253,7 +253,8 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
     qemu->kill(SIGKILL);
     REQUIRE(qemu->wait_exit());
     REQUIRE(compositor.run_until([&] { return guest.state() == Guest::State::listening; }, 10s));
-    compositor.run_for(600ms);
+    // The last frame stays for the zone's freeze timeout (300 ms), then the fallback shows.
+    REQUIRE(compositor.run_until([&] { return !scanout.ready(); }, 10s));
     CHECK(compositor.capture().at(320, 240) == Rgba{0x40, 0, 0, 255});
 
     auto again = compositor.spawn(qemu_command(*image, guest.socket_path(), monitor));

@@ -144,6 +144,10 @@ void HeadlessCompositor::run_for(std::chrono::milliseconds duration) {
     run_until([&] { return Clock::now() >= deadline; }, duration + 1s);
 }
 
+size_t HeadlessCompositor::client_count() const {
+    return static_cast<size_t>(wl_list_length(wl_display_get_client_list(server_->display())));
+}
+
 Image HeadlessCompositor::capture(size_t output_index) {
     const auto& outputs = server_->outputs();
     if (output_index >= outputs.size()) {
@@ -231,14 +235,18 @@ bool ClientProcess::poll_exit() {
     }
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        status_ = status;
-        read_available();
-        if (!partial_.empty()) {
-            lines_.push_back(std::exchange(partial_, {}));
-        }
+        exited(status);
         return true;
     }
     return false;
+}
+
+void ClientProcess::exited(int status) {
+    status_ = status;
+    read_available();
+    if (!partial_.empty()) {
+        lines_.push_back(std::exchange(partial_, {}));
+    }
 }
 
 bool ClientProcess::wait_for_line(const std::string& line, std::chrono::milliseconds timeout,
@@ -261,6 +269,29 @@ std::optional<int> ClientProcess::wait_exit(std::chrono::milliseconds timeout) {
         },
         timeout);
     return status_;
+}
+
+bool ClientProcess::wait_stopped(std::chrono::milliseconds timeout) {
+    bool stopped = false;
+    compositor_.run_until(
+        [&] {
+            read_available();
+            if (status_) {
+                return true;
+            }
+            int status = 0;
+            if (waitpid(pid_, &status, WNOHANG | WUNTRACED) != pid_) {
+                return false;
+            }
+            if (WIFSTOPPED(status)) {
+                stopped = true;
+            } else {
+                exited(status);
+            }
+            return true;
+        },
+        timeout);
+    return stopped;
 }
 
 void ClientProcess::kill(int signal) {

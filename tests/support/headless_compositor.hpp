@@ -35,6 +35,9 @@ public:
                        size_t times = 1);
     // Runs the compositor until the client exits; its wait status, or nullopt on timeout.
     std::optional<int> wait_exit(std::chrono::milliseconds timeout = 10s);
+    // Runs the compositor until the client is stopped (after kill(SIGSTOP)); false on timeout
+    // or when it exits instead.
+    bool wait_stopped(std::chrono::milliseconds timeout = 10s);
     void kill(int signal);
     // Everything the client printed so far.
     [[nodiscard]] const std::vector<std::string>& lines() const { return lines_; }
@@ -43,6 +46,7 @@ public:
 private:
     void read_available();
     bool poll_exit();
+    void exited(int status);
 
     HeadlessCompositor& compositor_;
     pid_t pid_;
@@ -72,6 +76,9 @@ public:
     // Dispatches compositor events until `done` returns true; false on timeout.
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10s);
     void run_for(std::chrono::milliseconds duration);
+    // Wayland clients connected: one that went away counts until the compositor has read its
+    // hang-up (or dropped it for a protocol error).
+    [[nodiscard]] size_t client_count() const;
 
     // Pixels of a freshly rendered frame of an output (first output by default).
     Image capture(size_t output_index = 0);
