@@ -7,6 +7,7 @@
 #include "server.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <format>
 
 namespace tessera::compositor {
@@ -31,6 +32,36 @@ bool scaled_surface_accepts_input(wlr_scene_buffer* buffer, double* sx, double* 
     double x = buffer->src_box.x + *sx * buffer->src_box.width / buffer->dst_width;
     double y = buffer->src_box.y + *sy * buffer->src_box.height / buffer->dst_height;
     return wlr_surface_point_accepts_input(scene_surface->surface, x, y);
+}
+
+// wlroots takes a surface's opaque region as it is, in surface coordinates, for the whole node;
+// once a zone crops or scales the surface it names the wrong area, and the scene skips drawing
+// what lies below parts that are not opaque. With a linear filter the scaled edges blend with
+// what is below them (pixman samples transparency outside the buffer), so below a wrongly
+// opaque edge they blended with stale pixels of a reused buffer. The region is mapped into
+// the node's coordinates, rounded inwards, and kept clear of edges the filter blends.
+void place_opaque_region(wlr_scene_buffer* buffer, const wlr_surface& surface,
+                         const wlr_fbox& source, int dest_width, int dest_height,
+                         wlr_scale_filter_mode filter) {
+    double sx = dest_width / source.width, sy = dest_height / source.height;
+    bool blends = filter == WLR_SCALE_FILTER_BILINEAR && (sx != 1 || sy != 1);
+    int inset_x = blends ? static_cast<int>(std::ceil(sx / 2)) : 0;
+    int inset_y = blends ? static_cast<int>(std::ceil(sy / 2)) : 0;
+    pixman_region32_t placed;
+    pixman_region32_init(&placed);
+    int count = 0;
+    const auto* rects = pixman_region32_rectangles(&surface.opaque_region, &count);
+    for (int i = 0; i < count; ++i) {
+        int x1 = static_cast<int>(std::ceil((rects[i].x1 - source.x) * sx)) + inset_x;
+        int y1 = static_cast<int>(std::ceil((rects[i].y1 - source.y) * sy)) + inset_y;
+        int x2 = static_cast<int>(std::floor((rects[i].x2 - source.x) * sx)) - inset_x;
+        int y2 = static_cast<int>(std::floor((rects[i].y2 - source.y) * sy)) - inset_y;
+        if (x1 < x2 && y1 < y2) {
+            pixman_region32_union_rect(&placed, &placed, x1, y1, x2 - x1, y2 - y1);
+        }
+    }
+    wlr_scene_buffer_set_opaque_region(buffer, &placed);
+    pixman_region32_fini(&placed);
 }
 
 // Integer scaling is for pixel-exact content: no smoothing.
@@ -311,6 +342,8 @@ void ZoneScene::place(ZoneContent* content) {
         wlr_scene_buffer_set_filter_mode(buffer, filter_for(node->state.fit));
         wlr_scene_node_set_position(&buffer->node, 0, 0);
         if (content->surface()) {
+            place_opaque_region(buffer, *content->surface(), source, p.dest.width, p.dest.height,
+                                filter_for(node->state.fit));
             buffer->point_accepts_input = scaled_surface_accepts_input;
             scaling_[content->surface()] = {p.source.width / p.dest.width,
                                             p.source.height / p.dest.height, source.x, source.y};

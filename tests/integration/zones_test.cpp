@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string_view>
+#include <tuple>
 
 #include <linux/input-event-codes.h>
 #include <signal.h>
@@ -104,6 +105,12 @@ TEST_CASE("two ivi clients and an xdg client fill a three-zone layout", "[zones]
     // bottom: the xdg window drew at its zone's size.
     CHECK(shot.at(160, 120) == yellow);
     CHECK(shot.at(319, 239) == yellow);
+
+    // The scene knows what is opaque in zone coordinates: the right surface's opaque 40x40
+    // stretched to 160x120, less the edges the bilinear filter blends with what is below.
+    const auto* opaque =
+        pixman_region32_extents(&content_in(compositor, "right")->main_buffer()->opaque_region);
+    CHECK(std::tuple(opaque->x1, opaque->y1, opaque->x2, opaque->y2) == std::tuple(2, 2, 158, 118));
 
     auto mismatch = compare_with_reference(shot, "three-zones", 0);
     INFO(mismatch);
