@@ -109,9 +109,37 @@ class Tessera:
             stdout=self.log, stderr=subprocess.STDOUT))
 
     def wait_guest_holding(self):
-        """Until a --hold guest showed its last frame and stopped flipping."""
+        """Until a --hold guest stopped flipping and tessera committed every frame it flushed."""
         wait_for("the guest to hold its last frame", lambda: "holding" in open(self.log.name).read())
-        time.sleep(0.5)
+        wait_for("every guest frame in an output commit", self.guest_frames_committed)
+
+    def guest_frames_committed(self):
+        """Whether every frame of each guest scanout went into an output commit of its zone
+        (the zone's frames by path count them there)."""
+        stats = self.stats()
+        committed = {z["zone"]: z["plane"] + z["blit"] + z["copy"] for z in stats["zones"]}
+        return all(committed.get(s["zone"], 0) >= s["frames"]
+                   for g in stats["guests"] for s in g["scanouts"] if s["zone"])
+
+    def steady_blits(self, zone):
+        """A predicate for wait_for: true once, between two calls, the zone's frames were
+        blitted and the output composited exactly once for each."""
+        last = []
+
+        def steady():
+            now = (self.zone(zone)["blit"], self.output()["composited"])
+            ok = bool(last) and now[0] > last[0] and now[0] - last[0] == now[1] - last[1]
+            last[:] = now
+            return ok
+        return steady
+
+    def profile(self, name):
+        """Switches to a profile and waits until the output composited a frame after it: for a
+        switch that changes the screen."""
+        before = self.output()["composited"]
+        self.ctl("profile", name)
+        wait_for(f"a frame composited in profile {name}",
+                 lambda: self.output()["composited"] > before)
 
     def client(self, *args):
         """tessera-dmabuf-client with these arguments; returns (process, path of its output)."""
@@ -245,7 +273,9 @@ def case_unscaled_on_plane_scaled_blit(build):
                                ("off", "planes off")):
             t.ctl("profile", profile)
             wait_overlays([], f"no overlay in use ({label})")
-            time.sleep(0.5)
+            # The window starts once the new path is steady: a guest frame blitted and one
+            # composition for it (the switch's own commits, with libliftoff's tests, are slow).
+            wait_for(f"one composition per blitted frame ({label})", t.steady_blits("a"))
             before, zone_before = t.output(), t.zone("a")
             time.sleep(3)
             after, zone_after = t.output(), t.zone("a")
@@ -276,12 +306,11 @@ def case_same_screen_either_path(build):
         composited = crc()
         check(on_plane == composited,
               f"CRC on a plane {on_plane} != composited {composited}")
-        t.ctl("profile", "scaled")
-        time.sleep(1)
+        t.profile("scaled")
         check(overlays_in_use() == [], f"scaled: overlays in use: {overlays_in_use()}")
         scaled_auto = crc()
+        # The same screen composited either way: the switch is applied when tessera-ctl returns.
         t.ctl("profile", "scaled-off")
-        time.sleep(1)
         scaled_off = crc()
         check(scaled_auto == scaled_off, f"scaled: CRC auto {scaled_auto} != off {scaled_off}")
         check(scaled_auto != composited, "the scaled zone looks like the unscaled one")
@@ -343,8 +372,8 @@ def case_refused_format(build):
         t.guest("vm", "--rgbx", "--frames", "2", "--hold")
         t.wait_guest_holding()
         auto = crc()
+        # Composited either way: the switch is applied when tessera-ctl returns.
         t.ctl("profile", "off")
-        time.sleep(1)
         off = crc()
         check(auto == off, f"CRC auto {auto} != off {off}")
         print(f"  XB24 guest: CRC {auto} with planes auto and off")
