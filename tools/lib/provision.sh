@@ -44,6 +44,7 @@ if [[ ! -r $dsc ]]; then
 	mkdir -p "$sources_dir"
 	(cd "$sources_dir" && apt-get -q -o APT::Sandbox::User=root source --download-only \
 		"libliftoff=$liftoff_version") >&2 ||
-		die "apt-get source libliftoff failed: the apt sources need deb-src entries"
+		die "apt-get source libliftoff failed: the apt sources need deb-src entries" \
+			"(on a native host add them, or use the Debian 13 root: TESSERA_ENV=root)"
 fi
 [[ -r $dsc ]] || die "apt-get source did not leave $dsc"
