@@ -34,28 +34,13 @@ void report_child_exit(pid_t pid, int status) {
     }
 }
 
-int run(const Options& options) {
-    std::optional<ivi::Layout> layout;
-    if (!options.layout_path.empty()) {
-        auto loaded = ivi::load_layout_file(options.layout_path);
-        if (!loaded) {
-            log::error(comp_log, "layout: {}", loaded.error().describe());
-            return 1;
-        }
-        layout = std::move(*loaded);
-    }
-    auto created = Server::create(options, std::move(layout));
-    if (!created) {
-        log::error(comp_log, "{}", created.error());
-        return 1;
-    }
-    auto& server = **created;
-
+// Serves until SIGINT or SIGTERM; the startup commands' process groups go into `started_groups`
+// as they are started. Returns the exit status.
+int serve(Server& server, const Options& options, std::vector<pid_t>& started_groups) {
     SignalWatch on_sigint(server.event_loop(), SIGINT, [&] { server.terminate(); });
     SignalWatch on_sigterm(server.event_loop(), SIGTERM, [&] { server.terminate(); });
-    // The process groups of the startup commands; a group is forgotten once it is empty, so
-    // that its id, free for reuse then, is never signalled.
-    std::vector<pid_t> started_groups;
+    // A group is forgotten once it is empty, so that its id, free for reuse then, is never
+    // signalled.
     SignalWatch on_sigchld(server.event_loop(), SIGCHLD, [&] {
         reap_children(report_child_exit);
         std::erase_if(started_groups, [](pid_t group) { return kill(-group, 0) != 0; });
@@ -84,17 +69,46 @@ int run(const Options& options) {
     }
 
     server.run();
-    log::info(comp_log, "shutting down");
-    // What the startup commands started ends with tessera: their process groups, and any of
-    // their descendants that were orphaned onto tessera (a daemon, a setsid'd process).
-    if (!started_groups.empty() || !running_children().empty()) {
-        log::info(comp_log, "ending the processes of {} startup command(s)", started_groups.size());
-        if (int killed = end_started_processes(started_groups, kill_grace, report_child_exit)) {
-            log::warn(comp_log, "killed what ignored SIGTERM for {} ms ({} process(es) or groups)",
-                      kill_grace.count(), killed);
-        }
-    }
     return 0;
+}
+
+// What the startup commands started ends with tessera: their process groups, and any of their
+// descendants that were orphaned onto tessera (a daemon, a setsid'd process).
+void end_startup_commands(const std::vector<pid_t>& started_groups) {
+    if (started_groups.empty() && running_children().empty()) {
+        return;
+    }
+    log::info(comp_log, "ending what the startup commands started ({} process group(s) left)",
+              started_groups.size());
+    if (int killed = end_started_processes(started_groups, kill_grace, report_child_exit)) {
+        log::warn(comp_log, "killed what ignored SIGTERM for {} ms ({} process(es) or groups)",
+                  kill_grace.count(), killed);
+    }
+}
+
+int run(const Options& options) {
+    std::optional<ivi::Layout> layout;
+    if (!options.layout_path.empty()) {
+        auto loaded = ivi::load_layout_file(options.layout_path);
+        if (!loaded) {
+            log::error(comp_log, "layout: {}", loaded.error().describe());
+            return 1;
+        }
+        layout = std::move(*loaded);
+    }
+    auto created = Server::create(options, std::move(layout));
+    if (!created) {
+        log::error(comp_log, "{}", created.error());
+        return 1;
+    }
+    std::vector<pid_t> started_groups;
+    int status = serve(**created, options, started_groups);
+    log::info(comp_log, "shutting down");
+    // Clients and VMMs lose their connections first: a VMM stopping its device waits for the
+    // device's answers, which a tessera busy ending that VMM would never give.
+    created->reset();
+    end_startup_commands(started_groups);
+    return status;
 }
 
 } // namespace
