@@ -113,10 +113,11 @@ create_root() {
 	say "(done once per machine; downloads about 700 MB and takes a few minutes)"
 	as_root rm -rf "$tmp"
 	mkdir -p "$cache_dir"
-	as_root mmdebstrap --variant=apt --mode=root \
+	# The sources on standard input ('-'): mmdebstrap takes only a regular file by name.
+	apt_sources | as_root mmdebstrap --variant=apt --mode=root \
 		--aptopt='APT::Install-Recommends "false"' \
 		--include="$include" \
-		"$debian_suite" "$tmp" <(apt_sources) >&2 || die "mmdebstrap failed"
+		"$debian_suite" "$tmp" - >&2 || die "mmdebstrap failed"
 	as_root rm -rf "$root_dir"
 	as_root mv "$tmp" "$root_dir"
 	provision_root || die "setting up the Debian 13 root failed"
