@@ -80,8 +80,14 @@ class Tessera:
             [f"{build}/compositor/tessera", "--layout", self.layout, "--socket", "wayland-kms",
              "--log-level", "info,planes=debug"],
             stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-        wait_for("tessera's control socket", lambda: os.path.exists(self.socket))
-        wait_for("an output", lambda: self.stats()["outputs"])
+        try:
+            # GLES2 on llvmpipe under TCG can take many seconds to start.
+            wait_for("tessera's control socket", lambda: os.path.exists(self.socket), timeout=60)
+            wait_for("an output", lambda: self.stats()["outputs"])
+        except Failure as e:
+            self.proc.kill()
+            self.proc.wait()
+            raise Failure(f"{e}\ntessera:\n{self.log_tail()}")
 
     def ctl(self, *args):
         out = subprocess.run([f"{self.build}/compositor/tessera-ctl", "--json", "--socket",
