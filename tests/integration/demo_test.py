@@ -27,6 +27,11 @@ import time
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PR_SET_CHILD_SUBREAPER = 36
 
+# The test guests' pattern decoder (tests/vm/guest/check-pattern.py), imported once.
+sys.dont_write_bytecode = True  # nothing written into the source tree
+sys.path.insert(0, os.path.join(SRC, "tests", "vm", "guest"))
+CHECK_PATTERN = __import__("check-pattern")
+
 
 class Failure(Exception):
     pass
@@ -177,10 +182,7 @@ class Xvfb:
 
 
 def read_ppm(path):
-    sys.dont_write_bytecode = True  # nothing written into the source tree
-    sys.path.insert(0, os.path.join(SRC, "tests", "vm", "guest"))
-    check_pattern = __import__("check-pattern")
-    return check_pattern.read_ppm(path), check_pattern.decode
+    return CHECK_PATTERN.read_ppm(path), CHECK_PATTERN.decode
 
 
 def crop(image, box):
