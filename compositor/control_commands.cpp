@@ -417,6 +417,7 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
                                       {"plane", p.plane},
                                       {"blit", p.blit},
                                       {"copy", p.copy},
+                                      {"composited", p.composited},
                                       {"last", p.last ? frame_path_kind_name(*p.last) : ""}});
                  }
              }

@@ -410,6 +410,7 @@ void ZoneScene::count_frame_paths(const Output& output) {
         (kind == FramePathKind::plane  ? paths.plane
          : kind == FramePathKind::copy ? paths.copy
                                        : paths.blit) += frames;
+        paths.composited += kind == FramePathKind::plane ? 0 : 1;
         paths.last = kind;
     }
 }

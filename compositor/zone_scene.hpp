@@ -35,6 +35,9 @@ struct ZoneFramePaths {
     uint64_t plane = 0;
     uint64_t blit = 0;
     uint64_t copy = 0;
+    // Output frames that composited new blitted or copied frames of the zone: below
+    // blit + copy when guest frames were replaced before an output frame showed them.
+    uint64_t composited = 0;
     std::optional<FramePathKind> last;
 };
 

@@ -188,10 +188,12 @@ void print_outputs(const json& outputs) {
 
 // How each zone's frames reached the screen.
 void print_frame_paths(const json& zones) {
-    std::println("{:<16} {:>9} {:>9} {:>9}  {}", "zone", "plane", "blit", "copy", "last");
+    std::println("{:<16} {:>9} {:>9} {:>9} {:>10}  {}", "zone", "plane", "blit", "copy",
+                 "composited", "last");
     for (const auto& z : zones) {
-        std::println("{:<16} {:>9} {:>9} {:>9}  {}", z.value("zone", ""), z.value("plane", 0),
-                     z.value("blit", 0), z.value("copy", 0),
+        std::println("{:<16} {:>9} {:>9} {:>9} {:>10}  {}", z.value("zone", ""),
+                     z.value("plane", 0), z.value("blit", 0), z.value("copy", 0),
+                     z.value("composited", 0),
                      z.value("last", "").empty() ? "-" : z.value("last", ""));
     }
 }

@@ -102,11 +102,17 @@ class Tessera:
     def output(self):
         return self.stats()["outputs"][0]
 
-    def zone(self, name):
-        for z in self.stats()["zones"]:
+    def zone(self, name, stats=None):
+        for z in (stats or self.stats())["zones"]:
             if z["zone"] == name:
                 return z
-        return {"zone": name, "plane": 0, "blit": 0, "copy": 0, "last": ""}
+        return {"zone": name, "plane": 0, "blit": 0, "copy": 0, "composited": 0, "last": ""}
+
+    def output_and_zone(self, name):
+        """The output's and a zone's counters from one reply: tessera counts both in the same
+        commit, so they agree with each other."""
+        stats = self.stats()
+        return stats["outputs"][0], self.zone(name, stats)
 
     def guest(self, name, *args):
         self.guests.append(subprocess.Popen(
@@ -129,12 +135,13 @@ class Tessera:
 
     def steady_blits(self, zone):
         """A predicate for wait_for: true once, between two calls, the zone's frames were
-        blitted and the output composited exactly once for each."""
+        blitted and the output composited once for each output frame that carried them."""
         last = []
 
         def steady():
-            now = (self.zone(zone)["blit"], self.output()["composited"])
-            ok = bool(last) and now[0] > last[0] and now[0] - last[0] == now[1] - last[1]
+            output, z = self.output_and_zone(zone)
+            now = (z["blit"], z["composited"], output["composited"])
+            ok = bool(last) and now[0] > last[0] and now[1] - last[1] == now[2] - last[2]
             last[:] = now
             return ok
         return steady
@@ -298,18 +305,25 @@ def case_unscaled_on_plane_scaled_blit(build):
             # The window starts once the new path is steady: a guest frame blitted and one
             # composition for it (the switch's own commits, with libliftoff's tests, are slow).
             wait_for(f"one composition per blitted frame ({label})", t.steady_blits("a"))
-            before, zone_before = t.output(), t.zone("a")
+            before, zone_before = t.output_and_zone("a")
             time.sleep(3)
-            after, zone_after = t.output(), t.zone("a")
+            after, zone_after = t.output_and_zone("a")
             blits = zone_after["blit"] - zone_before["blit"]
+            carried = zone_after["composited"] - zone_before["composited"]
             composited = after["composited"] - before["composited"]
             check(zone_after["plane"] == zone_before["plane"], f"{label}: frames on a plane")
             check(blits >= 15, f"{label}: only {blits} frames blitted in 3 s")
-            # One composition per guest frame, nothing more (a frame may straddle the window).
-            check(abs(composited - blits) <= 2,
-                  f"{label}: {composited} frames composited for {blits} guest frames")
+            # Guest frames that arrive during an output stall share an output frame (under TCG
+            # vkms's vblanks stall): at most one output frame per guest frame, at least one.
+            check(0 < carried <= blits,
+                  f"{label}: {blits} guest frames carried by {carried} output frames")
+            # Every output frame that carried new guest frames composited them, and nothing
+            # else was composited.
+            check(composited == carried,
+                  f"{label}: {composited} frames composited, {carried} carried guest frames")
             check(overlays_in_use() == [], f"{label}: overlays in use: {overlays_in_use()}")
-            print(f"  {label}: {blits} guest frames, {composited} composited frames, 0 on planes")
+            print(f"  {label}: {blits} guest frames in {carried} output frames, {composited} "
+                  "composited, 0 on planes")
     finally:
         t.stop()
 
