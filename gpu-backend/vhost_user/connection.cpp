@@ -171,7 +171,8 @@ Connection::ReadResult Connection::read_some() {
     }
     if (n == 0) {
         bool idle = !rx_parsed_ && rx_header_have_ == 0;
-        close(idle ? "the frontend closed the connection" : "end of file inside a message");
+        close(idle ? "the frontend closed the connection" : "end of file inside a message",
+              /*failure=*/!idle);
         return ReadResult::closed;
     }
 
@@ -588,12 +589,16 @@ void Connection::unhook_all() {
     }
 }
 
-void Connection::close(std::string_view why) {
+void Connection::close(std::string_view why, bool failure) {
     if (!open_) {
         return;
     }
     std::string reason(why); // `why` may point into state this function frees
-    guest_warn("connection closed: {}", reason);
+    if (failure) {
+        guest_warn("connection closed: {}", reason);
+    } else {
+        log::debug(vhost::vhost_log, "connection closed: {}", reason);
+    }
     unhook_all();
     open_ = false;
     std::weak_ptr<bool> alive = alive_;

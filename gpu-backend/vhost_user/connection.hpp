@@ -92,7 +92,8 @@ public:
 
     [[nodiscard]] bool is_open() const { return open_; }
     // Closes the connection (failure level 1): unhooks and closes every fd, reports on_closed.
-    void close(std::string_view reason);
+    // `failure` false: the frontend ended it normally, which is no warning.
+    void close(std::string_view reason, bool failure = true);
 
     // Marks the device broken (failure level 2, a ring violation): its queues stop until the
     // frontend restarts them (GET_VRING_BASE or a reset). Signals the rings' err fds.

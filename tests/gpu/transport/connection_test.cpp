@@ -9,6 +9,7 @@
 #include "gpu-backend/vhost_user/bytes.hpp"
 #include "gpu-backend/vhost_user/vhost_log.hpp"
 #include "harness.hpp"
+#include "util/log.hpp"
 
 using namespace tessera;
 using namespace tessera::gpu;
@@ -237,12 +238,21 @@ TEST_CASE("RESET_DEVICE and disconnection drop the rings", "[vhost-connection]")
         CHECK_FALSE(h.connection->queue(1));
     }
     SECTION("disconnect") {
+        static std::vector<std::string> warnings;
+        warnings.clear();
+        log::set_sink([](std::string_view line) {
+            if (line.find("warn") != std::string_view::npos) {
+                warnings.emplace_back(line);
+            }
+        });
         Harness h;
         REQUIRE(h.frontend.start());
         h.frontend.close_socket();
         h.loop.run_until_idle();
+        log::set_sink(nullptr);
         REQUIRE(h.closed);
         CHECK(*h.closed == "the frontend closed the connection");
+        CHECK(warnings.empty()); // a VMM that ends its connection normally is no warning
         CHECK(h.rings_stopped == 1);
         CHECK_FALSE(h.connection->is_open());
         CHECK_FALSE(h.connection->memory());
