@@ -166,6 +166,9 @@ void Output::handle_frame() {
     if (!scene_output_) {
         return;
     }
+    if (auto* zones = server_.zones()) {
+        zones->prepare_frame(*this);
+    }
     bool ok = true;
     if (planner_) {
         // A screenshot reads the primary buffer: everything composited for that frame.

@@ -43,6 +43,8 @@ public:
     // The zone placed main_buffer() (position, source box, destination size); content drawn
     // beside it, such as a guest's cursor, follows from here.
     virtual void placed() {}
+    // An output showing the content is about to composite a frame: bring its buffer up to date.
+    virtual void prepare_frame() {}
 
     // Assigned by the zone scene: the zone it is shown in (empty: hidden).
     std::string zone;

@@ -390,6 +390,15 @@ std::vector<PlaneCandidate> ZoneScene::plane_candidates(const Output& output) co
     return out;
 }
 
+void ZoneScene::prepare_frame(const Output& output) {
+    for (auto* content : contents_) {
+        auto* node = node_of(*content);
+        if (node && output_for(node->state.output) == &output) {
+            content->prepare_frame();
+        }
+    }
+}
+
 void ZoneScene::count_frame_paths(const Output& output) {
     const auto* planner = output.planner();
     for (auto* content : contents_) {

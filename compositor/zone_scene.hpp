@@ -82,6 +82,8 @@ public:
     // After a commit of `output`: counts the frames its zones' content brought since the last
     // one, each by the path it took.
     void count_frame_paths(const Output& output);
+    // Before `output` composites a frame: the contents it shows update their buffers.
+    void prepare_frame(const Output& output);
     [[nodiscard]] const std::map<std::string, ZoneFramePaths, std::less<>>& frame_paths() const {
         return frame_paths_;
     }

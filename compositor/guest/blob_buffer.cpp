@@ -97,7 +97,8 @@ BlobBuffer* BlobBuffers::get(const gpu::Resource& resource, const gpu::ScanoutIm
     whole.rect = {};
     auto [first, last] = buffers_.equal_range(resource.id());
     for (auto it = first; it != last; ++it) {
-        if (it->second->image() == whole) {
+        // A 2D resource's backing may be detached and another one mapped: a buffer per mapping.
+        if (it->second->image() == whole && it->second->shows(resource.mapped_memory)) {
             return it->second;
         }
     }
@@ -113,7 +114,7 @@ BlobBuffer* BlobBuffers::get(const gpu::Resource& resource, const gpu::ScanoutIm
             }
         }
     }
-    auto* buffer = new BlobBuffer(resource.blob_memory, whole);
+    auto* buffer = new BlobBuffer(resource.mapped_memory, whole);
     uint32_t id = resource.id();
     buffer->set_on_release([this, id] {
         if (!in_use(id)) {

@@ -12,8 +12,9 @@
 
 namespace tessera::compositor {
 
-// A guest blob as a wlr_buffer, made once per blob (and way of reading it) and kept for the
-// blob's life, so renderers and the DRM backend can cache what they import. It offers the blob's
+// Guest memory the device mapped (a blob, or a 2D image in its backing: "blob" below) as a
+// wlr_buffer, made once per blob (and way of reading it) and kept for the blob's life, so
+// renderers and the DRM backend can cache what they import. It offers the blob's
 // dma-buf when udmabuf made one, and data access to its pages in place: GLES2 imports the one,
 // pixman reads the other; neither copies on the host. Guest formats with alpha are offered as
 // their opaque twins: a scanout has no transparency.
@@ -32,6 +33,9 @@ public:
     [[nodiscard]] wlr_buffer* wlr() { return &base_.buffer; }
     [[nodiscard]] const gpu::ScanoutImage& image() const { return image_; }
     [[nodiscard]] const gpu::BlobMemory& memory() const { return *memory_; }
+    [[nodiscard]] bool shows(const std::shared_ptr<const gpu::BlobMemory>& memory) const {
+        return memory_ == memory;
+    }
     [[nodiscard]] Access last_access() const { return last_access_; }
     // Someone (the scene, a renderer's texture, the display) holds the buffer.
     [[nodiscard]] bool in_use() const { return base_.buffer.n_locks > 0; }
@@ -61,8 +65,9 @@ private:
     Listener<void> on_buffer_release_;
 };
 
-// One guest's blob buffers, by resource and way of reading it. The device's scanouts take them
-// from here; the device asks whether the display still uses a blob before it answers its UNREF.
+// One guest's blob buffers, by resource, mapping and way of reading it. The device's scanouts
+// take them from here; the device asks whether the display still uses a blob before it answers
+// its UNREF (or a 2D resource's detach).
 class BlobBuffers {
 public:
     // `on_released(resource_id)`: a blob's buffers are no longer in use. Called from inside

@@ -86,6 +86,12 @@ Guest::Guest(Server& server, ivi::GuestSpec spec)
         hooks.blob_buffer = [this](const gpu::Resource& resource, const gpu::ScanoutImage& image) {
             return blob_buffer(resource, image);
         };
+        hooks.visit_image_in_backing = [this](const gpu::Resource& resource, uint64_t offset,
+                                              uint64_t length,
+                                              const gpu::Backing::PieceVisitor& piece) {
+            return backend_ &&
+                   backend_->device().visit_image_in_backing(resource, offset, length, piece);
+        };
         scanouts_.push_back(std::make_unique<GuestScanout>(*server_.zones(), server_.event_loop(),
                                                            server_.layers().zones, spec_.name,
                                                            index, std::move(hooks)));
@@ -164,7 +170,7 @@ gpu::BackendStats Guest::backend_stats() const {
 }
 
 BlobBuffer* Guest::blob_buffer(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
-    const auto& memory = *resource.blob_memory;
+    const auto& memory = *resource.mapped_memory;
     // Without udmabuf at all that was said once already (report_udmabuf).
     if (memory.dmabuf() < 0 && !memory.dmabuf_error().empty() &&
         gpu::Udmabuf::system().available() && !std::exchange(dmabuf_failure_reported_, true)) {

@@ -1,6 +1,7 @@
 #include "guest_scanout.hpp"
 
 #include "guest_pixels.hpp"
+#include "log_scopes.hpp"
 #include "output.hpp"
 #include "pixel_buffer.hpp"
 #include "zone_scene.hpp"
@@ -50,6 +51,7 @@ GuestScanout::GuestScanout(ZoneScene& zones, wl_event_loop* loop, wlr_scene_tree
       freeze_timer_(loop, [this] { freeze_ended(); }),
       pacer_([this](gpu::ResponseToken token) { hooks_.signal_fence(token); }),
       pace_timer_(loop, [this] { tick(); }) {
+    pixman_region32_init(&to_copy_);
     wlr_scene_node_set_enabled(&tree_->node, false);
     wlr_scene_node_set_enabled(&cursor_node_->node, false);
     on_sample_.connect(&frame_node_->events.output_sample,
@@ -72,6 +74,7 @@ GuestScanout::~GuestScanout() {
     if (cursor_) {
         wlr_buffer_drop(cursor_);
     }
+    pixman_region32_fini(&to_copy_);
 }
 
 ivi::ContentIdentity GuestScanout::identity() const {
@@ -117,7 +120,7 @@ void GuestScanout::show(const gpu::Resource* resource, const gpu::ScanoutImage& 
     showing_ = true;
     wlr_box before = content_box();
     rect_ = image.rect;
-    if (resource->is_blob() && resource->blob_memory) {
+    if (resource->mapped_memory) {
         show_blob(*resource, image);
     } else {
         show_copy(*resource, image);
@@ -130,7 +133,8 @@ void GuestScanout::show(const gpu::Resource* resource, const gpu::ScanoutImage& 
     schedule_tick();
 }
 
-// A 2D framebuffer: its current pixels are copied; the guest flushes what it draws next.
+// A 2D framebuffer read by copying: all of the part shown is copied at the next output frame;
+// the guest flushes what it draws next.
 void GuestScanout::show_copy(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
     leave_blob();
     if (!copy_ || copy_->width != static_cast<int>(image.rect.width) ||
@@ -142,8 +146,10 @@ void GuestScanout::show_copy(const gpu::Resource& resource, const gpu::ScanoutIm
                                     static_cast<int>(image.rect.height), DRM_FORMAT_XRGB8888);
     }
     path_ = FramePath::copy;
-    bytes_copied_ +=
-        copy_area(copy_, resource.pixels(), resource.stride(), resource.format(), image.rect);
+    copy_source_ = &resource;
+    pixman_region32_fini(&to_copy_);
+    pixman_region32_init_rect(&to_copy_, static_cast<int>(image.rect.x),
+                              static_cast<int>(image.rect.y), image.rect.width, image.rect.height);
     wlr_scene_buffer_set_buffer(frame_node_, copy_);
 }
 
@@ -152,6 +158,8 @@ void GuestScanout::show_blob(const gpu::Resource& resource, const gpu::ScanoutIm
     // The blob shown before, if any (the scene keeps its buffer until it is replaced).
     wlr_buffer* before = blob_ ? frame_node_->buffer : nullptr;
     leave_blob();
+    copy_source_ = nullptr;
+    pixman_region32_clear(&to_copy_);
     blob_ = hooks_.blob_buffer(resource, image);
     path_ = blob_->memory().dmabuf() >= 0 ? FramePath::dmabuf : FramePath::data_access;
     if (before && before->width == blob_->wlr()->width && before->height == blob_->wlr()->height) {
@@ -182,7 +190,7 @@ void GuestScanout::enter_zone(bool moved) {
     }
 }
 
-void GuestScanout::flush(const gpu::Resource& resource, gpu::proto::Rect damage) {
+void GuestScanout::flush(const gpu::Resource&, gpu::proto::Rect damage) {
     if (!showing_ || !frame_node_->buffer) {
         return;
     }
@@ -196,8 +204,8 @@ void GuestScanout::flush(const gpu::Resource& resource, gpu::proto::Rect damage)
                                                 flipped_ ? nullptr : &region);
         flipped_ = false;
     } else {
-        bytes_copied_ +=
-            copy_area(copy_, resource.pixels(), resource.stride(), resource.format(), damage);
+        // Copied when an output frame shows it (copy_flushed), once for all flushes till then.
+        pixman_region32_union(&to_copy_, &to_copy_, &region);
         pixman_region32_translate(&region, -static_cast<int>(rect_.x), -static_cast<int>(rect_.y));
         wlr_scene_buffer_set_buffer_with_damage(frame_node_, copy_, &region);
     }
@@ -224,6 +232,62 @@ uint64_t GuestScanout::copy_area(wlr_buffer* dst, std::span<const std::byte> pix
     return copy_guest_pixels(dst, src, stride, format, local);
 }
 
+// Brings the host copy of a 2D framebuffer up to date with what the guest flushed.
+void GuestScanout::copy_flushed() {
+    if (!copy_source_ || !copy_ || !pixman_region32_not_empty(&to_copy_)) {
+        return;
+    }
+    const auto& source = *copy_source_;
+    int count = 0;
+    const pixman_box32_t* boxes = pixman_region32_rectangles(&to_copy_, &count);
+    bool ok = true;
+    for (int i = 0; i < count && ok; ++i) {
+        // Damage lies within rect_ (the device clips it): clip again all the same.
+        uint64_t x0 = std::max<int64_t>(boxes[i].x1, rect_.x);
+        uint64_t y0 = std::max<int64_t>(boxes[i].y1, rect_.y);
+        uint64_t x1 = std::min<int64_t>(boxes[i].x2, int64_t{rect_.x} + rect_.width);
+        uint64_t y1 = std::min<int64_t>(boxes[i].y2, int64_t{rect_.y} + rect_.height);
+        if (x1 <= x0 || y1 <= y0) {
+            continue;
+        }
+        gpu::proto::Rect area{static_cast<uint32_t>(x0), static_cast<uint32_t>(y0),
+                              static_cast<uint32_t>(x1 - x0), static_cast<uint32_t>(y1 - y0)};
+        if (source.image_in_backing()) {
+            ok = copy_from_backing(area);
+        } else {
+            bytes_copied_ +=
+                copy_area(copy_, source.pixels(), source.stride(), source.format(), area);
+        }
+    }
+    pixman_region32_clear(&to_copy_);
+    if (!ok && !std::exchange(copy_failure_reported_, true)) {
+        log::warn(gpu_log, "{}: its framebuffer's memory is gone: the zone keeps older pixels",
+                  describe());
+    }
+}
+
+// Copies `area` (framebuffer coordinates) from the guest memory holding the image, row by row,
+// from the pieces of memory that hold each row.
+bool GuestScanout::copy_from_backing(gpu::proto::Rect area) {
+    const auto& source = *copy_source_;
+    for (uint32_t row = 0; row < area.height; ++row) {
+        uint32_t y = area.y + row;
+        GuestRowWriter writer(copy_, source.format(), area.x - rect_.x, y - rect_.y, area.width);
+        uint64_t offset =
+            uint64_t{y} * source.stride() + uint64_t{area.x} * gpu::proto::bytes_per_pixel;
+        uint64_t length = uint64_t{area.width} * gpu::proto::bytes_per_pixel;
+        bool written = true;
+        bool ok = hooks_.visit_image_in_backing(
+            source, offset, length,
+            [&](std::span<const std::byte> piece) { written = written && writer.write(piece); });
+        if (!ok || !written || !writer.complete()) {
+            return false;
+        }
+        bytes_copied_ += length;
+    }
+    return true;
+}
+
 // The blob shown so far goes; whether the renderer imported it stays in the statistics.
 void GuestScanout::leave_blob() {
     if (blob_) {
@@ -238,6 +302,8 @@ void GuestScanout::leave_blob() {
 void GuestScanout::freeze() {
     showing_ = false;
     pacer_.release_all();
+    copy_flushed(); // the resource may go once the device hears back
+    copy_source_ = nullptr;
     if (blob_) {
         const auto& image = blob_->image();
         auto* frozen = create_pixel_buffer(static_cast<int>(rect_.width),

@@ -23,9 +23,9 @@ class ZoneScene;
 // How a scanout's frames reach the screen.
 enum class FramePath {
     none,
-    dmabuf,      // a guest blob, handed over as its udmabuf dma-buf (imported or mapped)
-    data_access, // a guest blob, its pages mapped in place (no udmabuf)
-    copy,        // a 2D resource, copied into a host buffer on each flush
+    dmabuf,      // guest memory (a blob, a 2D image in its backing) as a udmabuf dma-buf
+    data_access, // guest memory mapped in place (no udmabuf)
+    copy,        // a 2D image copied into a host buffer, at most once per output frame
 };
 std::string_view frame_path_name(FramePath path);
 
@@ -42,19 +42,24 @@ struct ScanoutStats {
     bool dmabuf_imported = false; // the renderer imported the blob's dma-buf (else: mapped it)
 };
 
-// One scanout (virtual display) of a guest as zone content. A blob framebuffer is shown in
-// place (BlobBuffer, no copy); a 2D one is copied into a host buffer, rectangle by rectangle as
-// the guest flushes. The guest's cursor is drawn on top, scaled with the zone's fit. Frames are
-// paced (FramePacer): fences are signalled when the zone's output presented the frame, or at a
-// virtual vblank when the zone is not on an enabled output. When the guest stops showing
-// anything (it disabled the scanout, rebooted, went away) the last frame stays for the zone's
-// freeze timeout, then the zone shows its fallback.
+// One scanout (virtual display) of a guest as zone content. Guest memory the device mapped (a
+// blob, or a 2D image in its backing) is shown in place (BlobBuffer, no copy); any other 2D
+// image is copied into a host buffer: the union of what the guest flushed, once, just before an
+// output frame shows it, so that frames the guest replaces before then cost no copy. The guest's
+// cursor is drawn on top, scaled with the zone's fit. Frames are paced (FramePacer): fences are
+// signalled when the zone's output presented the frame, or at a virtual vblank when the zone is not
+// on an enabled output. When the guest stops showing anything (it disabled the scanout, rebooted,
+// went away) the last frame stays for the zone's freeze timeout, then the zone shows its fallback.
 class GuestScanout : public ZoneContent {
 public:
     struct Hooks {
         std::function<void(int width, int height)> on_resize; // size of the zone it goes to
         std::function<void(gpu::ResponseToken)> signal_fence; // never called from add_fence()
         std::function<BlobBuffer*(const gpu::Resource&, const gpu::ScanoutImage&)> blob_buffer;
+        // gpu::GpuDevice::visit_image_in_backing of the guest's device.
+        std::function<bool(const gpu::Resource&, uint64_t offset, uint64_t length,
+                           const gpu::Backing::PieceVisitor&)>
+            visit_image_in_backing;
     };
 
     GuestScanout(ZoneScene& zones, wl_event_loop* loop, wlr_scene_tree* parent, std::string guest,
@@ -94,12 +99,15 @@ public:
     bool ready() const override { return frame_node_->buffer != nullptr; }
     void configure_size(int width, int height) override;
     void placed() override;
+    void prepare_frame() override { copy_flushed(); }
 
 private:
     void show_copy(const gpu::Resource& resource, const gpu::ScanoutImage& image);
     void show_blob(const gpu::Resource& resource, const gpu::ScanoutImage& image);
     uint64_t copy_area(wlr_buffer* dst, std::span<const std::byte> pixels, uint32_t stride,
                        gpu::proto::Format format, gpu::proto::Rect area) const;
+    void copy_flushed();
+    bool copy_from_backing(gpu::proto::Rect area);
     void leave_blob();
     void freeze();
     void freeze_ended();
@@ -120,7 +128,12 @@ private:
     wlr_scene_tree* tree_;
     wlr_scene_buffer* frame_node_;
     wlr_scene_buffer* cursor_node_;
-    wlr_buffer* copy_ = nullptr;   // ours: 2D frames, and a frozen blob frame
+    wlr_buffer* copy_ = nullptr; // ours: 2D frames, and a frozen blob frame
+    // The 2D resource copied into copy_ (valid until the device reports another state), and
+    // what of it (framebuffer coordinates) the guest flushed since the last copy.
+    const gpu::Resource* copy_source_ = nullptr;
+    pixman_region32_t to_copy_;
+    bool copy_failure_reported_ = false;
     BlobBuffer* blob_ = nullptr;   // the guest's cache owns it; the scene holds a lock
     wlr_buffer* cursor_ = nullptr; // ours; the scene holds its own lock while it shows it
     gpu::proto::Rect rect_;        // the part of the framebuffer the scanout shows

@@ -36,34 +36,42 @@ std::expected<Backing, Backing::Error> Backing::create(std::span<const proto::Me
 }
 
 bool Backing::read(const GuestRam& ram, uint64_t offset, std::span<std::byte> out) const {
-    if (offset > size_ || out.size() > size_ - offset) {
+    size_t done = 0;
+    return visit(ram, offset, out.size(), [&](std::span<const std::byte> piece) {
+        std::memcpy(out.data() + done, piece.data(), piece.size());
+        done += piece.size();
+    });
+}
+
+bool Backing::visit(const GuestRam& ram, uint64_t offset, uint64_t length,
+                    const PieceVisitor& piece) const {
+    if (offset > size_ || length > size_ - offset) {
         return false;
     }
-    if (out.empty()) {
+    if (length == 0) {
         return true;
     }
     // The range holding `offset`: the last one starting at or before it.
     auto it = std::ranges::upper_bound(starts_, offset);
     auto index = static_cast<size_t>(it - starts_.begin()) - 1;
-    size_t done = 0;
-    while (done < out.size()) {
+    uint64_t done = 0;
+    while (done < length) {
         const Range& range = ranges_[index];
         uint64_t within = offset + done - starts_[index];
-        uint64_t count = std::min<uint64_t>(range.length - within, out.size() - done);
-        auto pieces = ram.translate(range.addr + within, count);
-        if (!pieces) {
+        uint64_t count = std::min<uint64_t>(range.length - within, length - done);
+        auto spans = ram.translate(range.addr + within, count);
+        if (!spans) {
             return false;
         }
-        uint64_t copied = 0;
-        for (const auto& piece : *pieces) {
-            if (piece.size() > count - copied) {
-                return false; // a translation longer than asked: do not trust it
-            }
-            std::memcpy(out.data() + done + copied, piece.data(), piece.size());
-            copied += piece.size();
+        uint64_t total = 0;
+        for (const auto& span : *spans) {
+            total += span.size();
         }
-        if (copied != count) {
-            return false;
+        if (total != count) {
+            return false; // a translation of another length than asked: do not trust it
+        }
+        for (const auto& span : *spans) {
+            piece(span);
         }
         done += count;
         ++index;

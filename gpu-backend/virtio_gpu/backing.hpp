@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -38,6 +39,11 @@ public:
     // Copies bytes [offset, offset + out.size()) of the backing into `out`. False when that is
     // beyond size() or some part no longer translates; `out` may then be partly written.
     [[nodiscard]] bool read(const GuestRam& ram, uint64_t offset, std::span<std::byte> out) const;
+    // Hands bytes [offset, offset + length) of the backing to `piece` in order, as the pieces of
+    // guest memory that hold them, without copying. False, possibly after some pieces, as read().
+    using PieceVisitor = std::function<void(std::span<const std::byte>)>;
+    [[nodiscard]] bool visit(const GuestRam& ram, uint64_t offset, uint64_t length,
+                             const PieceVisitor& piece) const;
 
 private:
     std::vector<Range> ranges_;

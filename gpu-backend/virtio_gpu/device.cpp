@@ -24,6 +24,23 @@ constexpr uint32_t max_cursor_size = 64;
 constexpr uint64_t blob_cursor_bytes = uint64_t{max_cursor_size} * max_cursor_size * 4;
 constexpr uint32_t max_dimension_cap = 65536; // keeps width * 4 inside 32 bits
 
+// A cursor image's fourth byte is its alpha whatever its format says, as in QEMU: Linux makes
+// every dumb buffer B8G8R8X8, cursors included.
+proto::Format cursor_format(proto::Format format) {
+    switch (format) {
+    case proto::Format::b8g8r8x8:
+        return proto::Format::b8g8r8a8;
+    case proto::Format::x8r8g8b8:
+        return proto::Format::a8r8g8b8;
+    case proto::Format::x8b8g8r8:
+        return proto::Format::a8b8g8r8;
+    case proto::Format::r8g8b8x8:
+        return proto::Format::r8g8b8a8;
+    default:
+        return format;
+    }
+}
+
 // x + width and y + height computed in 64 bits, so they cannot wrap.
 bool inside(const proto::Rect& r, uint32_t width, uint32_t height) {
     return uint64_t{r.x} + r.width <= width && uint64_t{r.y} + r.height <= height;
@@ -142,6 +159,7 @@ GpuDevice::Result GpuDevice::dispatch(const proto::Command& command, Queue queue
         [&](const auto& c) -> Result {
             using T = std::decay_t<decltype(c)>;
             if constexpr (std::is_same_v<T, proto::ResourceUnref> ||
+                          std::is_same_v<T, proto::ResourceDetachBacking> ||
                           std::is_same_v<T, proto::ResourceFlush> ||
                           std::is_same_v<T, proto::SetScanoutBlob>) {
                 return handle(h, c, token);
@@ -231,7 +249,7 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::Res
         return fail(Response::err_invalid_resource_id, "no such resource");
     }
     if (in_use(c.resource_id)) {
-        pending_.push_back({token, c.resource_id, h});
+        pending_.push_back({token, c.resource_id, h, Wait::unref});
         resource->unref_pending = true;
         ++stats_.deferred_unrefs;
         return Deferred{};
@@ -248,7 +266,7 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::SetSc
         show(c.scanout_id, 0, {});
         return NoData{};
     }
-    const Resource* resource = live_resource(c.resource_id);
+    Resource* resource = live_resource(c.resource_id);
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
     }
@@ -258,6 +276,10 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::SetSc
     if (c.rect.width == 0 || c.rect.height == 0 ||
         !inside(c.rect, resource->width(), resource->height())) {
         return fail(Response::err_invalid_parameter, "scanout rect outside the resource");
+    }
+    if (resource->image_in_backing()) {
+        // Unmappable pages are no error: the display then reads them with read_image_in_backing().
+        (void)map_in_place(*resource, resource->size_bytes());
     }
     show(
         c.scanout_id, c.resource_id,
@@ -314,6 +336,13 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::Trans
     if (c.offset > resource->backing->size() || span > resource->backing->size() - c.offset) {
         return fail(Response::err_invalid_parameter, "transfer beyond the backing");
     }
+    if (resource->image_in_backing()) {
+        if (c.offset == c.rect.y * stride + uint64_t{c.rect.x} * proto::bytes_per_pixel) {
+            ++stats_.transfers; // the rect is where the display reads it already
+            return NoData{};
+        }
+        stop_reading_in_place(*resource);
+    }
     auto pixels = resource->mutable_pixels();
     const auto& backing = *resource->backing;
     bool ok = true;
@@ -364,8 +393,8 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&,
     return NoData{};
 }
 
-GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&,
-                                    const proto::ResourceDetachBacking& c) {
+GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h,
+                                    const proto::ResourceDetachBacking& c, ResponseToken token) {
     Resource* resource = live_resource(c.resource_id);
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
@@ -376,7 +405,20 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&,
     if (!resource->backing) {
         return fail(Response::err_unspec, "no backing attached");
     }
+    // A scanout showing the image in place goes on showing it from the host's pixels.
+    bool shown_in_place = resource->image_in_backing() && on_any_scanout(c.resource_id);
+    if (shown_in_place) {
+        copy_backing_to_pixels(*resource);
+    }
     drop_backing(*resource);
+    if (shown_in_place) {
+        reshow(*resource);
+    }
+    // The guest may reuse the pages once answered: not before the display let go of them.
+    if (displayed(c.resource_id)) {
+        pending_.push_back({token, c.resource_id, h, Wait::detach});
+        return Deferred{};
+    }
     return NoData{};
 }
 
@@ -429,8 +471,15 @@ GpuDevice::Result GpuDevice::handle(const proto::CursorCommand& c) {
             }
             next.width = resource->width();
             next.height = resource->height();
-            next.format = resource->format();
-            next.pixels.assign(resource->pixels().begin(), resource->pixels().end());
+            next.format = cursor_format(resource->format());
+            if (resource->image_in_backing()) {
+                next.pixels.resize(resource->size_bytes());
+                if (!read_image_in_backing(*resource, 0, next.pixels)) {
+                    return fail(Response::err_unspec, "backing no longer in guest memory");
+                }
+            } else {
+                next.pixels.assign(resource->pixels().begin(), resource->pixels().end());
+            }
         }
         next.visible = true;
         next.hot_x = std::min(c.hot_x, next.width - 1);
@@ -455,8 +504,12 @@ bool GpuDevice::on_any_scanout(uint32_t id) const {
     return std::ranges::any_of(scanouts_, [id](const Scanout& s) { return s.resource_id == id; });
 }
 
+bool GpuDevice::displayed(uint32_t id) const {
+    return callbacks_.is_displayed && callbacks_.is_displayed(id);
+}
+
 bool GpuDevice::in_use(uint32_t id) const {
-    return on_any_scanout(id) || (callbacks_.is_displayed && callbacks_.is_displayed(id));
+    return on_any_scanout(id) || displayed(id);
 }
 
 // Tells the compositor first, so that it has let go of the old resource before a pending
@@ -473,19 +526,31 @@ void GpuDevice::show(uint32_t scanout, uint32_t resource_id, const ScanoutImage&
     }
 }
 
+// A detach waits for the display only; an UNREF also for the scanouts.
 void GpuDevice::release_if_hidden(uint32_t id) {
+    if (!displayed(id)) {
+        answer_pending(id, Wait::detach);
+    }
     const Resource* resource = find_resource(id);
     if (resource == nullptr || !resource->unref_pending || in_use(id)) {
         return;
     }
-    auto it = std::ranges::find(pending_, id, &Pending::resource_id);
     destroy(id);
-    if (it == pending_.end()) {
-        return;
+    answer_pending(id, Wait::unref);
+}
+
+void GpuDevice::answer_pending(uint32_t id, Wait wait) {
+    std::vector<Pending> done;
+    std::erase_if(pending_, [&](const Pending& p) {
+        if (p.resource_id != id || p.wait != wait) {
+            return false;
+        }
+        done.push_back(p);
+        return true;
+    });
+    for (const auto& p : done) {
+        answer_later(p.token, p.header);
     }
-    Pending done = *it;
-    pending_.erase(it);
-    answer_later(done.token, done.header);
 }
 
 void GpuDevice::destroy(uint32_t id) {
@@ -495,8 +560,8 @@ void GpuDevice::destroy(uint32_t id) {
     }
     drop_backing(*it->second);
     used_bytes_ -= it->second->is_blob() ? it->second->blob_size() : it->second->size_bytes();
-    if (it->second->blob_memory) {
-        used_mappings_ -= it->second->blob_memory->mappings();
+    if (it->second->mapped_memory) {
+        used_mappings_ -= it->second->mapped_memory->mappings();
     }
     resources_.erase(it);
     if (callbacks_.on_resource_destroyed) {
@@ -508,6 +573,50 @@ void GpuDevice::drop_backing(Resource& resource) {
     if (resource.backing) {
         used_ranges_ -= resource.backing->ranges().size();
         resource.backing.reset();
+    }
+    unmap(resource);
+    resource.layout_broken = false; // a new backing is judged afresh
+}
+
+void GpuDevice::unmap(Resource& resource) {
+    if (resource.mapped_memory) {
+        used_mappings_ -= resource.mapped_memory->mappings();
+        resource.mapped_memory.reset(); // the compositor keeps its reference while it shows it
+    }
+}
+
+bool GpuDevice::read_image_in_backing(const Resource& resource, uint64_t offset,
+                                      std::span<std::byte> out) const {
+    return resource.image_in_backing() && ram_ && resource.backing->read(*ram_, offset, out);
+}
+
+bool GpuDevice::visit_image_in_backing(const Resource& resource, uint64_t offset, uint64_t length,
+                                       const Backing::PieceVisitor& piece) const {
+    return resource.image_in_backing() && ram_ &&
+           resource.backing->visit(*ram_, offset, length, piece);
+}
+
+void GpuDevice::copy_backing_to_pixels(Resource& resource) {
+    if (read_image_in_backing(resource, 0, resource.mutable_pixels())) {
+        stats_.transfer_bytes += resource.size_bytes();
+    }
+}
+
+// A transfer read the backing unlike the image: from now on the image is the host's pixels, as
+// in QEMU. They start as the image the backing holds, which is what the display showed.
+void GpuDevice::stop_reading_in_place(Resource& resource) {
+    copy_backing_to_pixels(resource);
+    resource.layout_broken = true;
+    unmap(resource);
+    reshow(resource);
+}
+
+// Tells the compositor again what the scanouts showing `resource` show: it reads it another way.
+void GpuDevice::reshow(const Resource& resource) {
+    for (uint32_t i = 0; i < scanouts_.size(); ++i) {
+        if (scanouts_[i].resource_id == resource.id() && callbacks_.on_scanout) {
+            callbacks_.on_scanout(i, &resource, scanouts_[i].image);
+        }
     }
 }
 
@@ -586,7 +695,7 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::Set
     if (end > resource->blob_size()) {
         return fail(Response::err_invalid_parameter, "framebuffer beyond the blob");
     }
-    if (auto mapped = map_blob(*resource); !mapped) {
+    if (auto mapped = map_in_place(*resource, resource->blob_size()); !mapped) {
         return std::unexpected(mapped.error());
     }
     show(c.scanout_id, c.resource_id,
@@ -615,25 +724,27 @@ bool GpuDevice::take_ranges(const Backing& backing) {
     return true;
 }
 
-// A blob's pages are mapped once, when it is first shown, and kept until it is destroyed.
-std::expected<void, GpuDevice::Failure> GpuDevice::map_blob(Resource& resource) {
-    if (resource.blob_memory) {
+// The first `size` bytes of a resource's backing are mapped once, when it is first shown, and
+// kept until it is destroyed or its backing detached.
+std::expected<void, GpuDevice::Failure> GpuDevice::map_in_place(Resource& resource, uint64_t size) {
+    if (resource.mapped_memory) {
         return {};
     }
     if (!ram_) {
         return fail(Response::err_unspec, "no guest memory");
     }
-    auto memory = BlobMemory::map(*resource.backing, resource.blob_size(), ram_, udmabuf_,
+    auto memory = BlobMemory::map(*resource.backing, size, ram_, udmabuf_,
                                   quota_.max_blob_mappings - used_mappings_);
     if (!memory) {
         uint64_t dropped = 0;
         if (log_limiter_.allow(dropped)) {
-            log::warn(cmd_log(), "blob {}: {}", resource.id(), memory.error());
+            log::warn(cmd_log(), "resource {}: {}{}", resource.id(), memory.error(),
+                      resource.is_blob() ? "" : ": its frames are copied");
         }
         return fail(Response::err_unspec, "blob memory cannot be mapped");
     }
     used_mappings_ += (*memory)->mappings();
-    resource.blob_memory = std::move(*memory);
+    resource.mapped_memory = std::move(*memory);
     return {};
 }
 

@@ -33,6 +33,8 @@
 // - RESOURCE_UNREF of a resource that a scanout shows, or whose pages the display still uses
 //   (is_displayed): the guest frees or reuses the pages when the answer arrives. It is answered
 //   when the last scanout stops showing it and display_released() was called for it;
+// - RESOURCE_DETACH_BACKING of a 2D resource whose pages the display still uses: answered once
+//   display_released() was called for it (a scanout showing it goes on from host pixels);
 // - a fenced RESOURCE_FLUSH or SET_SCANOUT_BLOB of a resource that scanouts show, when the
 //   compositor paces the guest (on_fence is set): answered once signal_fence() was called for
 //   each scanout the device reported through on_fence, i.e. when the frame was presented. The
@@ -115,12 +117,14 @@ using ResponseToken = uint64_t;
 struct DeviceCallbacks {
     // A scanout now shows `image` of `resource`, or nothing when `resource` is null. The pointer
     // stays valid until this scanout reports another state; reset() reports null for every
-    // enabled scanout before it frees anything.
+    // enabled scanout before it frees anything. Reported again for the same resource when the
+    // way to read it changed (its mapped_memory went: read it from pixels() or the backing).
     std::function<void(uint32_t scanout, const Resource* resource, const ScanoutImage& image)>
         on_scanout;
     // The guest flushed `damage` (resource coordinates, clipped to the scanout's rect) of the
-    // resource a scanout shows: its pixels are ready to display. The next TRANSFER into the
-    // resource overwrites them in place: copy or upload what must not tear.
+    // resource a scanout shows: its image is ready to display. The guest may draw into it again
+    // at any time (it is its memory, or the next TRANSFER overwrites pixels()): like real
+    // hardware, a display reading it late can tear.
     std::function<void(uint32_t scanout, const Resource& resource, proto::Rect damage)> on_flush;
     // Cursor moved (image_changed false) or got a new image or was hidden (true).
     std::function<void(uint32_t scanout, const Cursor& cursor, bool image_changed)> on_cursor;
@@ -163,8 +167,16 @@ public:
     // The frame of a fence reported through on_fence was presented on that scanout. Unknown or
     // already completed tokens are ignored.
     void signal_fence(ResponseToken token);
-    // The display let go of a blob's pages; a pending RESOURCE_UNREF of it may now be answered.
+    // The display let go of a resource's pages; a pending UNREF or detach may now be answered.
     void display_released(uint32_t resource_id);
+
+    // Hands bytes [offset, offset + length) of a 2D image that the display reads from its
+    // backing in place (Resource::image_in_backing()), with no mapping of it, to `piece` as
+    // the pieces of guest memory holding them. False when it is not such an image or its memory
+    // is gone.
+    [[nodiscard]] bool visit_image_in_backing(const Resource& resource, uint64_t offset,
+                                              uint64_t length,
+                                              const Backing::PieceVisitor& piece) const;
 
     // Changes what GET_DISPLAY_INFO and GET_EDID report for a scanout (e.g. its zone was
     // resized); the transport then raises the config's display event. False for a bad index.
@@ -197,10 +209,12 @@ private:
     using Result = std::expected<Reply, Failure>;
     enum class Queue { control, cursor };
     static std::unexpected<Failure> fail(proto::Response code, std::string_view reason);
+    enum class Wait { unref, detach };
     struct Pending {
         ResponseToken token;
         uint32_t resource_id;
         proto::CtrlHeader header;
+        Wait wait;
     };
     struct PendingFence {
         ResponseToken token;
@@ -221,7 +235,8 @@ private:
     Result handle(const proto::CtrlHeader& h, const proto::ResourceFlush& c, ResponseToken token);
     Result handle(const proto::CtrlHeader& h, const proto::TransferToHost2d& c);
     Result handle(const proto::CtrlHeader& h, const proto::ResourceAttachBacking& c);
-    Result handle(const proto::CtrlHeader& h, const proto::ResourceDetachBacking& c);
+    Result handle(const proto::CtrlHeader& h, const proto::ResourceDetachBacking& c,
+                  ResponseToken token);
     Result handle(const proto::CtrlHeader& h, const proto::ResourceAssignUuid& c);
     Result handle(const proto::CtrlHeader& h, const proto::ResourceCreateBlob& c);
     Result handle(const proto::CtrlHeader& h, const proto::SetScanoutBlob& c, ResponseToken token);
@@ -229,13 +244,21 @@ private:
 
     Resource* live_resource(uint32_t id); // null when unknown or its UNREF is pending
     bool on_any_scanout(uint32_t id) const;
-    bool in_use(uint32_t id) const; // on a scanout or still used by the display
+    bool displayed(uint32_t id) const; // the display still uses its pages
+    bool in_use(uint32_t id) const;    // on a scanout or still used by the display
     void show(uint32_t scanout, uint32_t resource_id, const ScanoutImage& image);
-    void release_if_hidden(uint32_t id); // completes a pending UNREF
+    void reshow(const Resource& resource);
+    void release_if_hidden(uint32_t id); // completes a pending UNREF or detach
+    void answer_pending(uint32_t id, Wait wait);
     void answer_later(ResponseToken token, const proto::CtrlHeader& header); // a held OK
     // Holds a fenced command's answer until the scanouts showing `resource_id` presented it.
     Result hold_fence(const proto::CtrlHeader& h, uint32_t resource_id, ResponseToken token);
-    std::expected<void, Failure> map_blob(Resource& resource);
+    std::expected<void, Failure> map_in_place(Resource& resource, uint64_t size);
+    void unmap(Resource& resource);
+    bool read_image_in_backing(const Resource& resource, uint64_t offset,
+                               std::span<std::byte> out) const;
+    void copy_backing_to_pixels(Resource& resource);
+    void stop_reading_in_place(Resource& resource);
     std::expected<void, Failure> check_resource_quota(uint64_t bytes) const;
     bool take_ranges(const Backing& backing);
     void destroy(uint32_t id);

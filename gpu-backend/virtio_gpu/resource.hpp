@@ -13,10 +13,14 @@
 #include <span>
 
 // A resource of one of two kinds:
-// - 2D: a host pixel buffer the guest fills with TRANSFER_TO_HOST_2D from its backing pages; the
-//   compositor reads pixels() for scanouts it is told about (device.hpp);
+// - 2D: an image of its own size and format whose backing pages the guest attaches and fills.
+//   A Linux guest lays the backing out as the image (rows of stride() bytes, as its dumb buffers
+//   are) and TRANSFER_TO_HOST_2D says so with every offset it sends: while that holds, the
+//   display reads the image from the backing in place and transfers copy nothing. A transfer
+//   that reads the backing another way ends that for the resource: from then on, as in QEMU,
+//   transfers copy into the host's pixels() and the display reads those;
 // - blob: `blob_size()` bytes of guest memory (its backing) with no format or size of its own;
-//   SET_SCANOUT_BLOB says how to read it, and the compositor reads blob_memory in place.
+//   SET_SCANOUT_BLOB says how to read it, and the compositor reads it in place.
 namespace tessera::gpu {
 
 class Resource {
@@ -47,14 +51,22 @@ public:
         return {pixels_.get(), size_bytes()};
     }
 
+    // 2D only: the display reads the image from the backing in place (see above): a backing
+    // is attached, holds the whole image, and no transfer has read it another way.
+    [[nodiscard]] bool image_in_backing() const {
+        return !is_blob() && backing && !layout_broken && backing->size() >= size_bytes();
+    }
+
     // Device-side state, not for the compositor.
     [[nodiscard]] std::span<std::byte> mutable_pixels() { return {pixels_.get(), size_bytes()}; }
     std::optional<Backing> backing;
     std::optional<std::array<uint8_t, 16>> uuid;
     bool unref_pending = false; // RESOURCE_UNREF received while displayed (device.hpp)
-    // A blob's pages as the host sees them, mapped at its first scanout; what the compositor
-    // shows.
-    std::shared_ptr<const BlobMemory> blob_memory;
+    bool layout_broken = false; // 2D: a transfer read the backing unlike the image's layout
+    // Guest pages the compositor shows in place, mapped at the resource's first scanout: a
+    // blob's, or a 2D image in its backing. Null for a 2D resource shown from pixels() or from
+    // a backing that could not be mapped (then read through GpuDevice::read_image()).
+    std::shared_ptr<const BlobMemory> mapped_memory;
 
 private:
     struct Free {

@@ -1,12 +1,15 @@
 // Guests in zones: the simulated VM (tessera-sim-guest, a separate process speaking vhost-user
 // like QEMU) connects to its guest socket; its frames show in its zone at the zone's size, it
 // can leave and come back, and a hostile guest does not disturb its neighbour.
+#include "guest_pattern.hpp"
 #include "guest_rig.hpp"
+#include "output.hpp"
 
 #include <catch2/catch_test_macros.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string_view>
@@ -70,7 +73,9 @@ TEST_CASE("A guest is offered its zone's size and its frames appear in the zone"
 
     // The other zone still shows its fallback, and nothing was drawn outside the zone.
     CHECK(second.at(480, 120) == Rgba{0, 0x40, 0, 255});
-    CHECK(rig.guest("a").scanouts()[0]->stats().bytes_copied > 0);
+    // Its framebuffers are shown from its memory (mapped; a dma-buf where udmabuf exists).
+    CHECK(rig.guest("a").scanouts()[0]->stats().bytes_copied == 0);
+    CHECK(rig.guest("a").scanouts()[0]->stats().path != compositor::FramePath::copy);
 }
 
 TEST_CASE("tessera-ctl lists guests with state, resolution, frames and fps", "[guests]") {
@@ -190,4 +195,70 @@ TEST_CASE("The guest's cursor is drawn in its zone at the guest's position", "[g
     CHECK(frame.at(114, 74) == Rgba{255, 0, 255, 255});
     CHECK(frame.at(117, 77) != Rgba{255, 0, 255, 255}); // transparent part of the image
     CHECK(frame.at(98, 58) != Rgba{255, 0, 255, 255});
+    // Beside it the translucent square (white at alpha 0x77, premultiplied) over frame 0's
+    // pattern, which the guest never redraws there: blended, not an opaque box.
+    for (auto [x, y] : {std::pair{120, 66}, std::pair{130, 74}}) {
+        uint32_t under =
+            pattern_pixel(static_cast<uint32_t>(x), static_cast<uint32_t>(y), 320, 240, 0);
+        auto blend = [](uint32_t channel) {
+            return static_cast<int>(0x77 + channel * (255 - 0x77) / 255);
+        };
+        auto got = frame.at(x, y);
+        INFO("at " << x << "," << y << ": " << int(got.r) << "," << int(got.g) << "," << int(got.b)
+                   << ", under " << std::hex << under);
+        CHECK(std::abs(got.r - blend((under >> 16) & 0xff)) <= 2);
+        CHECK(std::abs(got.g - blend((under >> 8) & 0xff)) <= 2);
+        CHECK(std::abs(got.b - blend(under & 0xff)) <= 2);
+    }
+}
+
+TEST_CASE("2D guests are shown from their memory; transfers from elsewhere are copied once per "
+          "output frame",
+          "[guests]") {
+    GuestRig rig;
+    // a: a Linux-like guest, its transfers where the image lies; b: transfers from a staging
+    // area past the image (the image in its memory stays frame 0). Both flip unpaced.
+    auto a = rig.start("a", {"--fps", "0"});
+    auto b = rig.start("b", {"--fps", "0", "--staged"});
+    REQUIRE(a->wait_for_line("mode 0 320x240"));
+    REQUIRE(b->wait_for_line("mode 0 320x240"));
+    REQUIRE(rig.frames_reach("a", 20));
+    REQUIRE(rig.frames_reach("b", 20));
+    auto& sa = *rig.guest("a").scanouts()[0];
+    auto& sb = *rig.guest("b").scanouts()[0];
+    auto first = rig.compositor.capture();
+    auto a0 = sa.stats(), b0 = sb.stats();
+    // A window of output frames: about 60 at the output's 60 Hz.
+    auto& output = *rig.compositor.server().outputs().front();
+    uint64_t commits = output.frames_committed() + 60;
+    REQUIRE(rig.compositor.run_until([&] { return output.frames_committed() >= commits; }, 20s));
+    auto a1 = sa.stats(), b1 = sb.stats();
+    CHECK(a1.frames > a0.frames);
+    CHECK(b1.frames > b0.frames);
+    auto second = rig.compositor.capture();
+    INFO("a: " << a1.frames - a0.frames << " flips, " << a1.replaced - a0.replaced
+               << " replaced; b: " << b1.frames - b0.frames << " flips, "
+               << b1.replaced - b0.replaced << " replaced, " << b1.bytes_copied - b0.bytes_copied
+               << " bytes copied");
+
+    // Both pictures right, both moving.
+    for (const auto* zone : {&left_zone, &right_zone}) {
+        INFO(pattern_mismatch(second, *zone).value_or("pattern ok"));
+        CHECK_FALSE(pattern_mismatch(second, *zone));
+        auto before = pattern_counter(first, *zone), after = pattern_counter(second, *zone);
+        REQUIRE((before && after));
+        CHECK(*after > *before);
+    }
+    // a: nothing copied, by tessera or by its device.
+    CHECK(a1.bytes_copied == 0);
+    CHECK(a1.path != compositor::FramePath::copy);
+    CHECK(rig.guest("a").device_stats().transfer_bytes == 0);
+    // b: its device copies each transfer (it must: the guest reuses the staging area), and the
+    // display copies the flushed union (5/8 of the rows) only for frames an output frame
+    // showed, never for the flips replaced before one.
+    CHECK(b1.path == compositor::FramePath::copy);
+    CHECK(rig.guest("b").device_stats().transfer_bytes > 0);
+    uint64_t shown = (b1.frames - b1.replaced) - (b0.frames - b0.replaced);
+    uint64_t flushed_union = uint64_t{320} * 4 * (240 * 5 / 8);
+    CHECK(b1.bytes_copied - b0.bytes_copied <= (shown + 1) * flushed_union);
 }

@@ -204,6 +204,18 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
     CHECK(*counter2 != *counter);
     CHECK(compositor.capture().at(720, 240) == Rgba{0, 0x40, 0, 255}); // nothing outside
 
+    // Its framebuffers (2D dumb buffers with stock QEMU, blobs with the patched one) are shown
+    // from its memory: tessera copied nothing, its device transferred nothing.
+    auto shown = scanout.stats();
+    std::fprintf(stderr, "guest: %llu frames, %llu replaced, path %s, bytes copied %llu\n",
+                 static_cast<unsigned long long>(shown.frames),
+                 static_cast<unsigned long long>(shown.replaced),
+                 std::string(compositor::frame_path_name(shown.path)).c_str(),
+                 static_cast<unsigned long long>(shown.bytes_copied));
+    CHECK(shown.bytes_copied == 0);
+    CHECK(shown.path != compositor::FramePath::copy);
+    CHECK(guest.device_stats().transfer_bytes == 0);
+
     // With a VMM that passes RESOURCE_BLOB (tools/dev test-qemu-blob: QEMU with
     // data/qemu/vhost-user-gpu-blob.patch) the guest's dumb buffers are blobs: shown in place,
     // its page flips paced by the fences of its flushes.

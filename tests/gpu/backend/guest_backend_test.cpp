@@ -44,7 +44,9 @@ struct BackendRig {
             scanouts.push_back({s, r ? r->id() : 0});
         };
         callbacks.device.on_flush = [this](uint32_t, const Resource& r, proto::Rect) {
-            flushed_pixel.push_back(load_le<uint32_t>(r.pixels().data()));
+            // A Linux-like guest's framebuffer is shown from its memory, mapped.
+            REQUIRE(r.mapped_memory);
+            flushed_pixel.push_back(load_le<uint32_t>(r.mapped_memory->bytes().data()));
         };
         callbacks.device.on_cursor = [this](uint32_t, const Cursor& c, bool) {
             cursors.push_back(c);

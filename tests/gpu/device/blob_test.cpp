@@ -20,13 +20,6 @@ namespace {
 
 constexpr uint32_t ok = code(Response::ok_nodata);
 
-// Fills each page of the blob with its index, so the host view can be checked byte by byte.
-void fill_pages(FakeGuestRam& ram, const std::vector<proto::MemEntry>& entries) {
-    for (size_t i = 0; i < entries.size(); ++i) {
-        ram.fill(entries[i].addr, entries[i].length, static_cast<std::byte>(i + 1));
-    }
-}
-
 bool view_matches(const BlobMemory& memory, const std::vector<proto::MemEntry>& entries) {
     auto bytes = memory.bytes();
     for (size_t i = 0; i < bytes.size(); ++i) {
@@ -67,8 +60,8 @@ TEST_CASE("a blob is shown in place from its scattered guest pages", "[blob]") {
     CHECK(shown.resource->is_blob());
     CHECK(shown.image ==
           ScanoutImage{proto::Format::b8g8r8x8, 640, 480, 2560, 0, {0, 0, 640, 480}});
-    REQUIRE(shown.resource->blob_memory);
-    const auto& memory = *shown.resource->blob_memory;
+    REQUIRE(shown.resource->mapped_memory);
+    const auto& memory = *shown.resource->mapped_memory;
     CHECK(view_matches(memory, entries));
     CHECK(memory.pieces() == 300);
     CHECK(memory.dmabuf() < 0); // no udmabuf given to this device
@@ -91,7 +84,7 @@ TEST_CASE("a blob in one contiguous piece is read from guest RAM's own mapping",
     fill_pages(*g.ram, entries);
     REQUIRE(g.control(create_blob(3, 4 * page, entries)) == ok);
     REQUIRE(g.control(set_scanout_blob(1, 3, {32, 32}, {0, 0, 32, 32})) == ok);
-    const auto& memory = *g.scanouts.back().resource->blob_memory;
+    const auto& memory = *g.scanouts.back().resource->mapped_memory;
     CHECK(memory.pieces() == 1);
     CHECK(view_matches(memory, entries));
     auto host = g.ram->translate(ram_base, 1).value();
@@ -305,10 +298,10 @@ TEST_CASE("blobs mapped piece by piece count against the guest's mapping quota",
     REQUIRE(g.control(create_blob(2, 16 * page, scattered_pages(16, 128 * page))) == ok);
     REQUIRE(g.control(create_blob(3, 8 * page, scattered_pages(8, 256 * page))) == ok);
     REQUIRE(g.control(set_scanout_blob(0, 1, {64, 64}, {0, 0, 64, 64})) == ok);
-    CHECK(g.device.find_resource(1)->blob_memory->mappings() == 32);
+    CHECK(g.device.find_resource(1)->mapped_memory->mappings() == 32);
     CHECK(g.control(set_scanout_blob(1, 2, {64, 64}, {0, 0, 64, 64})) ==
           code(Response::err_unspec));
-    CHECK(g.device.find_resource(2)->blob_memory == nullptr);
+    CHECK(g.device.find_resource(2)->mapped_memory == nullptr);
     CHECK(g.device.scanout(1).resource_id == 0);
     CHECK(g.device.scanout(0).resource_id == 1);
     REQUIRE(g.control(set_scanout_blob(1, 3, {64, 32}, {0, 0, 64, 32})) == ok); // 40 of 40
@@ -340,7 +333,7 @@ TEST_CASE("a device that cannot make dma-bufs says why, and the blob is still sh
         fill_pages(*g.ram, entries);
         REQUIRE(g.control(create_blob(1, 16 * page, entries)) == ok);
         REQUIRE(g.control(set_scanout_blob(0, 1, {64, 64}, {0, 0, 64, 64})) == ok);
-        const auto& memory = *g.device.find_resource(1)->blob_memory;
+        const auto& memory = *g.device.find_resource(1)->mapped_memory;
         CHECK(memory.dmabuf() < 0);
         CHECK_FALSE(memory.dmabuf_error().empty());
         CHECK_FALSE(memory.mapped_from_dmabuf());
@@ -377,7 +370,7 @@ TEST_CASE("with /dev/udmabuf a blob becomes a dma-buf of the guest's pages", "[u
     fill_pages(*g.ram, entries);
     REQUIRE(g.control(create_blob(1, 300 * page, entries)) == ok);
     REQUIRE(g.control(set_scanout_blob(0, 1, {640, 480}, {0, 0, 640, 480})) == ok);
-    const auto& memory = *g.device.find_resource(1)->blob_memory;
+    const auto& memory = *g.device.find_resource(1)->mapped_memory;
     INFO(memory.dmabuf_error());
     CHECK(memory.dmabuf() >= 0);
     CHECK(memory.mapped_from_dmabuf());

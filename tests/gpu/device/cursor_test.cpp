@@ -50,6 +50,23 @@ TEST_CASE("UPDATE_CURSOR shows a copy of a 64x64 image, MOVE_CURSOR moves it", "
     CHECK(g.device.stats().cursor_commands == 3);
 }
 
+TEST_CASE("a cursor's fourth byte is its alpha, whatever its format says", "[cursor]") {
+    // Linux makes every dumb buffer B8G8R8X8, cursors included; QEMU blends them with alpha.
+    GuestFixture g;
+    auto pages = g.create_with_pages(3, 64, 64, xrgb);
+    g.ram->fill(pages[0], page, std::byte{0x77});
+    REQUIRE(g.control(transfer(3, {0, 0, 64, 64}, 0)) == ok);
+    CHECK(g.cursor_queue(cursor(true, 0, 10, 10, 3)) == ok);
+    CHECK(g.device.cursor(0).format == proto::Format::b8g8r8a8);
+    // Read from the guest's memory in place: what the guest drew, no transfer copy needed.
+    CHECK(g.device.cursor(0).pixels[3] == std::byte{0x77});
+    CHECK(g.device.stats().transfer_bytes == 0);
+
+    g.create_with_pages(4, 16, 16, static_cast<uint32_t>(proto::Format::x8b8g8r8), page);
+    CHECK(g.cursor_queue(cursor(true, 0, 10, 10, 4)) == ok);
+    CHECK(g.device.cursor(0).format == proto::Format::a8b8g8r8);
+}
+
 TEST_CASE("smaller cursors are fine, hotspots are clamped into the image", "[cursor]") {
     GuestFixture g;
     g.create_with_pages(3, 32, 16, argb);

@@ -35,6 +35,13 @@ inline std::vector<proto::MemEntry> scattered_pages(uint64_t pages, uint64_t bel
     return entries;
 }
 
+// Fills entry i with byte i + 1, so a host view of the pages can be checked byte by byte.
+inline void fill_pages(FakeGuestRam& ram, const std::vector<proto::MemEntry>& entries) {
+    for (size_t i = 0; i < entries.size(); ++i) {
+        ram.fill(entries[i].addr, entries[i].length, static_cast<std::byte>(i + 1));
+    }
+}
+
 struct GuestFixture {
     struct ScanoutEvent {
         uint32_t scanout;
@@ -46,7 +53,7 @@ struct GuestFixture {
         uint32_t scanout;
         uint32_t resource_id;
         proto::Rect damage;
-        std::vector<std::byte> pixels; // the resource's pixels when flushed
+        std::vector<std::byte> pixels; // the 2D image the display reads, when flushed
     };
     struct CursorEvent {
         uint32_t scanout;
@@ -73,13 +80,42 @@ struct GuestFixture {
                 },
             .on_flush =
                 [this](uint32_t s, const Resource& r, proto::Rect damage) {
-                    flushes.push_back({s, r.id(), damage, {r.pixels().begin(), r.pixels().end()}});
+                    flushes.push_back({s, r.id(), damage, displayed(r)});
                 },
             .on_cursor = [this](uint32_t s, const Cursor& c,
                                 bool changed) { cursors.push_back({s, c, changed}); },
             .on_response_ready = [this](ResponseToken t,
                                         Bytes bytes) { ready.push_back({t, std::move(bytes)}); },
         };
+    }
+
+    // A 2D image as the display reads it now: its backing in place (mapped or not), or the
+    // host's pixels. Empty when its memory cannot be read.
+    [[nodiscard]] std::vector<std::byte> displayed(const Resource& r) const {
+        if (r.mapped_memory) {
+            auto bytes = r.mapped_memory->bytes().first(r.size_bytes());
+            return {bytes.begin(), bytes.end()};
+        }
+        if (r.image_in_backing()) {
+            std::vector<std::byte> out;
+            bool ok = device.visit_image_in_backing(r, 0, r.size_bytes(), [&](auto piece) {
+                out.insert(out.end(), piece.begin(), piece.end());
+            });
+            return ok ? out : std::vector<std::byte>{};
+        }
+        return {r.pixels().begin(), r.pixels().end()};
+    }
+    [[nodiscard]] std::vector<std::byte> displayed(uint32_t id) const {
+        const Resource* r = device.find_resource(id);
+        REQUIRE(r != nullptr);
+        return displayed(*r);
+    }
+
+    // A transfer that reads the backing unlike the image's layout (a 1x1 rect from the wrong
+    // offset): from then on the resource's transfers copy into host pixels, as QEMU's do.
+    void stop_reading_in_place(uint32_t id) {
+        REQUIRE(control(transfer(id, {0, 0, 1, 1}, 4)) == code(proto::Response::ok_nodata));
+        REQUIRE_FALSE(device.find_resource(id)->image_in_backing());
     }
 
     // Sends a control request that must be answered at once; returns the response type.

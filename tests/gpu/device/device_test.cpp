@@ -103,16 +103,39 @@ TEST_CASE("a Linux-like frame: create, attach fragmented pages, transfer, scan o
     CHECK(res->drm_format() == 0x34325258);
     CHECK((res->width() == w && res->height() == h && res->stride() == stride));
 
+    // The backing holds the image as the resource lays it out: shown in place, nothing copied.
+    CHECK(res->image_in_backing());
+    CHECK(res->mapped_memory);
     CHECK(g.device.stats().transfers == 1);
-    CHECK(g.device.stats().transfer_bytes == uint64_t{stride} * h);
+    CHECK(g.device.stats().transfer_bytes == 0);
     CHECK(g.device.stats().flushes == 1);
     CHECK(g.device.stats().errors == 0);
+}
+
+TEST_CASE("in place, the display sees what the guest draws; transfers copy nothing", "[device]") {
+    GuestFixture g;
+    constexpr uint32_t w = 64, h = 40, stride = w * 4;
+    auto pages = g.create_with_pages(1, w, h);
+    CHECK(g.control(set_scanout(0, 1, {0, 0, w, h})) == ok);
+    paint(g, pages, uint64_t{stride} * h);
+    Rect rect{5, 7, 10, 3};
+    CHECK(g.control(transfer(1, rect, uint64_t{rect.y} * stride + rect.x * 4)) == ok);
+    auto shown = g.displayed(1);
+    REQUIRE(shown.size() == uint64_t{stride} * h);
+    for (uint64_t i = 0; i < shown.size(); ++i) {
+        REQUIRE(shown[i] == pattern(i));
+    }
+    CHECK(g.device.stats().transfer_bytes == 0);
+    // Host pixels were never needed: untouched.
+    CHECK(g.device.find_resource(1)->pixels()[0] == std::byte{0});
 }
 
 TEST_CASE("a partial transfer copies only its rectangle, from offset + row * stride", "[device]") {
     GuestFixture g;
     constexpr uint32_t w = 64, h = 40, stride = w * 4;
     auto pages = g.create_with_pages(1, w, h);
+    g.stop_reading_in_place(1);
+    CHECK(g.device.stats().transfer_bytes == stride * h + 4); // the image, then the 1x1 rect
     paint(g, pages, uint64_t{stride} * h);
     // As Linux: the offset addresses the rect's first pixel in the guest framebuffer.
     Rect rect{5, 7, 10, 3};
@@ -127,12 +150,45 @@ TEST_CASE("a partial transfer copies only its rectangle, from offset + row * str
             REQUIRE(pixels[i] == (in_rect ? pattern(i) : std::byte{0}));
         }
     }
-    CHECK(g.device.stats().transfer_bytes == 10 * 4 * 3);
+    CHECK(g.device.stats().transfer_bytes == stride * h + 4 + 10 * 4 * 3);
+    CHECK(g.displayed(1) == std::vector<std::byte>(pixels.begin(), pixels.end()));
+}
+
+TEST_CASE("a transfer that reads the backing another way ends showing it in place", "[device]") {
+    GuestFixture g;
+    constexpr uint32_t w = 32, h = 32, stride = w * 4; // 4096 bytes
+    auto pages = g.create_with_pages(1, w, h);
+    paint(g, pages, uint64_t{stride} * h);
+    CHECK(g.control(set_scanout(0, 1, {0, 0, w, h})) == ok);
+    REQUIRE(g.device.find_resource(1)->mapped_memory);
+    g.scanouts.clear();
+    // A packed 2x2 sub-image at offset 0, as no Linux guest sends it.
+    CHECK(g.control(transfer(1, {8, 8, 2, 2}, 0)) == ok);
+    const Resource* res = g.device.find_resource(1);
+    CHECK_FALSE(res->image_in_backing());
+    CHECK_FALSE(res->mapped_memory);
+    // The scanout is told again, to read host pixels: the image as shown, then the transfer.
+    REQUIRE(g.scanouts.size() == 1);
+    CHECK((g.scanouts[0].resource == res && g.scanouts[0].rect == Rect{0, 0, w, h}));
+    auto pixels = res->pixels();
+    CHECK(pixels[0] == pattern(0));
+    CHECK(pixels[8 * stride + 8 * 4] == pattern(0));            // row 0 of the transfer
+    CHECK(pixels[9 * stride + 8 * 4] == pattern(stride));       // row 1, one stride on
+    CHECK(pixels[20 * stride + 4] == pattern(20 * stride + 4)); // untouched: as it was shown
+    // From now on transfers copy, whatever their offset.
+    g.write_fb(pages, 0, std::byte{0x5a});
+    CHECK(g.control(transfer(1, {0, 0, w, h}, 0)) == ok);
+    CHECK(res->pixels()[0] == std::byte{0x5a});
+    // A new backing is judged afresh.
+    CHECK(g.control(detach(1)) == ok);
+    CHECK(g.control(attach(1, scattered_pages(1))) == ok);
+    CHECK(g.device.find_resource(1)->image_in_backing());
 }
 
 TEST_CASE("transfers read guest memory as it is now", "[device]") {
     GuestFixture g;
     auto pages = g.create_with_pages(1, 16, 16);
+    g.stop_reading_in_place(1);
     g.ram->fill(pages[0], page, std::byte{0x11});
     CHECK(g.control(transfer(1, {0, 0, 16, 16}, 0)) == ok);
     CHECK(g.device.find_resource(1)->pixels()[0] == std::byte{0x11});
@@ -164,10 +220,18 @@ TEST_CASE("backing that crosses a memory region boundary is read in pieces", "[d
     g.ram->fill(boundary - 100, 100, std::byte{0xaa});
     g.ram->fill(boundary, 3996, std::byte{0xbb});
     CHECK(g.control(transfer(1, {0, 0, 32, 32}, 0)) == ok);
-    auto pixels = g.device.find_resource(1)->pixels();
-    CHECK(pixels[99] == std::byte{0xaa});
-    CHECK(pixels[100] == std::byte{0xbb});
-    CHECK(pixels[4095] == std::byte{0xbb});
+    // Read in place (not mapped: it was never on a scanout), and copied once it is not.
+    for (bool in_place : {true, false}) {
+        if (!in_place) {
+            g.stop_reading_in_place(1);
+            CHECK(g.control(transfer(1, {0, 0, 32, 32}, 0)) == ok);
+        }
+        auto pixels = g.displayed(1);
+        REQUIRE(pixels.size() == 4096);
+        CHECK(pixels[99] == std::byte{0xaa});
+        CHECK(pixels[100] == std::byte{0xbb});
+        CHECK(pixels[4095] == std::byte{0xbb});
+    }
 }
 
 TEST_CASE("attach, detach, attach again; not twice in a row", "[device]") {

@@ -37,20 +37,23 @@ struct Args {
     bool cursor = false;
     bool blob = false;
     bool fps_given = false;
-    bool rgbx = false; // blob framebuffers in R8G8B8X8 instead of B8G8R8X8
-    bool hold = false; // after --frames, stay connected showing the last frame
+    bool rgbx = false;   // blob framebuffers in R8G8B8X8 instead of B8G8R8X8
+    bool hold = false;   // after --frames, stay connected showing the last frame
+    bool staged = false; // 2D: each band drawn past the image and transferred from there
 };
 
 [[noreturn]] void usage(const char* error) {
     std::println(
         stderr,
         "tessera-sim-guest: {}\nusage: tessera-sim-guest --socket PATH [--fps F] "
-        "[--frames N [--hold]] [--garbage] [--cursor] [--blob [--rgbx]]\n  --fps 0 flips as fast "
-        "as the device "
+        "[--frames N [--hold]] [--garbage] [--cursor] [--blob [--rgbx] | --staged]\n  --fps 0 "
+        "flips as fast as the device "
         "answers; --garbage sends malformed commands between frames; --cursor shows a 16x16 "
         "magenta cursor with its hotspot at 100,60 of scanout 0; --blob uses blob framebuffers "
         "and fenced flips (unpaced by itself unless --fps is given); --rgbx makes them R8G8B8X8 "
-        "(same picture); --hold keeps the last frame on screen after --frames until killed",
+        "(same picture); --staged draws each changed band into a staging area after the image "
+        "and transfers it from there (legal, though no Linux guest does it: the image in guest "
+        "memory stays frame 0); --hold keeps the last frame on screen after --frames until killed",
         error);
     std::exit(2);
 }
@@ -82,6 +85,8 @@ Args parse(int argc, char** argv) {
             args.hold = true;
         } else if (arg == "--rgbx") {
             args.rgbx = true;
+        } else if (arg == "--staged") {
+            args.staged = true;
         } else {
             usage(("unknown argument " + arg).c_str());
         }
@@ -91,6 +96,9 @@ Args parse(int argc, char** argv) {
     }
     if (args.rgbx && !args.blob) {
         usage("--rgbx needs --blob");
+    }
+    if (args.staged && args.blob) {
+        usage("--staged is for 2D framebuffers, not --blob");
     }
     if (args.blob && !args.fps_given) {
         args.fps = 0; // the fences pace it
@@ -104,8 +112,9 @@ struct Screen {
     std::optional<Framebuffer> back; // blob mode: the buffer drawn while fb is shown
 };
 
-// Writes rows [y0, y1) of frame n into the framebuffer's guest memory.
-void draw_rows(GuestDriver& driver, const Framebuffer& fb, uint32_t y0, uint32_t y1, uint32_t n) {
+// Writes rows [y0, y1) of frame n into the framebuffer's guest memory from `at` bytes on.
+void draw_rows_at(GuestDriver& driver, const Framebuffer& fb, uint32_t y0, uint32_t y1, uint32_t n,
+                  uint64_t at) {
     std::vector<std::byte> row(size_t{fb.width} * 4);
     for (uint32_t y = y0; y < y1; ++y) {
         for (uint32_t x = 0; x < fb.width; ++x) {
@@ -115,13 +124,23 @@ void draw_rows(GuestDriver& driver, const Framebuffer& fb, uint32_t y0, uint32_t
             }
             std::memcpy(row.data() + size_t{x} * 4, &p, 4); // B, G, R, X (or R, G, B, X)
         }
-        driver.write(fb, uint64_t{y} * row.size(), row);
+        driver.write(fb, at + uint64_t{y - y0} * row.size(), row);
     }
 }
 
-bool transfer_rows(GuestDriver& driver, const Screen& s, uint32_t y0, uint32_t y1) {
-    Rect rect{0, y0, s.fb.width, y1 - y0};
-    return driver.ok(transfer(s.fb.id, rect, uint64_t{y0} * s.fb.width * 4));
+// The same, where the rows belong in the image.
+void draw_rows(GuestDriver& driver, const Framebuffer& fb, uint32_t y0, uint32_t y1, uint32_t n) {
+    draw_rows_at(driver, fb, y0, y1, n, uint64_t{y0} * fb.width * 4);
+}
+
+// Draws rows [y0, y1) of frame n and transfers them: from where they belong, or --staged, from
+// past the image.
+bool update_rows(GuestDriver& driver, const Screen& s, uint32_t y0, uint32_t y1, uint32_t n,
+                 bool staged) {
+    uint64_t stride = uint64_t{s.fb.width} * 4;
+    uint64_t at = staged ? stride * s.fb.height : stride * y0;
+    draw_rows_at(driver, s.fb, y0, y1, n, at);
+    return driver.ok(transfer(s.fb.id, {0, y0, s.fb.width, y1 - y0}, at));
 }
 
 // What a broken or hostile guest sends: unknown commands, truncated requests, bad ids,
@@ -177,8 +196,10 @@ int main(int argc, char** argv) {
         auto create = [&] {
             auto format = static_cast<uint32_t>(args.rgbx ? proto::Format::r8g8b8x8
                                                           : proto::Format::b8g8r8x8);
+            // --staged: room for the largest band (a quarter of the image) after it.
+            uint64_t staging = args.staged ? uint64_t{mode.width} * 4 * (mode.height / 4) : 0;
             return args.blob ? driver.create_blob_framebuffer(mode.width, mode.height, format)
-                             : driver.create_framebuffer(mode.width, mode.height);
+                             : driver.create_framebuffer(mode.width, mode.height, format, staging);
         };
         auto fb = create();
         auto back = args.blob ? create() : std::nullopt;
@@ -200,15 +221,20 @@ int main(int argc, char** argv) {
     }
 
     if (args.cursor && !screens.empty()) {
-        // As the Linux driver does: a 64x64 ARGB resource, transferred, then UPDATE_CURSOR.
+        // As the Linux driver does: a 64x64 dumb buffer (B8G8R8X8, whose fourth byte the
+        // cursor uses as alpha), transferred, then UPDATE_CURSOR. An opaque magenta square and
+        // beside it a translucent one (premultiplied white at 0x77), transparent elsewhere.
         auto image =
-            driver.create_framebuffer(64, 64, static_cast<uint32_t>(proto::Format::b8g8r8a8));
+            driver.create_framebuffer(64, 64, static_cast<uint32_t>(proto::Format::b8g8r8x8));
         if (!image) {
             std::println(stderr, "tessera-sim-guest: cannot create the cursor");
             return 1;
         }
         driver.draw(*image, [](uint32_t x, uint32_t y) {
-            return x >= 8 && x < 24 && y >= 8 && y < 24 ? 0xffff00ffu : 0u;
+            if (y < 8 || y >= 24 || x < 8 || x >= 40) {
+                return 0u;
+            }
+            return x < 24 ? 0xffff00ffu : 0x77777777u;
         });
         if (!driver.ok(transfer(image->id, {0, 0, 64, 64}, 0)) ||
             !driver.cursor_command(cursor(true, 0, 100, 60, image->id, 8, 8))) {
@@ -242,11 +268,9 @@ int main(int argc, char** argv) {
                 late_fences += flip.fence_timed_out ? 1 : 0;
                 continue;
             }
-            draw_rows(driver, s.fb, 0, h / 16, frame);
-            draw_rows(driver, s.fb, 3 * h / 8, 5 * h / 8, frame);
             // Two damaged bands, one flush of their union: as the Linux driver merges damage.
-            if (!transfer_rows(driver, s, 0, h / 16) ||
-                !transfer_rows(driver, s, 3 * h / 8, 5 * h / 8) ||
+            if (!update_rows(driver, s, 0, h / 16, frame, args.staged) ||
+                !update_rows(driver, s, 3 * h / 8, 5 * h / 8, frame, args.staged) ||
                 !driver.ok(flush(s.fb.id, {0, 0, s.fb.width, 5 * h / 8}))) {
                 std::println(stderr, "tessera-sim-guest: flip {} failed", n);
                 return 1;

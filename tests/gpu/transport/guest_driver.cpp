@@ -118,9 +118,9 @@ std::optional<std::vector<ScanoutMode>> GuestDriver::display_info() {
 }
 
 std::optional<Framebuffer> GuestDriver::create_framebuffer(uint32_t width, uint32_t height,
-                                                           uint32_t format) {
+                                                           uint32_t format, uint64_t extra) {
     Framebuffer fb{next_resource_++, width, height, 0};
-    uint64_t size = uint64_t{width} * height * 4;
+    uint64_t size = uint64_t{width} * height * 4 + extra;
     fb.gpa = frontend_.alloc(size, page_size);
     if (!ok(create_2d(fb.id, format, width, height))) {
         return std::nullopt;

@@ -60,9 +60,10 @@ public:
     bool cursor_command(const Bytes& request, int timeout_ms = 2000);
 
     std::optional<std::vector<ScanoutMode>> display_info();
-    // Creates a resource of this size and format with fresh backing; nullopt when refused.
+    // Creates a resource of this size and format with fresh backing (the image, then `extra`
+    // bytes more); nullopt when refused.
     std::optional<Framebuffer> create_framebuffer(uint32_t width, uint32_t height,
-                                                  uint32_t format = xrgb8888);
+                                                  uint32_t format = xrgb8888, uint64_t extra = 0);
     // A blob of this size in XRGB (rows packed) over scattered pages of guest RAM (every
     // other page, as a Linux guest's shmem pages come); nullopt when refused.
     std::optional<Framebuffer>
