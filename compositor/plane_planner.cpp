@@ -402,6 +402,7 @@ void PlanePlanner::send_frame_done(const timespec& now) {
 
 void PlanePlanner::content_frame(const ZoneContent& content) {
     if (on_plane(content)) {
+        new_frames_.insert(content.id());
         wlr_output_schedule_frame(output_.wlr());
     }
 }
@@ -463,7 +464,8 @@ bool PlanePlanner::commit_frame(bool composite_all) {
     // Settled: every offer is one of the last commit's, as it was.
     bool layers_changed = !settled || offered.size() != offered_.size() ||
                           std::ranges::any_of(offered, [&](const Candidate* c) {
-                              return offered_.at(c->content->id()).buffer != c->buffer->buffer;
+                              return offered_.at(c->content->id()).buffer != c->buffer->buffer ||
+                                     new_frames_.contains(c->content->id());
                           });
     if (!render && !layers_changed) {
         return true; // nothing new for the screen; the next change asks for a frame
@@ -527,6 +529,7 @@ bool PlanePlanner::commit_frame(bool composite_all) {
         wlr_output_update_needs_frame(output_.wlr());
         return false;
     }
+    new_frames_.clear();
     after_commit(offered, layers);
     if (plane_log.enabled(log::Level::debug)) {
         std::string accepted;

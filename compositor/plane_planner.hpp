@@ -109,6 +109,9 @@ private:
     std::map<uint64_t, Offer> offered_;          // last commit's offers
     std::map<uint64_t, LayerKey> accepted_;      // what the last commit put on planes
     std::map<uint64_t, LayerKey> refused_;       // not offered again while unchanged
+    // Plane content with a new frame since the last commit: committed again even in the same
+    // buffer (a guest drawing into the buffer on screen), so that the frame is presented.
+    std::set<uint64_t> new_frames_;
     // Content left out of the composited frame: its buffer, and the node disabled for it
     // (forgotten when the node goes).
     struct Hidden {

@@ -114,10 +114,10 @@ class Tessera:
         stats = self.stats()
         return stats["outputs"][0], self.zone(name, stats)
 
-    def guest(self, name, *args):
+    def guest(self, name, *args, blob=True):
         self.guests.append(subprocess.Popen(
             [f"{self.build}/tests/gpu/sim-guest/tessera-sim-guest", "--socket",
-             f"/tmp/{name}.sock", "--blob", *args],
+             f"/tmp/{name}.sock", *(["--blob"] if blob else []), *args],
             stdout=self.log, stderr=subprocess.STDOUT))
 
     def wait_guest_holding(self):
@@ -324,6 +324,30 @@ def case_unscaled_on_plane_scaled_blit(build):
             check(overlays_in_use() == [], f"{label}: overlays in use: {overlays_in_use()}")
             print(f"  {label}: {blits} guest frames in {carried} output frames, {composited} "
                   "composited, 0 on planes")
+    finally:
+        t.stop()
+
+
+def case_2d_guest_on_plane(build):
+    """A 2D guest (stock QEMU's kind): its framebuffers are shown from its memory as dma-bufs,
+    so it reaches an overlay plane like a blob guest, with nothing copied or composited."""
+    t = Tessera(build, layout([("a", ZONE, "")], [("vm", 1)], ""), "2d.log")
+    try:
+        t.guest("vm", "--fps", "10", blob=False)
+        wait_for("zone a on a plane", lambda: t.zone("a")["last"] == "plane")
+        check(overlays_in_use() == [ZONE], f"overlays: {overlays_in_use()}, want {[ZONE]}")
+        before, zone_before = t.output_and_zone("a")
+        time.sleep(3)
+        after, zone_after = t.output_and_zone("a")
+        frames = zone_after["plane"] - zone_before["plane"]
+        check(frames >= 15, f"only {frames} guest frames on the plane in 3 s: {zone_after}, "
+              f"{t.stats()['guests'][0]['scanouts'][0]}")
+        check(after["composited"] == before["composited"],
+              f"{after['composited'] - before['composited']} frames composited")
+        scanout = t.stats()["guests"][0]["scanouts"][0]
+        check(scanout["bytes_copied"] == 0, f"{scanout['bytes_copied']} bytes copied")
+        check(scanout["path"] == "dma-buf", f"path {scanout['path']}")
+        print(f"  2D guest: {frames} frames on the overlay, 0 composited, 0 bytes copied")
     finally:
         t.stop()
 
@@ -562,6 +586,7 @@ def bench(build, seconds=10):
 CASES = {
     "unscaled-plane-scaled-blit": case_unscaled_on_plane_scaled_blit,
     "same-screen": case_same_screen_either_path,
+    "2d-guest-plane": case_2d_guest_on_plane,
     "priorities": case_priorities,
     "refused-format": case_refused_format,
     "native-feedback": case_native_feedback,
