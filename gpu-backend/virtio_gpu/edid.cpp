@@ -1,6 +1,8 @@
 #include "gpu-backend/virtio_gpu/edid.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <span>
 #include <string_view>
 
@@ -13,6 +15,59 @@ constexpr uint64_t max_pixel_clock_10khz = 0xffff;
 constexpr uint64_t min_pixel_clock_hz = 10'000'000;
 constexpr uint32_t max_blank = 4095; // 12-bit fields
 constexpr uint32_t dpi = 96;
+
+// The established timings offered (VESA DMT, 60 Hz): where their bit sits in bytes 35-36, and
+// their line rate and pixel clock for the range limits.
+struct Established {
+    uint32_t width, height;
+    size_t byte;
+    uint8_t bit;
+    double h_khz, clock_mhz;
+};
+constexpr std::array<Established, 3> established_modes{{
+    {640, 480, 35, 5, 31.469, 25.175},
+    {800, 600, 35, 0, 37.879, 40.0},
+    {1024, 768, 36, 3, 48.363, 65.0},
+}};
+
+// Standard timing sizes (width a multiple of 8, an aspect ratio a standard timing can say),
+// largest first. Aspect codes of EDID 1.3+: 0 16:10, 1 4:3, 2 5:4, 3 16:9.
+struct Standard {
+    uint32_t width, height;
+    uint8_t aspect;
+};
+constexpr std::array<Standard, 13> standard_modes{{
+    {1920, 1200, 0},
+    {1920, 1080, 3},
+    {1680, 1050, 0},
+    {1600, 1200, 1},
+    {1600, 900, 3},
+    {1440, 900, 0},
+    {1400, 1050, 1},
+    {1280, 1024, 2},
+    {1280, 960, 1},
+    {1280, 800, 0},
+    {1280, 720, 3},
+    {1152, 864, 1},
+    {1024, 576, 3},
+}};
+constexpr size_t max_standard = 8;
+constexpr uint32_t other_refresh_hz = 60;
+
+bool fits_inside(uint32_t w, uint32_t h, const EdidMode& preferred) {
+    return w <= preferred.width && h <= preferred.height &&
+           !(w == preferred.width && h == preferred.height);
+}
+
+// A guest builds a standard timing with CVT (normal blanking): its line rate and pixel clock,
+// estimated from CVT's formulas (vertical blanking of 550 us, blanking duty cycle
+// 30% - 300 kHz / line rate). The range limits get a margin on top.
+void cvt_estimate(uint32_t w, uint32_t h, double& h_khz, double& clock_mhz) {
+    double lines = h / (1.0 - 550e-6 * other_refresh_hz) + 3;
+    h_khz = lines * other_refresh_hz / 1000.0;
+    double duty = (30.0 - 300.0 / h_khz) / 100.0;
+    clock_mhz = w / (1.0 - duty) * h_khz / 1000.0;
+}
 
 // CVT picks the vertical sync width from the aspect ratio; other ratios use 10 lines.
 uint32_t vsync_lines(uint32_t w, uint32_t h) {
@@ -87,9 +142,10 @@ void write_text(std::span<uint8_t, 18> d, uint8_t tag, std::string_view text) {
     }
 }
 
-// Range limits around the one mode; left as a dummy descriptor when a rate needs the
+// Range limits around the offered modes; left as a dummy descriptor when a rate needs the
 // offset flags (above 255), which a non-continuous-frequency 1.4 display may omit.
-void write_range_limits(std::span<uint8_t, 18> d, const DetailedTiming& t, uint32_t refresh_mhz) {
+void write_range_limits(std::span<uint8_t, 18> d, const DetailedTiming& t, uint32_t refresh_mhz,
+                        const OtherModes& others) {
     std::ranges::fill(d, 0);
     uint64_t h_total = t.h_active + t.h_blank;
     uint64_t clock_hz = uint64_t{t.pixel_clock_10khz} * 10'000;
@@ -100,6 +156,25 @@ void write_range_limits(std::span<uint8_t, 18> d, const DetailedTiming& t, uint3
     uint64_t h_khz_min = minus_one(clock_hz / h_total / 1000);
     uint64_t h_khz_max = (clock_hz / h_total + 999) / 1000 + 1;
     uint64_t clock_10mhz = (clock_hz + 9'999'999) / 10'000'000;
+    auto cover = [&](double h_khz, double clock_mhz) {
+        v_min = std::min<uint64_t>(v_min, other_refresh_hz - 1);
+        v_max = std::max<uint64_t>(v_max, other_refresh_hz + 1);
+        h_khz_min = std::min(h_khz_min, minus_one(static_cast<uint64_t>(h_khz)));
+        h_khz_max = std::max(h_khz_max, static_cast<uint64_t>(std::ceil(h_khz)) + 1);
+        clock_10mhz = std::max(clock_10mhz, static_cast<uint64_t>(std::ceil(clock_mhz / 10)) + 1);
+    };
+    for (const auto& m : others.established) {
+        for (const auto& e : established_modes) {
+            if (e.width == m.width && e.height == m.height) {
+                cover(e.h_khz, e.clock_mhz);
+            }
+        }
+    }
+    for (const auto& m : others.standard) {
+        double h_khz = 0, clock_mhz = 0;
+        cvt_estimate(m.width, m.height, h_khz, clock_mhz);
+        cover(h_khz, clock_mhz);
+    }
     if (v_max > 255 || h_khz_max > 255 || clock_10mhz > 255) {
         d[3] = 0x10;
         return;
@@ -125,7 +200,45 @@ void write_chromaticity(std::span<uint8_t> e) {
     }
 }
 
+// Bytes 35-37 and 38-53: the established timings' bits, the standard timings (unused: 01 01).
+void write_other_modes(std::span<uint8_t> e, const OtherModes& others) {
+    for (const auto& m : others.established) {
+        for (const auto& est : established_modes) {
+            if (est.width == m.width && est.height == m.height) {
+                e[est.byte] = static_cast<uint8_t>(e[est.byte] | 1u << est.bit);
+            }
+        }
+    }
+    std::fill(e.begin() + 38, e.begin() + 54, uint8_t{0x01});
+    size_t slot = 0;
+    for (const auto& m : others.standard) {
+        for (const auto& std_mode : standard_modes) {
+            if (std_mode.width == m.width && std_mode.height == m.height) {
+                e[38 + 2 * slot] = static_cast<uint8_t>(m.width / 8 - 31);
+                e[39 + 2 * slot] =
+                    static_cast<uint8_t>(std_mode.aspect << 6 | (other_refresh_hz - 60));
+                ++slot;
+            }
+        }
+    }
+}
+
 } // namespace
+
+OtherModes other_modes(const EdidMode& preferred) {
+    OtherModes others;
+    for (const auto& e : established_modes) {
+        if (fits_inside(e.width, e.height, preferred)) {
+            others.established.push_back({e.width, e.height, other_refresh_hz * 1000});
+        }
+    }
+    for (const auto& s : standard_modes) {
+        if (others.standard.size() < max_standard && fits_inside(s.width, s.height, preferred)) {
+            others.standard.push_back({s.width, s.height, other_refresh_hz * 1000});
+        }
+    }
+    return others;
+}
 
 std::string_view describe(EdidError error) {
     switch (error) {
@@ -202,12 +315,12 @@ std::expected<std::array<uint8_t, 128>, EdidError> make_edid(const EdidMode& mod
     e[23] = 120;  // gamma 2.2
     e[24] = 0x06; // RGB 4:4:4, sRGB default colour space, preferred timing is native
     write_chromaticity(e);
-    // 35-37: no established timings; 38-53: the eight standard timings unused.
-    std::fill(e.begin() + 38, e.begin() + 54, uint8_t{0x01});
+    auto others = other_modes(mode);
+    write_other_modes(e, others);
     auto descriptor = [&](size_t i) { return std::span<uint8_t, 18>(e.data() + 54 + 18 * i, 18); };
     write_timing(descriptor(0), *timing);
     write_text(descriptor(1), 0xfc, "tessera");
-    write_range_limits(descriptor(2), *timing, mode.refresh_mhz);
+    write_range_limits(descriptor(2), *timing, mode.refresh_mhz, others);
     std::ranges::fill(descriptor(3), 0);
     descriptor(3)[3] = 0x10; // dummy
     e[126] = 0;              // no extension blocks

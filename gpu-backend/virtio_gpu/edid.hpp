@@ -4,9 +4,12 @@
 #include <cstdint>
 #include <expected>
 #include <string_view>
+#include <vector>
 
 // EDID 1.4 base blocks for the guest's virtual monitors: a guest takes its preferred mode and
-// refresh rate from GET_EDID, so the block carries one detailed timing for the configured size.
+// refresh rate from GET_EDID, so the block carries one detailed timing for the configured size,
+// and, as QEMU's EDID does, the smaller standard and established modes a guest's display
+// settings may pick instead.
 namespace tessera::gpu {
 
 inline constexpr uint32_t edid_max_active = 4095; // 12-bit fields of a detailed timing
@@ -37,6 +40,15 @@ enum class EdidError {
 [[nodiscard]] std::string_view describe(EdidError error);
 
 [[nodiscard]] std::expected<DetailedTiming, EdidError> compute_timing(const EdidMode& mode);
+
+// The modes offered besides the preferred one, all at 60 Hz and inside it (never larger in
+// either direction, never the same size): the established 640x480, 800x600 and 1024x768, and
+// up to eight standard timings of common sizes, largest first.
+struct OtherModes {
+    std::vector<EdidMode> established;
+    std::vector<EdidMode> standard;
+};
+[[nodiscard]] OtherModes other_modes(const EdidMode& preferred);
 
 // A valid 128-byte block (checksum included, no extensions); `serial` tells monitors apart.
 // Modes a detailed timing cannot hold are refused, not clamped: the guest then falls back to

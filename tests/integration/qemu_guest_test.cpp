@@ -111,8 +111,9 @@ std::expected<GuestImage, std::string> build_guest_image(HeadlessCompositor& com
     return GuestImage{kernel->first, initramfs};
 }
 
+// `options`: more of the guest kernel's command line (flipper.c reads tessera.* options).
 std::vector<std::string> qemu_command(const GuestImage& image, const std::string& socket,
-                                      const std::string& monitor) {
+                                      const std::string& monitor, const std::string& options = "") {
     const char* accel = std::getenv("TESSERA_QEMU_ACCEL"); // the test rig's KVM cannot boot it
     return {qemu_program(),
             "-accel",
@@ -144,7 +145,7 @@ std::vector<std::string> qemu_command(const GuestImage& image, const std::string
             "-initrd",
             image.initramfs,
             "-append",
-            "console=ttyS0 quiet loglevel=3"};
+            "console=ttyS0 quiet loglevel=3 " + options};
 }
 
 // Sends one human-monitor command to QEMU (system_reset: the machine reboots).
@@ -277,4 +278,31 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
     CHECK(guest.connections() == 2);
     again->kill(SIGKILL);
     again->wait_exit();
+}
+
+TEST_CASE("A Linux guest that picks another mode of its EDID is shown at that size",
+          "[qemu-guest]") {
+    // The zone offers 1024x768; its EDID also lists the established 800x600 and 640x480 and
+    // the standard 1024x576, which a guest's display settings may pick instead.
+    HeadlessCompositor compositor{
+        {{1024, 768, 60000}}, "us", test_data_path("layouts/qemu-guest-modes.toml")};
+    auto image = build_guest_image(compositor);
+    if (!image) {
+        SKIP("real-QEMU guest test skipped: " << image.error());
+    }
+    auto& guest = *compositor.server().guests()->find("linux");
+    auto& scanout = *guest.scanouts()[0];
+    std::string monitor = compositor.runtime_dir() + "/qemu-monitor.sock";
+    auto qemu = compositor.spawn(
+        qemu_command(*image, guest.socket_path(), monitor, "tessera.mode=800x600"));
+    INFO(qemu->output());
+    REQUIRE(qemu->wait_for_line("tessera-guest: mode 800x600@60", boot_timeout));
+    REQUIRE(compositor.run_until([&] { return scanout.frames() >= 10; }, 60s));
+    CHECK(scanout.width() == 800);
+    CHECK(scanout.height() == 600);
+    CHECK(guest.backend()->device().scanout_config(0).width == 1024); // still the preferred
+    // Shown in the zone: not its fallback.
+    CHECK(compositor.capture().at(512, 384) != Rgba{0x40, 0, 0, 255});
+    qemu->kill(SIGKILL);
+    qemu->wait_exit();
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numeric>
 #include <string>
+#include <vector>
 
 using namespace tessera::gpu;
 
@@ -130,6 +131,78 @@ TEST_CASE("EDID range limits cover the mode, or are left out", "[edid]") {
     auto fast = make_edid({640, 480, 400'000}).value(); // 400 Hz does not fit a byte
     CHECK(fast[90 + 3] == 0x10);
     CHECK(std::accumulate(fast.begin(), fast.end(), 0u) % 256 == 0);
+}
+
+namespace {
+
+struct Size {
+    uint32_t width, height, hz;
+    bool operator==(const Size&) const = default;
+};
+
+// An independent reading of the standard timings (EDID 1.4, section 3.9).
+std::vector<Size> standard_timings(const std::array<uint8_t, 128>& e) {
+    std::vector<Size> sizes;
+    for (size_t at = 38; at < 54; at += 2) {
+        if (e[at] == 0x01 && e[at + 1] == 0x01) {
+            continue;
+        }
+        uint32_t w = (e[at] + 31u) * 8;
+        uint32_t h = 0;
+        switch (e[at + 1] >> 6) {
+        case 0:
+            h = w * 10 / 16;
+            break;
+        case 1:
+            h = w * 3 / 4;
+            break;
+        case 2:
+            h = w * 4 / 5;
+            break;
+        default:
+            h = w * 9 / 16;
+            break;
+        }
+        sizes.push_back({w, h, (e[at + 1] & 0x3fu) + 60});
+    }
+    return sizes;
+}
+
+} // namespace
+
+TEST_CASE("EDID offers the established and standard modes inside the preferred one", "[edid]") {
+    auto full_hd = make_edid({1920, 1080, 60'000}).value();
+    CHECK(full_hd[35] == 0x21); // 640x480@60, 800x600@60
+    CHECK(full_hd[36] == 0x08); // 1024x768@60
+    CHECK(full_hd[37] == 0x00);
+    CHECK(standard_timings(full_hd) == std::vector<Size>{{1680, 1050, 60},
+                                                         {1600, 900, 60},
+                                                         {1440, 900, 60},
+                                                         {1400, 1050, 60},
+                                                         {1280, 1024, 60},
+                                                         {1280, 960, 60},
+                                                         {1280, 800, 60},
+                                                         {1280, 720, 60}});
+    CHECK(std::accumulate(full_hd.begin(), full_hd.end(), 0u) % 256 == 0);
+
+    // Never the preferred size itself, never larger in either direction.
+    auto xga = make_edid({1024, 768, 75'000}).value();
+    CHECK(xga[35] == 0x21);
+    CHECK(xga[36] == 0x00);
+    CHECK(standard_timings(xga) == std::vector<Size>{{1024, 576, 60}});
+    auto vga = make_edid({640, 480, 60'000}).value();
+    CHECK((vga[35] == 0 && vga[36] == 0));
+    CHECK(standard_timings(vga).empty());
+    auto portrait = make_edid({720, 1280, 60'000}).value();
+    CHECK(portrait[35] == 0x20); // 640x480 only
+    CHECK(standard_timings(portrait).empty());
+
+    // The range limits cover the 60 Hz modes too, with their line rates and clocks.
+    REQUIRE(xga[90 + 3] == 0xfd);
+    CHECK(xga[90 + 5] <= 59);
+    CHECK(xga[90 + 6] >= 76);
+    CHECK(xga[90 + 7] <= 31); // 640x480: 31.5 kHz
+    CHECK(xga[90 + 8] >= 60); // 1024x768@75 (the preferred): about 60 kHz
 }
 
 TEST_CASE("EDID refuses modes a detailed timing cannot hold", "[edid]") {

@@ -27,7 +27,8 @@
  *                                                       must never exit)
  * Kernel command line: tessera.reboot_after=N reboots (reboot(RB_AUTOBOOT)) after N
  * completed page flips; absent or 0 means never. Run QEMU with -no-reboot to make
- * QEMU exit instead.
+ * QEMU exit instead. tessera.mode=WxH takes the connector's first mode of that size
+ * instead of its preferred one (a user picking another resolution); none: an error.
  *
  * Frame numbering: frame 0 is the one shown by SETCRTC; frame n (n >= 1) is the one
  * shown by the n-th page flip. "frame N" is logged when flip N has completed.
@@ -121,29 +122,49 @@ static void wait_for_card(void) {
     logmsg("card0 after %.0f ms", (now_s() - start) * 1000.0);
 }
 
-static uint64_t read_reboot_after(void) {
+// The value of the last `key` (ending in '=') on the kernel command line, copied into out;
+// NULL when absent.
+static const char* cmdline_value(const char* key, char* out, size_t size) {
     char buf[4096];
     int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return NULL;
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return NULL;
     buf[n] = '\0';
-    static const char key[] = "tessera.reboot_after=";
-    uint64_t value = 0;
+    const char* found = NULL;
     for (char* tok = strtok(buf, " \t\n"); tok; tok = strtok(NULL, " \t\n")) {
-        if (strncmp(tok, key, sizeof(key) - 1) != 0)
-            continue;
-        char* end;
-        errno = 0;
-        unsigned long long v = strtoull(tok + sizeof(key) - 1, &end, 10);
-        if (errno != 0 || *end != '\0')
-            fail("bad kernel command line option '%s'", tok);
-        value = v; // the last one wins, like kernel parameters
+        if (strncmp(tok, key, strlen(key)) == 0) {
+            snprintf(out, size, "%s", tok + strlen(key)); // the last one wins, like the kernel's
+            found = out;
+        }
     }
-    return value;
+    return found;
+}
+
+static uint64_t read_reboot_after(void) {
+    char value[64];
+    if (!cmdline_value("tessera.reboot_after=", value, sizeof(value)))
+        return 0;
+    char* end;
+    errno = 0;
+    unsigned long long v = strtoull(value, &end, 10);
+    if (errno != 0 || *end != '\0')
+        fail("bad kernel command line option 'tessera.reboot_after=%s'", value);
+    return v;
+}
+
+// tessera.mode=WxH: the size asked for, or 0 x 0.
+static void read_wanted_mode(uint32_t* width, uint32_t* height) {
+    char value[64];
+    *width = *height = 0;
+    if (!cmdline_value("tessera.mode=", value, sizeof(value)))
+        return;
+    char tail;
+    if (sscanf(value, "%ux%u%c", width, height, &tail) != 2)
+        fail("bad kernel command line option 'tessera.mode=%s'", value);
 }
 
 static int drm_ioctl(int fd, unsigned long req, void* arg) {
@@ -170,6 +191,8 @@ struct connector_info {
 };
 
 // Fills info for connector id; returns 1 if it is connected and has modes.
+static uint32_t wanted_width, wanted_height; // tessera.mode, 0: the preferred mode
+
 static int get_connector(int fd, uint32_t id, struct connector_info* info) {
     for (;;) {
         struct drm_mode_get_connector c = {.connector_id = id};
@@ -206,6 +229,16 @@ static int get_connector(int fd, uint32_t id, struct connector_info* info) {
                 pick = i;
                 break;
             }
+        }
+        if (wanted_width != 0) {
+            uint32_t i = 0;
+            while (i < c2.count_modes &&
+                   (modes[i].hdisplay != wanted_width || modes[i].vdisplay != wanted_height))
+                i++;
+            if (i == c2.count_modes)
+                fail("no %ux%u mode among the connector's %u modes", wanted_width, wanted_height,
+                     c2.count_modes);
+            pick = i;
         }
         info->id = id;
         info->mode = modes[pick];
@@ -381,6 +414,7 @@ int main(void) {
     logmsg("start t=%.3f", now_s());
 
     const uint64_t reboot_after = read_reboot_after();
+    read_wanted_mode(&wanted_width, &wanted_height);
     (void)load_modules();
     wait_for_card();
 
