@@ -162,6 +162,18 @@ bool monitor_command(const std::string& monitor, const std::string& command) {
     return write(fd.get(), line.data(), line.size()) == static_cast<ssize_t>(line.size());
 }
 
+std::string monitor_path(HeadlessCompositor& compositor) {
+    return compositor.runtime_dir() + "/qemu-monitor.sock";
+}
+
+// QEMU booting the guest image on the socket of the layout's guest "linux".
+std::unique_ptr<ClientProcess> start_qemu(HeadlessCompositor& compositor, const GuestImage& image,
+                                          const std::string& options = "") {
+    auto& guest = *compositor.server().guests()->find("linux");
+    return compositor.spawn(
+        qemu_command(image, guest.socket_path(), monitor_path(compositor), options));
+}
+
 } // namespace
 
 TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and comes back",
@@ -174,8 +186,7 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
     }
     auto& guest = *compositor.server().guests()->find("linux");
     auto& scanout = *guest.scanouts()[0];
-    std::string monitor = compositor.runtime_dir() + "/qemu-monitor.sock";
-    auto qemu = compositor.spawn(qemu_command(*image, guest.socket_path(), monitor));
+    auto qemu = start_qemu(compositor, *image);
     // The guest's console goes to test-output/qemu-guest/console.log, whatever happens.
     struct SaveConsole {
         ClientProcess& qemu;
@@ -254,7 +265,7 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
 
     // The machine reboots: the rings stop and restart on the same connection, the driver
     // starts over and the guest shows its screen again.
-    REQUIRE(monitor_command(monitor, "system_reset"));
+    REQUIRE(monitor_command(monitor_path(compositor), "system_reset"));
     REQUIRE(qemu->wait_for_line("tessera-guest: mode 640x480@60", boot_timeout, 2));
     uint64_t after_reboot = scanout.frames();
     REQUIRE(compositor.run_until([&] { return scanout.frames() >= after_reboot + 20; }, 60s));
@@ -270,7 +281,7 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
     REQUIRE(compositor.run_until([&] { return !scanout.ready(); }, 10s));
     CHECK(compositor.capture().at(320, 240) == Rgba{0x40, 0, 0, 255});
 
-    auto again = compositor.spawn(qemu_command(*image, guest.socket_path(), monitor));
+    auto again = start_qemu(compositor, *image);
     REQUIRE(again->wait_for_line("tessera-guest: mode 640x480@60", boot_timeout));
     uint64_t before = scanout.frames();
     REQUIRE(compositor.run_until([&] { return scanout.frames() >= before + 20; }, 60s));
@@ -292,9 +303,7 @@ TEST_CASE("A Linux guest that picks another mode of its EDID is shown at that si
     }
     auto& guest = *compositor.server().guests()->find("linux");
     auto& scanout = *guest.scanouts()[0];
-    std::string monitor = compositor.runtime_dir() + "/qemu-monitor.sock";
-    auto qemu = compositor.spawn(
-        qemu_command(*image, guest.socket_path(), monitor, "tessera.mode=800x600"));
+    auto qemu = start_qemu(compositor, *image, "tessera.mode=800x600");
     INFO(qemu->output());
     REQUIRE(qemu->wait_for_line("tessera-guest: mode 800x600@60", boot_timeout));
     REQUIRE(compositor.run_until([&] { return scanout.frames() >= 10; }, 60s));
