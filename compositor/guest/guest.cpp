@@ -307,8 +307,10 @@ gpu::ScanoutConfig Guest::scanout_config(uint32_t index) const {
     return config;
 }
 
-// The zone changed size: the guest is offered the new size the next time it asks (its driver
-// reads the display info when it starts).
+// The zone changed size: the guest is offered the new size as its preferred mode. The VMM is
+// told on the backend channel, so that it raises the guest's display event and the guest
+// re-renders at the new size (QEMU with data/qemu/vhost-user-gpu.patch); otherwise the guest
+// sees it the next time it asks (its driver reads the display info when it starts).
 void Guest::resize_scanout(uint32_t index, int width, int height) {
     if (!backend_) {
         return;
@@ -316,7 +318,15 @@ void Guest::resize_scanout(uint32_t index, int width, int height) {
     auto config = scanout_config(index);
     config.width = static_cast<uint32_t>(width);
     config.height = static_cast<uint32_t>(height);
+    const auto& before = backend_->device().scanout_config(index);
+    if (before.width == config.width && before.height == config.height &&
+        before.refresh_mhz == config.refresh_mhz) {
+        return;
+    }
     backend_->device().set_scanout_config(index, config);
+    bool told = backend_->notify_display_change();
+    log::info(gpu_log, "guest {}: scanout {} offered {}x{}{}", spec_.name, index, config.width,
+              config.height, told ? "" : " (at its next display-info request)");
 }
 
 } // namespace tessera::compositor

@@ -51,6 +51,8 @@ public:
     [[nodiscard]] GpuDevice& device() { return device_; }
     [[nodiscard]] const GpuDevice& device() const { return device_; }
     [[nodiscard]] const Connection* connection() const { return connection_.get(); }
+    // Tells the VMM the device's displays changed (Connection::notify_config_change).
+    bool notify_display_change() { return connected() && connection_->notify_config_change(); }
     [[nodiscard]] const BackendStats& stats() const { return stats_; }
 
 private:

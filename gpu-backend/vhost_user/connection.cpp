@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,7 +22,8 @@ using namespace vhost;
 constexpr uint64_t transport_features = feature::version_1 | feature::ring_indirect_desc |
                                         feature::ring_event_idx | feature::protocol_features;
 constexpr uint64_t offered_protocol_features =
-    protocol_feature::reply_ack | protocol_feature::config | protocol_feature::reset_device;
+    protocol_feature::reply_ack | protocol_feature::backend_req | protocol_feature::config |
+    protocol_feature::reset_device;
 // Messages handled per wakeup before yielding to the event loop (it is level-triggered, so
 // the rest is read on the next round).
 constexpr unsigned messages_per_wakeup = 64;
@@ -39,6 +41,11 @@ void set_nonblocking(int fd) {
     if (flags >= 0 && !(flags & O_NONBLOCK)) {
         fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     }
+}
+
+bool is_socket(int fd) {
+    struct stat st{};
+    return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 bool valid_ring_size(uint32_t num) {
@@ -233,6 +240,25 @@ bool Connection::send_reply(const std::vector<std::byte>& bytes) {
     if (n != static_cast<ssize_t>(bytes.size())) {
         close(n < 0 ? std::format("sending a reply: {}", std::strerror(errno))
                     : std::string("the frontend does not read its replies"));
+        return false;
+    }
+    return true;
+}
+
+bool Connection::notify_config_change() {
+    if (!open_ || !backend_channel_ ||
+        !(acked_protocol_features_ & protocol_feature::backend_req)) {
+        return false;
+    }
+    auto bytes = encode(code(BackendRequestCode::config_change), flag_version, {});
+    ssize_t n = 0;
+    do {
+        n = send(backend_channel_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n != static_cast<ssize_t>(bytes.size())) {
+        // A frontend that does not read its channel loses the notice, nothing else.
+        log::debug(vhost::vhost_log, "config change not sent: {}",
+                   n < 0 ? std::strerror(errno) : "short write");
         return false;
     }
     return true;
@@ -443,6 +469,17 @@ void Connection::handle(Message& message) {
                 log::debug(vhost::vhost_log, "SET_CONFIG {}+{} ignored", r.offset, r.data.size());
                 ack(message);
             },
+            [&](SetBackendReqFd& r) {
+                // Only ever written to, never blocking: a peer's fd of any other kind is
+                // refused rather than trusted.
+                if (!is_socket(r.fd.get())) {
+                    guest_warn("SET_BACKEND_REQ_FD: not a socket, refused");
+                    ack(message, false);
+                    return;
+                }
+                backend_channel_ = std::move(r.fd);
+                ack(message);
+            },
             [&](GpuSetSocket& r) {
                 // Kept open and unused: this backend displays by itself (virtio-gpu.md).
                 gpu_socket_ = std::move(r.fd);
@@ -615,6 +652,7 @@ void Connection::close(std::string_view why, bool failure) {
         vring = VringState{};
     }
     gpu_socket_.reset();
+    backend_channel_.reset();
     memory_.reset();
     rx_fds_.clear();
     if (callbacks_.on_closed) {

@@ -34,6 +34,7 @@ inline constexpr uint64_t ring_reset = 1ULL << 40;         // VIRTIO_F_RING_RESE
 namespace protocol_feature {
 inline constexpr uint64_t mq = 1ULL << 0;
 inline constexpr uint64_t reply_ack = 1ULL << 3;
+inline constexpr uint64_t backend_req = 1ULL << 5;
 inline constexpr uint64_t config = 1ULL << 9;
 inline constexpr uint64_t reset_device = 1ULL << 13;
 } // namespace protocol_feature
@@ -114,6 +115,13 @@ public:
     [[nodiscard]] uint64_t acked_protocol_features() const { return acked_protocol_features_; }
     [[nodiscard]] int gpu_socket() const { return gpu_socket_.get(); }
 
+    // Tells the frontend that the device's config changed (its displays: sizes, modes), on the
+    // backend channel, so that it raises the guest's display event (a QEMU with
+    // data/qemu/vhost-user-gpu.patch does; stock QEMU logs it as unhandled). False without a
+    // channel or when the frontend does not read it; the guest then sees the change at its next
+    // display-info request.
+    bool notify_config_change();
+
 private:
     enum class ReadResult { again, progress, message, closed };
 
@@ -163,6 +171,7 @@ private:
     bool broken_ = false;
     bool running_ = false; // a queue started since the rings last stopped
     UniqueFd gpu_socket_;
+    UniqueFd backend_channel_; // SET_BACKEND_REQ_FD: messages to the frontend
 };
 
 } // namespace tessera::gpu

@@ -241,6 +241,8 @@ std::expected<Message, std::string> decode(const Header& header, std::span<const
         return message(
             SetConfig{config->offset, config->flags, {config->data.begin(), config->data.end()}});
     }
+    case RequestCode::set_backend_req_fd:
+        return fixed(0, 1, [&] { return message(SetBackendReqFd{std::move(fds.front())}); });
     case RequestCode::gpu_set_socket:
         return fixed(0, 1, [&] { return message(GpuSetSocket{std::move(fds.front())}); });
     case RequestCode::reset_device:
@@ -288,6 +290,8 @@ std::string request_name(uint32_t code) {
         return "GET_CONFIG";
     case RequestCode::set_config:
         return "SET_CONFIG";
+    case RequestCode::set_backend_req_fd:
+        return "SET_BACKEND_REQ_FD";
     case RequestCode::gpu_set_socket:
         return "GPU_SET_SOCKET";
     case RequestCode::reset_device:

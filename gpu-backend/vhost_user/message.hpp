@@ -34,10 +34,16 @@ enum class RequestCode : uint32_t {
     set_protocol_features = 16,
     get_queue_num = 17,
     set_vring_enable = 18,
+    set_backend_req_fd = 21,
     get_config = 24,
     set_config = 25,
     gpu_set_socket = 33,
     reset_device = 34,
+};
+
+// Messages the backend sends the frontend on the backend channel (SET_BACKEND_REQ_FD).
+enum class BackendRequestCode : uint32_t {
+    config_change = 2, // VHOST_USER_BACKEND_CONFIG_CHANGE_MSG: the device's config changed
 };
 
 // Header flags.
@@ -130,6 +136,9 @@ struct SetConfig {
 struct GpuSetSocket {
     UniqueFd fd;
 };
+struct SetBackendReqFd {
+    UniqueFd fd;
+};
 struct ResetDevice {};
 // A request this backend does not know; its fds are closed.
 struct Unknown {
@@ -140,7 +149,7 @@ using Request =
     std::variant<GetFeatures, SetFeatures, SetOwner, ResetOwner, SetMemTable, SetVringNum,
                  SetVringAddr, SetVringBase, GetVringBase, SetVringKick, SetVringCall, SetVringErr,
                  GetProtocolFeatures, SetProtocolFeatures, GetQueueNum, SetVringEnable, GetConfig,
-                 SetConfig, GpuSetSocket, ResetDevice, Unknown>;
+                 SetConfig, SetBackendReqFd, GpuSetSocket, ResetDevice, Unknown>;
 
 struct Message {
     uint32_t flags = 0;
@@ -166,6 +175,9 @@ std::vector<std::byte> encode_config_reply(uint32_t offset, uint32_t flags,
                                            std::span<const std::byte> data);
 
 inline uint32_t code(RequestCode c) {
+    return static_cast<uint32_t>(c);
+}
+inline uint32_t code(BackendRequestCode c) {
     return static_cast<uint32_t>(c);
 }
 

@@ -78,6 +78,26 @@ TEST_CASE("A guest is offered its zone's size and its frames appear in the zone"
     CHECK(rig.guest("a").scanouts()[0]->stats().path != compositor::FramePath::copy);
 }
 
+TEST_CASE("A zone resized: the running guest is told, and re-renders at the new size", "[guests]") {
+    GuestRig rig;
+    auto vm = rig.start("a");
+    REQUIRE(vm->wait_for_line("mode 0 320x240"));
+    REQUIRE(rig.frames_reach("a", 5));
+    auto resized = rig.compositor.run_command(
+        {tessera_ctl_path(), "zone", "left", "rect", "0", "0", "200", "160"});
+    REQUIRE(resized.status == 0);
+    // The VMM hears of it on the backend channel, the guest reads the display info again.
+    REQUIRE(vm->wait_for_line("mode 0 200x160"));
+    auto& scanout = *rig.guest("a").scanouts()[0];
+    REQUIRE(rig.compositor.run_until([&] { return scanout.width() == 200; }, 10s));
+    CHECK(scanout.height() == 160);
+    uint64_t later = rig.frames("a") + 5;
+    REQUIRE(rig.frames_reach("a", later));
+    PatternArea zone{0, 0, 200, 160};
+    INFO(pattern_mismatch(rig.compositor.capture(), zone).value_or("pattern ok"));
+    CHECK_FALSE(pattern_mismatch(rig.compositor.capture(), zone));
+}
+
 TEST_CASE("tessera-ctl lists guests with state, resolution, frames and fps", "[guests]") {
     GuestRig rig;
     auto vm = rig.start("a");

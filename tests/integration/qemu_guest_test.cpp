@@ -170,8 +170,12 @@ std::string monitor_path(HeadlessCompositor& compositor) {
 std::unique_ptr<ClientProcess> start_qemu(HeadlessCompositor& compositor, const GuestImage& image,
                                           const std::string& options = "") {
     auto& guest = *compositor.server().guests()->find("linux");
-    return compositor.spawn(
-        qemu_command(image, guest.socket_path(), monitor_path(compositor), options));
+    // QEMU's messages (stderr) join the guest's console (stdout) in the lines tests read; the
+    // shell execs QEMU, so the process is QEMU's.
+    std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$@\" 2>&1", "qemu"};
+    auto qemu = qemu_command(image, guest.socket_path(), monitor_path(compositor), options);
+    argv.insert(argv.end(), qemu.begin(), qemu.end());
+    return compositor.spawn(argv);
 }
 
 } // namespace
@@ -229,7 +233,7 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
     CHECK(guest.device_stats().transfer_bytes == 0);
 
     // With a VMM that passes RESOURCE_BLOB (tools/dev test-qemu-blob: QEMU with
-    // data/qemu/vhost-user-gpu-blob.patch) the guest's dumb buffers are blobs: shown in place,
+    // data/qemu/vhost-user-gpu.patch) the guest's dumb buffers are blobs: shown in place,
     // its page flips paced by the fences of its flushes.
     if (std::getenv("TESSERA_QEMU_BLOB") != nullptr) {
         auto& output = *compositor.server().outputs().front();
@@ -287,6 +291,22 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
     REQUIRE(compositor.run_until([&] { return scanout.frames() >= before + 20; }, 60s));
     CHECK_FALSE(pattern_mismatch(compositor.capture(), vm_zone));
     CHECK(guest.connections() == 2);
+
+    // The zone resized: tessera offers the new size and tells QEMU on the backend channel.
+    // A QEMU with data/qemu/vhost-user-gpu.patch raises the guest's display event and the
+    // guest takes the new mode; stock QEMU logs the notice as unhandled and the guest keeps its
+    // mode until it asks again (its next boot).
+    auto resized =
+        compositor.run_command({tessera_ctl_path(), "zone", "vm", "rect", "0", "0", "512", "384"});
+    REQUIRE(resized.status == 0);
+    if (std::getenv("TESSERA_QEMU_BLOB") != nullptr) {
+        REQUIRE(again->wait_for_line("tessera-guest: mode 512x384@60", 60s));
+        REQUIRE(compositor.run_until([&] { return scanout.width() == 512; }, 30s));
+        CHECK(scanout.height() == 384);
+    } else {
+        CHECK(again->wait_for_line_ending("vhost-user-gpu: unhandled backend config change"));
+        CHECK(scanout.width() == 640);
+    }
     again->kill(SIGKILL);
     again->wait_exit();
 }

@@ -249,9 +249,8 @@ void ClientProcess::exited(int status) {
     }
 }
 
-bool ClientProcess::wait_for_line(const std::string& line, std::chrono::milliseconds timeout,
-                                  size_t times) {
-    auto seen = [&] { return static_cast<size_t>(std::ranges::count(lines_, line)) >= times; };
+bool ClientProcess::wait_for_lines(const std::function<bool()>& seen,
+                                   std::chrono::milliseconds timeout) {
     compositor_.run_until(
         [&] {
             read_available();
@@ -259,6 +258,22 @@ bool ClientProcess::wait_for_line(const std::string& line, std::chrono::millisec
         },
         timeout);
     return seen();
+}
+
+bool ClientProcess::wait_for_line(const std::string& line, std::chrono::milliseconds timeout,
+                                  size_t times) {
+    return wait_for_lines(
+        [&] { return static_cast<size_t>(std::ranges::count(lines_, line)) >= times; }, timeout);
+}
+
+bool ClientProcess::wait_for_line_ending(const std::string& tail,
+                                         std::chrono::milliseconds timeout) {
+    return wait_for_lines(
+        [&] {
+            return std::ranges::any_of(lines_,
+                                       [&](const std::string& l) { return l.ends_with(tail); });
+        },
+        timeout);
 }
 
 std::optional<int> ClientProcess::wait_exit(std::chrono::milliseconds timeout) {

@@ -33,6 +33,8 @@ public:
     // false on timeout or when the client exits first.
     bool wait_for_line(const std::string& line, std::chrono::milliseconds timeout = 10s,
                        size_t times = 1);
+    // The same for a line that ends with `tail` (a program name may come before it).
+    bool wait_for_line_ending(const std::string& tail, std::chrono::milliseconds timeout = 10s);
     // Runs the compositor until the client exits; its wait status, or nullopt on timeout.
     std::optional<int> wait_exit(std::chrono::milliseconds timeout = 10s);
     // Runs the compositor until the client is stopped (after kill(SIGSTOP)); false on timeout
@@ -44,6 +46,8 @@ public:
     [[nodiscard]] std::string output() const;
 
 private:
+    // Runs the compositor, reading the client's lines, until `seen` or the client exits.
+    bool wait_for_lines(const std::function<bool()>& seen, std::chrono::milliseconds timeout);
     void read_available();
     bool poll_exit();
     void exited(int status);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds a QEMU that passes VIRTIO_GPU_F_RESOURCE_BLOB from a vhost-user GPU backend to the
 # guest: the Debian source package of the build environment's qemu-system-x86 (same version)
-# with data/qemu/vhost-user-gpu-blob.patch, configured for x86_64-softmmu only (TCG, KVM,
+# with data/qemu/vhost-user-gpu.patch, configured for x86_64-softmmu only (TCG, KVM,
 # vhost-user, vhost-user-gpu-pci, memfd memory backends, 9p). Only the qemu-system-x86_64
 # binary is built: it loads its firmware (SeaBIOS, option ROMs such as linuxboot_dma.bin) from
 # the same directories as Debian's binary (/usr/share/qemu, /usr/share/seabios,
@@ -18,7 +18,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-patch_file=$repo/data/qemu/vhost-user-gpu-blob.patch
+patch_file=$repo/data/qemu/vhost-user-gpu.patch
 package_list=$repo/tools/packages-qemu-blob.txt
 
 # Where sources, build tree and binary go. Inside the Debian 13 root HOME is /root, which lives

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The optional real-VMM blob tier (tools/dev test-qemu-blob): QEMU 10.0 built with
-# data/qemu/vhost-user-gpu-blob.patch (cached), then the real-guest test against it, where the
+# data/qemu/vhost-user-gpu.patch (cached), then the real-guest test against it, where the
 # Linux guest's dumb buffers are blobs paced by tessera's fences. Runs in the build environment.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

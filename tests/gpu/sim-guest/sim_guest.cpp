@@ -156,6 +156,62 @@ void send_garbage(GuestDriver& driver, uint64_t n) {
     (void)driver.command(create_2d(0, 99, 1u << 30, 1u << 30));
 }
 
+// Framebuffers of the mode's size with frame 0, shown on the scanout; says "mode I WxH".
+std::optional<Screen> start_screen(GuestDriver& driver, const Args& args, uint32_t index,
+                                   const ScanoutMode& mode) {
+    auto create = [&] {
+        auto format =
+            static_cast<uint32_t>(args.rgbx ? proto::Format::r8g8b8x8 : proto::Format::b8g8r8x8);
+        // --staged: room for the largest band (a quarter of the image) after it.
+        uint64_t staging = args.staged ? uint64_t{mode.width} * 4 * (mode.height / 4) : 0;
+        return args.blob ? driver.create_blob_framebuffer(mode.width, mode.height, format)
+                         : driver.create_framebuffer(mode.width, mode.height, format, staging);
+    };
+    auto fb = create();
+    auto back = args.blob ? create() : std::nullopt;
+    if (!fb || (args.blob && !back)) {
+        std::println(stderr, "tessera-sim-guest: cannot create a {}x{} framebuffer", mode.width,
+                     mode.height);
+        return std::nullopt;
+    }
+    draw_rows(driver, *fb, 0, fb->height, 0);
+    if (back) {
+        draw_rows(driver, *back, 0, back->height, 0);
+    }
+    if (!(args.blob ? driver.flip_blob(index, *fb).ok : driver.flip(index, *fb))) {
+        std::println(stderr, "tessera-sim-guest: the first flip on scanout {} failed", index);
+        return std::nullopt;
+    }
+    std::println("mode {} {}x{}", index, mode.width, mode.height);
+    return Screen{index, *fb, back};
+}
+
+// The device said its displays changed (a config change on the backend channel): as a Linux
+// guest, read the display info again and take each scanout's new preferred size.
+bool follow_display_change(GuestDriver& driver, const Args& args, std::vector<Screen>& screens) {
+    auto modes = driver.display_info();
+    if (!modes) {
+        return false;
+    }
+    for (auto& s : screens) {
+        const auto& mode = (*modes)[s.scanout];
+        if (!mode.enabled || (mode.width == s.fb.width && mode.height == s.fb.height)) {
+            continue;
+        }
+        auto next = start_screen(driver, args, s.scanout, mode);
+        if (!next) {
+            return false;
+        }
+        // The old framebuffers are off screen now; UNREF answers once the display let go.
+        (void)driver.destroy(s.fb);
+        if (s.back) {
+            (void)driver.destroy(*s.back);
+        }
+        s = std::move(*next);
+    }
+    return true;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -189,35 +245,14 @@ int main(int argc, char** argv) {
     }
     std::vector<Screen> screens;
     for (uint32_t i = 0; i < modes->size(); ++i) {
-        const auto& mode = (*modes)[i];
-        if (!mode.enabled) {
+        if (!(*modes)[i].enabled) {
             continue;
         }
-        auto create = [&] {
-            auto format = static_cast<uint32_t>(args.rgbx ? proto::Format::r8g8b8x8
-                                                          : proto::Format::b8g8r8x8);
-            // --staged: room for the largest band (a quarter of the image) after it.
-            uint64_t staging = args.staged ? uint64_t{mode.width} * 4 * (mode.height / 4) : 0;
-            return args.blob ? driver.create_blob_framebuffer(mode.width, mode.height, format)
-                             : driver.create_framebuffer(mode.width, mode.height, format, staging);
-        };
-        auto fb = create();
-        auto back = args.blob ? create() : std::nullopt;
-        if (!fb || (args.blob && !back)) {
-            std::println(stderr, "tessera-sim-guest: cannot create a {}x{} framebuffer", mode.width,
-                         mode.height);
+        auto screen = start_screen(driver, args, i, (*modes)[i]);
+        if (!screen) {
             return 1;
         }
-        draw_rows(driver, *fb, 0, fb->height, 0);
-        if (back) {
-            draw_rows(driver, *back, 0, back->height, 0);
-        }
-        if (!(args.blob ? driver.flip_blob(i, *fb).ok : driver.flip(i, *fb))) {
-            std::println(stderr, "tessera-sim-guest: the first flip failed");
-            return 1;
-        }
-        std::println("mode {} {}x{}", i, mode.width, mode.height);
-        screens.push_back({i, *fb, back});
+        screens.push_back(std::move(*screen));
     }
 
     if (args.cursor && !screens.empty()) {
@@ -250,6 +285,11 @@ int main(int argc, char** argv) {
     uint64_t flips = 0;
     uint64_t late_fences = 0;
     for (uint64_t n = 1; args.frames == 0 || n <= args.frames; ++n) {
+        if (!frontend->backend_requests().empty() &&
+            !follow_display_change(driver, args, screens)) {
+            std::println(stderr, "tessera-sim-guest: following a display change failed");
+            return 1;
+        }
         for (auto& s : screens) {
             uint32_t h = s.fb.height;
             auto frame = static_cast<uint32_t>(n);

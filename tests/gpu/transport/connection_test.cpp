@@ -29,8 +29,8 @@ TEST_CASE("QEMU 10's startup sequence starts both queues", "[vhost-connection]")
     CHECK(offered & feature::gpu_edid);
     CHECK_FALSE(offered & feature::ring_packed);
     uint64_t protocol = h.frontend.protocol_features();
-    CHECK(protocol == (protocol_feature::reply_ack | protocol_feature::config |
-                       protocol_feature::reset_device));
+    CHECK(protocol == (protocol_feature::reply_ack | protocol_feature::backend_req |
+                       protocol_feature::config | protocol_feature::reset_device));
 
     REQUIRE(h.frontend.driver_ok());
     CHECK(h.ready == std::vector<unsigned>{0, 1});
@@ -54,6 +54,49 @@ TEST_CASE("QEMU 10's startup sequence starts both queues", "[vhost-connection]")
     // The socket and two kick fds.
     CHECK(h.loop.watch_count() == 3);
     CHECK(h.loop.stale_fds() == 0);
+}
+
+TEST_CASE("A config change reaches the frontend on the backend channel", "[vhost-connection]") {
+    SECTION("the channel QEMU hands over") {
+        Harness h;
+        REQUIRE(h.frontend.start());
+        h.loop.run_until_idle();
+        CHECK(h.frontend.backend_requests().empty());
+        CHECK(h.connection->notify_config_change());
+        CHECK(h.connection->notify_config_change());
+        CHECK(h.frontend.backend_requests() ==
+              std::vector<uint32_t>(2, code(vhost::BackendRequestCode::config_change)));
+    }
+    SECTION("no channel: nothing to say it on") {
+        FrontendOptions options;
+        options.backend_channel = false;
+        Harness h(options);
+        REQUIRE(h.frontend.start());
+        CHECK_FALSE(h.connection->notify_config_change());
+    }
+    SECTION("a channel that is not a socket is refused") {
+        Harness h;
+        REQUIRE(h.frontend.start());
+        UniqueFd event(eventfd(0, EFD_CLOEXEC));
+        std::array<int, 1> fds{event.get()};
+        REQUIRE(h.frontend.send(RequestCode::set_backend_req_fd, {}, fds));
+        h.loop.run_until_idle();
+        CHECK(h.connection->is_open());
+        // The socket handed over before stays the channel.
+        CHECK(h.connection->notify_config_change());
+        CHECK(h.frontend.backend_requests().size() == 1);
+    }
+    SECTION("a frontend that does not read its channel loses notices, nothing else") {
+        Harness h;
+        REQUIRE(h.frontend.start());
+        int sent = 0;
+        while (h.connection->notify_config_change() && sent < 1'000'000) {
+            ++sent;
+        }
+        CHECK(sent > 0);
+        CHECK(sent < 1'000'000); // the socket buffer filled: refused, not blocked
+        CHECK(h.connection->is_open());
+    }
 }
 
 TEST_CASE("GET_QUEUE_NUM and GET_CONFIG describe a 2D virtio-gpu", "[vhost-connection]") {

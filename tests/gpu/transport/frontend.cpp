@@ -295,6 +295,16 @@ bool Frontend::send_fd_message(RequestCode request, std::span<const std::byte> p
     return send(request, payload, fds);
 }
 
+std::vector<uint32_t> Frontend::backend_requests() {
+    std::vector<uint32_t> requests;
+    std::array<std::byte, vhost::header_size> header{};
+    while (backend_channel_ && recv(backend_channel_.get(), header.data(), header.size(),
+                                    MSG_DONTWAIT) == static_cast<ssize_t>(header.size())) {
+        requests.push_back(load_le<uint32_t>(header.data())); // no payload in what we take
+    }
+    return requests;
+}
+
 bool Frontend::set_vring_fd(RequestCode request, unsigned queue, int fd) {
     ByteWriter w;
     w.u64(queue | (fd < 0 ? vhost::vring_nofd_mask : 0));
@@ -377,10 +387,23 @@ bool Frontend::negotiate() {
         return false; // QEMU refuses to start a vhost-user-gpu without CONFIG
     }
     // QEMU keeps the bits it knows of what the backend offers.
-    protocol_features_ = *protocol & (protocol_feature::mq | protocol_feature::reply_ack |
-                                      protocol_feature::config | protocol_feature::reset_device);
+    uint64_t known = protocol_feature::mq | protocol_feature::reply_ack | protocol_feature::config |
+                     protocol_feature::reset_device |
+                     (options_.backend_channel ? protocol_feature::backend_req : 0);
+    protocol_features_ = *protocol & known;
     if (!set_u64(RequestCode::set_protocol_features, protocol_features_)) {
         return false;
+    }
+    if (protocol_features_ & protocol_feature::backend_req) {
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) != 0) {
+            return false;
+        }
+        backend_channel_ = UniqueFd(pair[0]);
+        UniqueFd theirs(pair[1]);
+        if (!send_fd_message(RequestCode::set_backend_req_fd, {}, theirs.get())) {
+            return false;
+        }
     }
     auto queues = get_u64(RequestCode::get_queue_num);
     if (!queues || *queues < queue_count || !send(RequestCode::set_owner) ||

@@ -42,6 +42,9 @@ struct FrontendOptions {
     // Connect to a backend listening on this unix socket (as QEMU's chardev does) instead of
     // making a socketpair; then there is no backend socket to take.
     std::string connect_path;
+    // Take BACKEND_REQ when offered and hand the backend a channel (SET_BACKEND_REQ_FD), as QEMU
+    // does; read it with backend_requests().
+    bool backend_channel = true;
 };
 
 struct Reply {
@@ -119,6 +122,10 @@ public:
     bool backend_closed(int timeout_ms = 2000);
     [[nodiscard]] uint64_t backend_features() const { return backend_features_; }
     [[nodiscard]] uint64_t protocol_features() const { return protocol_features_; }
+    // The requests the backend sent on its channel since the last look (none without one).
+    std::vector<uint32_t> backend_requests();
+    // The frontend's end of the backend channel, for poll(); -1 without one.
+    [[nodiscard]] int backend_channel() const { return backend_channel_.get(); }
 
     // ---- Guest RAM ----
     [[nodiscard]] int memfd() const { return memfd_.get(); }
@@ -197,6 +204,7 @@ private:
     std::vector<uint64_t> bump_; // per region, next free offset
     std::array<Ring, queue_count> rings_;
     UniqueFd gpu_socket_;
+    UniqueFd backend_channel_;
     uint64_t backend_features_ = 0;
     uint64_t protocol_features_ = 0;
 };

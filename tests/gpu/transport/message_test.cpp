@@ -196,6 +196,12 @@ TEST_CASE("Every vhost-user request decodes to its typed form", "[vhost-message]
         auto m = decode_wire(RequestCode::gpu_set_socket, {}, std::move(fds.owned));
         CHECK(as<GpuSetSocket>(m).fd.get() == fds.raw[0]);
     }
+    SECTION("SET_BACKEND_REQ_FD") {
+        auto fds = make_fds(1);
+        auto m = decode_wire(RequestCode::set_backend_req_fd, {}, std::move(fds.owned));
+        CHECK(as<SetBackendReqFd>(m).fd.get() == fds.raw[0]);
+        CHECK(request_name(code(RequestCode::set_backend_req_fd)) == "SET_BACKEND_REQ_FD");
+    }
     SECTION("unknown requests decode, and their fds are closed") {
         auto fds = make_fds(3);
         std::vector<std::byte> payload(40);
@@ -278,6 +284,7 @@ TEST_CASE("Fd counts are checked and refused fds closed", "[vhost-message]") {
     SECTION("missing fds") {
         CHECK_FALSE(decode_wire(RequestCode::set_vring_kick, u64_payload(0)));
         CHECK_FALSE(decode_wire(RequestCode::gpu_set_socket, {}));
+        CHECK_FALSE(decode_wire(RequestCode::set_backend_req_fd, {}));
         CHECK_FALSE(decode_wire(RequestCode::set_mem_table, mem_table(2, 2), make_fds(1).owned));
     }
     SECTION("extra fds") {
@@ -293,6 +300,7 @@ TEST_CASE("Fd counts are checked and refused fds closed", "[vhost-message]") {
             {RequestCode::set_vring_kick, u64_payload(0), 2},
             {RequestCode::set_vring_call, u64_payload(vring_nofd_mask), 1}, // "no fd" plus one
             {RequestCode::gpu_set_socket, {}, 2},
+            {RequestCode::set_backend_req_fd, {}, 2},
             {RequestCode::set_mem_table, mem_table(1, 1), 2},
             {RequestCode::get_config, config_payload(0, 4, 4), 1},
         };

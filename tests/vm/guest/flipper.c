@@ -13,7 +13,10 @@
  *   4. takes the first connected connector, its preferred mode (else its first), a CRTC
  *      reachable through its encoder, creates two XRGB8888 dumb buffers, ADDFB2, SETCRTC
  *      with frame 0, then forever: draw the next frame into the back buffer, PAGE_FLIP
- *      with DRM_MODE_PAGE_FLIP_EVENT, read() the flip event.
+ *      with DRM_MODE_PAGE_FLIP_EVENT, read() the flip event;
+ *   5. every 30 flips probes the connector again, as a desktop does on a hotplug event: when
+ *      its preferred mode changed (the host resized the display), it takes the new mode with
+ *      new buffers and logs the mode line again.
  *
  * Console log (/dev/console; boot the kernel with console=ttyS0), every line starts
  * with "tessera-guest: ":
@@ -308,6 +311,13 @@ static void create_buffer(int fd, uint32_t w, uint32_t h, struct buffer* b) {
     b->static_drawn = 0;
 }
 
+static void destroy_buffer(int fd, struct buffer* b) {
+    drm_ioctl(fd, DRM_IOCTL_MODE_RMFB, &b->fb_id);
+    munmap(b->map, b->size);
+    struct drm_mode_destroy_dumb destroy = {.handle = b->handle};
+    drm_ioctl(fd, DRM_IOCTL_MODE_DESTROY_DUMB, &destroy);
+}
+
 // Row templates, each W pixels.
 struct pattern {
     uint32_t w, h;
@@ -403,6 +413,33 @@ static int wait_flip(int fd) {
     }
 }
 
+// Shows frame `frame` in the connector's mode with two new buffers; logs the mode.
+static void set_mode(int fd, uint32_t crtc, struct connector_info* conn, struct buffer bufs[2],
+                     struct pattern* pat, uint64_t frame) {
+    const uint32_t w = conn->mode.hdisplay, h = conn->mode.vdisplay;
+    logmsg("mode %ux%u@%u", w, h, conn->mode.vrefresh);
+    if (w < 16 || h < 16)
+        fail("mode %ux%u too small for the pattern", w, h);
+    create_buffer(fd, w, h, &bufs[0]);
+    create_buffer(fd, w, h, &bufs[1]);
+    free(pat->top); // the previous mode's rows, if any
+    free(pat->bottom);
+    free(pat->strip);
+    free(pat->band);
+    pattern_init(pat, w, h);
+    draw_frame(pat, &bufs[frame & 1], frame);
+    struct drm_mode_crtc set = {
+        .set_connectors_ptr = (uintptr_t)&conn->id,
+        .count_connectors = 1,
+        .crtc_id = crtc,
+        .fb_id = bufs[frame & 1].fb_id,
+        .mode_valid = 1,
+        .mode = conn->mode,
+    };
+    if (drm_ioctl(fd, DRM_IOCTL_MODE_SETCRTC, &set) != 0)
+        fail("SETCRTC crtc %u connector %u %ux%u: %s", crtc, conn->id, w, h, strerror(errno));
+}
+
 int main(void) {
     setup_console();
     mount_fs("proc", "/proc", "proc");
@@ -450,32 +487,28 @@ int main(void) {
     if (!crtc)
         fail("no CRTC for connector %u", conn.id);
 
-    const uint32_t w = conn.mode.hdisplay, h = conn.mode.vdisplay;
-    logmsg("mode %ux%u@%u", w, h, conn.mode.vrefresh);
-    if (w < 16 || h < 16)
-        fail("mode %ux%u too small for the pattern", w, h);
-
     struct buffer bufs[2];
-    create_buffer(fd, w, h, &bufs[0]);
-    create_buffer(fd, w, h, &bufs[1]);
-    struct pattern pat;
-    pattern_init(&pat, w, h);
-
+    struct pattern pat = {0};
     uint64_t frame = 0;
-    draw_frame(&pat, &bufs[0], frame);
-    struct drm_mode_crtc set = {
-        .set_connectors_ptr = (uintptr_t)&conn.id,
-        .count_connectors = 1,
-        .crtc_id = crtc,
-        .fb_id = bufs[0].fb_id,
-        .mode_valid = 1,
-        .mode = conn.mode,
-    };
-    if (drm_ioctl(fd, DRM_IOCTL_MODE_SETCRTC, &set) != 0)
-        fail("SETCRTC crtc %u connector %u %ux%u: %s", crtc, conn.id, w, h, strerror(errno));
+    set_mode(fd, crtc, &conn, bufs, &pat, frame);
 
     double last_t = now_s();
     for (;;) {
+        if (frame % 30 == 29 && wanted_width == 0) {
+            struct connector_info probed = {0};
+            if (get_connector(fd, conn.id, &probed) &&
+                (probed.mode.hdisplay != conn.mode.hdisplay ||
+                 probed.mode.vdisplay != conn.mode.vdisplay)) {
+                struct buffer old[2] = {bufs[0], bufs[1]};
+                free(conn.encoders);
+                conn = probed;
+                set_mode(fd, crtc, &conn, bufs, &pat, frame);
+                destroy_buffer(fd, &old[0]);
+                destroy_buffer(fd, &old[1]);
+            } else {
+                free(probed.encoders);
+            }
+        }
         frame++;
         struct buffer* b = &bufs[frame & 1];
         draw_frame(&pat, b, frame);
