@@ -147,7 +147,7 @@ cmd_build() {
 		mkdir "$tree/build"
 		(cd "$tree/build" &&
 			logged "$cache_dir/configure.log" ../configure "${configure_flags[@]}" \
-				--with-pkgversion="Debian $version + tessera vhost-user-gpu-blob") ||
+				--with-pkgversion="Debian $version + tessera vhost-user-gpu.patch") ||
 			die "configure failed (log: $cache_dir/configure.log)"
 		printf '%s\n' "$key" >"$tree/.tessera-key"
 	fi

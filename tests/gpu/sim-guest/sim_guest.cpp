@@ -40,6 +40,7 @@ struct Args {
     bool rgbx = false;   // blob framebuffers in R8G8B8X8 instead of B8G8R8X8
     bool hold = false;   // after --frames, stay connected showing the last frame
     bool staged = false; // 2D: each band drawn past the image and transferred from there
+    bool cheap = false;  // 2D: flips transfer and flush the bands without drawing them again
 };
 
 [[noreturn]] void usage(const char* error) {
@@ -53,7 +54,9 @@ struct Args {
         "and fenced flips (unpaced by itself unless --fps is given); --rgbx makes them R8G8B8X8 "
         "(same picture); --staged draws each changed band into a staging area after the image "
         "and transfers it from there (legal, though no Linux guest does it: the image in guest "
-        "memory stays frame 0); --hold keeps the last frame on screen after --frames until killed",
+        "memory stays frame 0); --cheap flips (2D) without drawing anything new, so that a "
+        "flip costs the device its work and the guest almost nothing (for benchmarks); --hold "
+        "keeps the last frame on screen after --frames until killed",
         error);
     std::exit(2);
 }
@@ -87,6 +90,8 @@ Args parse(int argc, char** argv) {
             args.rgbx = true;
         } else if (arg == "--staged") {
             args.staged = true;
+        } else if (arg == "--cheap") {
+            args.cheap = true;
         } else {
             usage(("unknown argument " + arg).c_str());
         }
@@ -97,8 +102,8 @@ Args parse(int argc, char** argv) {
     if (args.rgbx && !args.blob) {
         usage("--rgbx needs --blob");
     }
-    if (args.staged && args.blob) {
-        usage("--staged is for 2D framebuffers, not --blob");
+    if ((args.staged || args.cheap) && args.blob) {
+        usage("--staged and --cheap are for 2D framebuffers, not --blob");
     }
     if (args.blob && !args.fps_given) {
         args.fps = 0; // the fences pace it
@@ -136,10 +141,12 @@ void draw_rows(GuestDriver& driver, const Framebuffer& fb, uint32_t y0, uint32_t
 // Draws rows [y0, y1) of frame n and transfers them: from where they belong, or --staged, from
 // past the image.
 bool update_rows(GuestDriver& driver, const Screen& s, uint32_t y0, uint32_t y1, uint32_t n,
-                 bool staged) {
+                 const Args& args) {
     uint64_t stride = uint64_t{s.fb.width} * 4;
-    uint64_t at = staged ? stride * s.fb.height : stride * y0;
-    draw_rows_at(driver, s.fb, y0, y1, n, at);
+    uint64_t at = args.staged ? stride * s.fb.height : stride * y0;
+    if (!args.cheap) {
+        draw_rows_at(driver, s.fb, y0, y1, n, at);
+    }
     return driver.ok(transfer(s.fb.id, {0, y0, s.fb.width, y1 - y0}, at));
 }
 
@@ -309,8 +316,8 @@ int main(int argc, char** argv) {
                 continue;
             }
             // Two damaged bands, one flush of their union: as the Linux driver merges damage.
-            if (!update_rows(driver, s, 0, h / 16, frame, args.staged) ||
-                !update_rows(driver, s, 3 * h / 8, 5 * h / 8, frame, args.staged) ||
+            if (!update_rows(driver, s, 0, h / 16, frame, args) ||
+                !update_rows(driver, s, 3 * h / 8, 5 * h / 8, frame, args) ||
                 !driver.ok(flush(s.fb.id, {0, 0, s.fb.width, 5 * h / 8}))) {
                 std::println(stderr, "tessera-sim-guest: flip {} failed", n);
                 return 1;
