@@ -6,6 +6,7 @@
 #include "output.hpp"
 
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -80,7 +81,10 @@ TEST_CASE("A guest is offered its zone's size and its frames appear in the zone"
 
 TEST_CASE("A zone resized: the running guest is told, and re-renders at the new size", "[guests]") {
     GuestRig rig;
-    auto vm = rig.start("a");
+    // A blob guest too: its old framebuffers are still on screen when it unreferences them.
+    bool blob = GENERATE(false, true);
+    auto vm = rig.start("a", blob ? std::vector<std::string>{"--blob", "--fps", "10"}
+                                  : std::vector<std::string>{});
     REQUIRE(vm->wait_for_line("mode 0 320x240"));
     REQUIRE(rig.frames_reach("a", 5));
     auto resized = rig.compositor.run_command(

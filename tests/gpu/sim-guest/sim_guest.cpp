@@ -37,17 +37,19 @@ struct Args {
     bool cursor = false;
     bool blob = false;
     bool fps_given = false;
-    bool rgbx = false;   // blob framebuffers in R8G8B8X8 instead of B8G8R8X8
-    bool hold = false;   // after --frames, stay connected showing the last frame
-    bool staged = false; // 2D: each band drawn past the image and transferred from there
-    bool cheap = false;  // 2D: flips transfer and flush the bands without drawing them again
+    bool rgbx = false;       // blob framebuffers in R8G8B8X8 instead of B8G8R8X8
+    bool hold = false;       // after --frames, stay connected showing the last frame
+    bool staged = false;     // 2D: each band drawn past the image and transferred from there
+    bool cheap = false;      // 2D: flips transfer and flush the bands without drawing them again
+    bool fixed_mode = false; // keeps its first mode when the device says the displays changed
 };
 
 [[noreturn]] void usage(const char* error) {
     std::println(
         stderr,
         "tessera-sim-guest: {}\nusage: tessera-sim-guest --socket PATH [--fps F] "
-        "[--frames N [--hold]] [--garbage] [--cursor] [--blob [--rgbx] | --staged]\n  --fps 0 "
+        "[--frames N [--hold]] [--garbage] [--cursor] [--blob [--rgbx] | --staged | --cheap] "
+        "[--fixed-mode]\n  --fps 0 "
         "flips as fast as the device "
         "answers; --garbage sends malformed commands between frames; --cursor shows a 16x16 "
         "magenta cursor with its hotspot at 100,60 of scanout 0; --blob uses blob framebuffers "
@@ -55,7 +57,9 @@ struct Args {
         "(same picture); --staged draws each changed band into a staging area after the image "
         "and transfers it from there (legal, though no Linux guest does it: the image in guest "
         "memory stays frame 0); --cheap flips (2D) without drawing anything new, so that a "
-        "flip costs the device its work and the guest almost nothing (for benchmarks); --hold "
+        "flip costs the device its work and the guest almost nothing (for benchmarks); "
+        "--fixed-mode keeps the first mode when the device reports a display change (a guest "
+        "that ignores hotplug), where it otherwise takes the new preferred size; --hold "
         "keeps the last frame on screen after --frames until killed",
         error);
     std::exit(2);
@@ -92,6 +96,8 @@ Args parse(int argc, char** argv) {
             args.staged = true;
         } else if (arg == "--cheap") {
             args.cheap = true;
+        } else if (arg == "--fixed-mode") {
+            args.fixed_mode = true;
         } else {
             usage(("unknown argument " + arg).c_str());
         }
@@ -292,7 +298,7 @@ int main(int argc, char** argv) {
     uint64_t flips = 0;
     uint64_t late_fences = 0;
     for (uint64_t n = 1; args.frames == 0 || n <= args.frames; ++n) {
-        if (!frontend->backend_requests().empty() &&
+        if (!frontend->backend_requests().empty() && !args.fixed_mode &&
             !follow_display_change(driver, args, screens)) {
             std::println(stderr, "tessera-sim-guest: following a display change failed");
             return 1;

@@ -142,8 +142,11 @@ class Tessera:
             output, z = self.output_and_zone(zone)
             now = (z["blit"], z["composited"], output["composited"])
             ok = bool(last) and now[0] > last[0] and now[1] - last[1] == now[2] - last[2]
+            if last:
+                steady.deltas = (steady.deltas + [tuple(n - o for n, o in zip(now, last))])[-8:]
             last[:] = now
             return ok
+        steady.deltas = []
         return steady
 
     def profile(self, name):
@@ -282,7 +285,8 @@ def case_unscaled_on_plane_scaled_blit(build):
     blit; planes off: blits as well."""
     t = Tessera(build, layout([("a", ZONE, "")], [("vm", 1)], PROFILES_ONE), "flipping.log")
     try:
-        t.guest("vm", "--fps", "10")
+        # It keeps its mode when the zone is scaled (else it would follow the zone's size).
+        t.guest("vm", "--fps", "10", "--fixed-mode")
         wait_for("zone a on a plane", lambda: t.zone("a")["last"] == "plane")
         check(overlays_in_use() == [ZONE], f"overlays: {overlays_in_use()}, want {[ZONE]}\n"
               + open(f"{DRI}/state").read())
@@ -304,7 +308,11 @@ def case_unscaled_on_plane_scaled_blit(build):
             wait_overlays([], f"no overlay in use ({label})")
             # The window starts once the new path is steady: a guest frame blitted and one
             # composition for it (the switch's own commits, with libliftoff's tests, are slow).
-            wait_for(f"one composition per blitted frame ({label})", t.steady_blits("a"))
+            steady = t.steady_blits("a")
+            try:
+                wait_for(f"one composition per blitted frame ({label})", steady)
+            except Failure as e:
+                raise Failure(f"{e}; last (blits, carried, composited) deltas: {steady.deltas}")
             before, zone_before = t.output_and_zone("a")
             time.sleep(3)
             after, zone_after = t.output_and_zone("a")
@@ -324,6 +332,24 @@ def case_unscaled_on_plane_scaled_blit(build):
             check(overlays_in_use() == [], f"{label}: overlays in use: {overlays_in_use()}")
             print(f"  {label}: {blits} guest frames in {carried} output frames, {composited} "
                   "composited, 0 on planes")
+    finally:
+        t.stop()
+
+
+def case_guest_follows_zone(build):
+    """A guest that takes the size its zone offers: scaled by the profile switch at first, it
+    re-renders at the zone's new size and is back on an overlay, unscaled."""
+    t = Tessera(build, layout([("a", ZONE, "")], [("vm", 1)], PROFILES_ONE), "follows.log")
+    try:
+        t.guest("vm", "--fps", "10")
+        wait_overlays([ZONE], "zone a on an overlay")
+        t.ctl("profile", "scaled")
+        scaled = (16, 16, 480, 360)
+        wait_overlays([scaled], "zone a on an overlay at its new size")
+        scanout = t.stats()["guests"][0]["scanouts"][0]
+        check((scanout["width"], scanout["height"]) == (480, 360),
+              f"the guest shows {scanout['width']}x{scanout['height']}")
+        print(f"  the guest took 480x360 and is on the overlay at {scaled}")
     finally:
         t.stop()
 
@@ -587,6 +613,7 @@ CASES = {
     "unscaled-plane-scaled-blit": case_unscaled_on_plane_scaled_blit,
     "same-screen": case_same_screen_either_path,
     "2d-guest-plane": case_2d_guest_on_plane,
+    "follows-zone": case_guest_follows_zone,
     "priorities": case_priorities,
     "refused-format": case_refused_format,
     "native-feedback": case_native_feedback,
