@@ -1,3 +1,4 @@
+#include "display_priority.hpp"
 #include "event_loop.hpp"
 #include "ivi/layout_file.hpp"
 #include "log_scopes.hpp"
@@ -96,6 +97,7 @@ int run(const Options& options) {
         }
         layout = std::move(*loaded);
     }
+    raise_display_priority();
     auto created = Server::create(options, std::move(layout));
     if (!created) {
         log::error(comp_log, "{}", created.error());

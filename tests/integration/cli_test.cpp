@@ -236,6 +236,47 @@ TEST_CASE("what startup commands started ends with tessera", "[shutdown]") {
     CHECK(tessera.err().find("killed what ignored SIGTERM") != std::string::npos);
 }
 
+namespace {
+
+// The nice value in /proc/PID/stat (field 19), or nullopt.
+std::optional<int> nice_of(pid_t pid) {
+    auto stat = read_file(std::format("/proc/{}/stat", pid));
+    auto end = stat.rfind(')');
+    if (end == std::string::npos) {
+        return std::nullopt;
+    }
+    std::istringstream fields(stat.substr(end + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+        if (i == 19) {
+            return std::stoi(field);
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+TEST_CASE("tessera raises its priority where allowed, and what it starts runs at the normal one",
+          "[cli]") {
+    TesseraProcess tessera(
+        {"--headless", "64x64", "-s", "echo $$ > \"$XDG_RUNTIME_DIR/child\"; exec sleep 1000"});
+    std::optional<pid_t> child;
+    REQUIRE(tessera.wait([&] { return (child = read_pid(tessera.dir() / "child")).has_value(); }));
+    auto err = tessera.err();
+    INFO(err);
+    if (err.find("priority: nice -10") != std::string::npos) {
+        CHECK(nice_of(tessera.pid()) == -10);
+    } else {
+        // Not allowed here: it says so and runs as it was started.
+        CHECK(err.find("priority: normal") != std::string::npos);
+        CHECK(nice_of(tessera.pid()) == nice_of(getpid()));
+    }
+    CHECK(nice_of(*child) == nice_of(getpid()));
+    tessera.signal(SIGTERM);
+    CHECK(exited_with(tessera.wait_exit(20s), 0));
+}
+
 TEST_CASE("log levels are set per subsystem", "[cli]") {
     TesseraProcess tessera({"--headless", "64x64", "--log-level", "silent,comp=debug"});
     REQUIRE(tessera.wait([&] { return tessera.out().find('\n') != std::string::npos; }));
