@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <format>
+#include <span>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -41,6 +42,16 @@ void set_nonblocking(int fd) {
     if (flags >= 0 && !(flags & O_NONBLOCK)) {
         fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     }
+}
+
+// One send() of `bytes` that never blocks nor raises SIGPIPE, retried on EINTR: what was sent,
+// or -1 with errno set.
+ssize_t send_nonblocking(int fd, std::span<const std::byte> bytes) {
+    ssize_t n = 0;
+    do {
+        n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    return n;
 }
 
 bool is_socket(int fd) {
@@ -231,10 +242,7 @@ void Connection::dispatch() {
 // ---- Replies ----
 
 bool Connection::send_reply(const std::vector<std::byte>& bytes) {
-    ssize_t n = 0;
-    do {
-        n = send(socket_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = send_nonblocking(socket_.get(), bytes);
     // A reply that does not fit into the socket buffer means the frontend sends requests
     // without reading their replies: give up on it rather than buffer without bound.
     if (n != static_cast<ssize_t>(bytes.size())) {
@@ -251,10 +259,7 @@ bool Connection::notify_config_change() {
         return false;
     }
     auto bytes = encode(code(BackendRequestCode::config_change), flag_version, {});
-    ssize_t n = 0;
-    do {
-        n = send(backend_channel_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = send_nonblocking(backend_channel_.get(), bytes);
     if (n != static_cast<ssize_t>(bytes.size())) {
         // A frontend that does not read its channel loses the notice, nothing else.
         log::debug(vhost::vhost_log, "config change not sent: {}",
