@@ -278,7 +278,8 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::SetSc
         return fail(Response::err_invalid_parameter, "scanout rect outside the resource");
     }
     if (resource->image_in_backing()) {
-        // Unmappable pages are no error: the display then reads them with read_image_in_backing().
+        // Unmappable pages are no error: the display then reads them through
+        // visit_image_in_backing().
         (void)map_in_place(*resource, resource->size_bytes());
     }
     show(
@@ -558,11 +559,8 @@ void GpuDevice::destroy(uint32_t id) {
     if (it == resources_.end()) {
         return;
     }
-    drop_backing(*it->second);
+    drop_backing(*it->second); // and its mapping
     used_bytes_ -= it->second->is_blob() ? it->second->blob_size() : it->second->size_bytes();
-    if (it->second->mapped_memory) {
-        used_mappings_ -= it->second->mapped_memory->mappings();
-    }
     resources_.erase(it);
     if (callbacks_.on_resource_destroyed) {
         callbacks_.on_resource_destroyed(id);
