@@ -13,6 +13,8 @@
 #include "guest_pattern.hpp"
 #include "test_loop.hpp"
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -21,6 +23,7 @@
 #include <optional>
 #include <print>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -65,6 +68,22 @@ struct Args {
     std::exit(2);
 }
 
+// The options that only switch something on.
+struct Flag {
+    std::string_view name;
+    bool Args::* member;
+};
+constexpr std::array<Flag, 8> flags{{
+    {"--garbage", &Args::garbage},
+    {"--cursor", &Args::cursor},
+    {"--blob", &Args::blob},
+    {"--hold", &Args::hold},
+    {"--rgbx", &Args::rgbx},
+    {"--staged", &Args::staged},
+    {"--cheap", &Args::cheap},
+    {"--fixed-mode", &Args::fixed_mode},
+}};
+
 Args parse(int argc, char** argv) {
     Args args;
     for (int i = 1; i < argc; ++i) {
@@ -82,22 +101,8 @@ Args parse(int argc, char** argv) {
             args.fps_given = true;
         } else if (arg == "--frames") {
             args.frames = std::strtoull(value().c_str(), nullptr, 10);
-        } else if (arg == "--garbage") {
-            args.garbage = true;
-        } else if (arg == "--cursor") {
-            args.cursor = true;
-        } else if (arg == "--blob") {
-            args.blob = true;
-        } else if (arg == "--hold") {
-            args.hold = true;
-        } else if (arg == "--rgbx") {
-            args.rgbx = true;
-        } else if (arg == "--staged") {
-            args.staged = true;
-        } else if (arg == "--cheap") {
-            args.cheap = true;
-        } else if (arg == "--fixed-mode") {
-            args.fixed_mode = true;
+        } else if (auto flag = std::ranges::find(flags, arg, &Flag::name); flag != flags.end()) {
+            args.*(flag->member) = true;
         } else {
             usage(("unknown argument " + arg).c_str());
         }
