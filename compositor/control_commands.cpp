@@ -6,7 +6,7 @@
 #include "output.hpp"
 #include "server.hpp"
 #include "util/base64.hpp"
-#include "util/log.hpp"
+#include "gpu-backend/base/log.hpp"
 #include "zone_scene.hpp"
 
 #include <nlohmann/json.hpp>

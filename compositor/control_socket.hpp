@@ -1,7 +1,7 @@
 #pragma once
 
 #include "event_loop.hpp"
-#include "util/unique_fd.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 
 #include <expected>
 #include <functional>

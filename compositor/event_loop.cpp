@@ -59,15 +59,26 @@ int Timer::dispatch(void* data) {
 }
 
 FdWatch::FdWatch(wl_event_loop* loop, int fd, uint32_t mask, Callback callback)
-    : source_(wl_event_loop_add_fd(loop, fd, mask, &FdWatch::dispatch, this)),
-      callback_(std::move(callback)) {
+    : FdWatch(NoThrow{}, loop, fd, mask, std::move(callback)) {
     if (!source_) {
         throw std::runtime_error("cannot watch a file descriptor on the event loop");
     }
 }
 
+FdWatch::FdWatch(NoThrow, wl_event_loop* loop, int fd, uint32_t mask, Callback callback)
+    : source_(wl_event_loop_add_fd(loop, fd, mask, &FdWatch::dispatch, this)),
+      callback_(std::move(callback)) {}
+
+std::unique_ptr<FdWatch> FdWatch::try_create(wl_event_loop* loop, int fd, uint32_t mask,
+                                             Callback callback) {
+    std::unique_ptr<FdWatch> watch(new FdWatch(NoThrow{}, loop, fd, mask, std::move(callback)));
+    return watch->source_ ? std::move(watch) : nullptr;
+}
+
 FdWatch::~FdWatch() {
-    wl_event_source_remove(source_);
+    if (source_) {
+        wl_event_source_remove(source_);
+    }
 }
 
 void FdWatch::set_mask(uint32_t mask) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 
 namespace tessera {
 
@@ -50,7 +51,12 @@ private:
 class FdWatch {
 public:
     using Callback = std::function<void(uint32_t mask)>;
+    // Throws when the loop cannot watch the fd: for fds of tessera's own.
     FdWatch(wl_event_loop* loop, int fd, uint32_t mask, Callback callback);
+    // Null when the loop cannot watch the fd (epoll refuses regular files, directories):
+    // for fds a peer handed in.
+    static std::unique_ptr<FdWatch> try_create(wl_event_loop* loop, int fd, uint32_t mask,
+                                               Callback callback);
     ~FdWatch();
     FdWatch(const FdWatch&) = delete;
     FdWatch& operator=(const FdWatch&) = delete;
@@ -58,6 +64,8 @@ public:
     void set_mask(uint32_t mask);
 
 private:
+    struct NoThrow {};
+    FdWatch(NoThrow, wl_event_loop* loop, int fd, uint32_t mask, Callback callback);
     static int dispatch(int fd, uint32_t mask, void* data);
     wl_event_source* source_ = nullptr;
     Callback callback_;

@@ -2,7 +2,7 @@
 // The protocol is described in PROTOCOL.md beside this file.
 #include "util/base64.hpp"
 #include "util/image.hpp"
-#include "util/unique_fd.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -215,9 +215,14 @@ void Guest::accept_connection() {
 
     gpu::BackendCallbacks callbacks;
     callbacks.add_fd = [this](int fd, std::function<void()> on_readable) {
-        backend_watches_[fd] = std::make_unique<FdWatch>(
+        auto watch = FdWatch::try_create(
             server_.event_loop(), fd, WL_EVENT_READABLE,
             [on_readable = std::move(on_readable)](uint32_t) { on_readable(); });
+        if (!watch) {
+            return false;
+        }
+        backend_watches_[fd] = std::move(watch);
+        return true;
     };
     callbacks.remove_fd = [this](int fd) { backend_watches_.erase(fd); };
     callbacks.device.on_scanout = [this](uint32_t index, const gpu::Resource* resource,

@@ -5,7 +5,7 @@
 #include "gpu-backend/backend/guest_backend.hpp"
 #include "guest_scanout.hpp"
 #include "ivi/layout.hpp"
-#include "util/unique_fd.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 
 #include <chrono>
 #include <map>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "unique_fd.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 
 #include <expected>
 #include <string>

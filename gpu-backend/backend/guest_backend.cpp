@@ -2,7 +2,7 @@
 
 #include "gpu-backend/virtio_gpu/protocol.hpp"
 #include "gpu-backend/virtqueue/descriptor_chain.hpp"
-#include "util/log.hpp"
+#include "gpu-backend/base/log.hpp"
 
 #include <algorithm>
 #include <utility>

@@ -2,7 +2,7 @@
 
 #include "gpu-backend/vhost_user/connection.hpp"
 #include "gpu-backend/virtio_gpu/device.hpp"
-#include "util/unique_fd.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -19,8 +19,8 @@
 namespace tessera::gpu {
 
 struct BackendCallbacks {
-    // Hook fds into the event loop (required).
-    std::function<void(int fd, std::function<void()> on_readable)> add_fd;
+    // Hook fds into the event loop (required); add_fd is false when the fd cannot be watched.
+    std::function<bool(int fd, std::function<void()> on_readable)> add_fd;
     std::function<void(int fd)> remove_fd;
     // What the device shows. Its on_response_ready is the backend's own and is overwritten.
     DeviceCallbacks device;

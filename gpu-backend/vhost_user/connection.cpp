@@ -1,5 +1,7 @@
 #include "gpu-backend/vhost_user/connection.hpp"
 
+#include "gpu-backend/base/fd_kind.hpp"
+
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -54,11 +56,6 @@ ssize_t send_nonblocking(int fd, std::span<const std::byte> bytes) {
     return n;
 }
 
-bool is_socket(int fd) {
-    struct stat st{};
-    return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
 bool valid_ring_size(uint32_t num) {
     return num != 0 && num <= vring::max_size && (num & (num - 1)) == 0;
 }
@@ -72,7 +69,10 @@ Connection::Connection(UniqueFd socket, ConnectionCallbacks callbacks, Connectio
         socket_.reset();
         return;
     }
-    callbacks_.add_fd(socket_.get(), [this] { on_socket_readable(); });
+    if (!callbacks_.add_fd(socket_.get(), [this] { on_socket_readable(); })) {
+        open_ = false;
+        socket_.reset();
+    }
 }
 
 Connection::~Connection() {
@@ -394,7 +394,7 @@ void Connection::handle(Message& message) {
                 // Stopping a ring means it needs a new kick fd to start again (vhost-user.rst
                 // "Starting and stopping rings").
                 stop_queue(r.index);
-                set_fd(r.index, vrings_[r.index].kick, UniqueFd(), true);
+                set_fd(r.index, vrings_[r.index].kick, UniqueFd(), true, "GET_VRING_BASE");
                 broken_ = false;
                 // The device drops its resources before the frontend hears the ring stopped.
                 if (!rings_stopped()) {
@@ -412,7 +412,9 @@ void Connection::handle(Message& message) {
                     guest_warn("ring {}: kick without fd (polling) is not supported", r.index);
                     stop_queue(r.index);
                 }
-                set_fd(r.index, vring.kick, std::move(r.fd), true);
+                if (!set_fd(r.index, vring.kick, std::move(r.fd), true, "SET_VRING_KICK")) {
+                    return;
+                }
                 // Without protocol features a ring starts enabled (vhost-user.rst).
                 if (!(acked_features_ & feature::protocol_features)) {
                     vring.enabled = true;
@@ -422,14 +424,16 @@ void Connection::handle(Message& message) {
                 }
             },
             [&](SetVringCall& r) {
-                if (check_index(code(RequestCode::set_vring_call), r.index)) {
-                    set_fd(r.index, vrings_[r.index].call, std::move(r.fd), false);
+                if (check_index(code(RequestCode::set_vring_call), r.index) &&
+                    set_fd(r.index, vrings_[r.index].call, std::move(r.fd), false,
+                           "SET_VRING_CALL")) {
                     ack(message);
                 }
             },
             [&](SetVringErr& r) {
-                if (check_index(code(RequestCode::set_vring_err), r.index)) {
-                    set_fd(r.index, vrings_[r.index].err, std::move(r.fd), false);
+                if (check_index(code(RequestCode::set_vring_err), r.index) &&
+                    set_fd(r.index, vrings_[r.index].err, std::move(r.fd), false,
+                           "SET_VRING_ERR")) {
                     ack(message);
                 }
             },
@@ -475,17 +479,20 @@ void Connection::handle(Message& message) {
                 ack(message);
             },
             [&](SetBackendReqFd& r) {
-                // Only ever written to, never blocking: a peer's fd of any other kind is
-                // refused rather than trusted.
-                if (!is_socket(r.fd.get())) {
-                    guest_warn("SET_BACKEND_REQ_FD: not a socket, refused");
-                    ack(message, false);
+                // Only ever written to, never blocking: a peer's fd of any other kind ends
+                // the connection rather than being trusted.
+                if (auto wrong = fd_kind::check_socket(r.fd.get())) {
+                    close(std::format("SET_BACKEND_REQ_FD: {}", *wrong));
                     return;
                 }
                 backend_channel_ = std::move(r.fd);
                 ack(message);
             },
             [&](GpuSetSocket& r) {
+                if (auto wrong = fd_kind::check_socket(r.fd.get())) {
+                    close(std::format("VHOST_USER_GPU_SET_SOCKET: {}", *wrong));
+                    return;
+                }
                 // Kept open and unused: this backend displays by itself (virtio-gpu.md).
                 gpu_socket_ = std::move(r.fd);
                 ack(message);
@@ -551,7 +558,7 @@ bool Connection::reset_device() {
         return false;
     }
     for (unsigned i = 0; i < queue_count; ++i) {
-        set_fd(i, vrings_[i].kick, UniqueFd(), true);
+        set_fd(i, vrings_[i].kick, UniqueFd(), true, "reset");
         vrings_[i] = VringState{};
     }
     acked_features_ = 0;
@@ -559,18 +566,28 @@ bool Connection::reset_device() {
     return true;
 }
 
-void Connection::set_fd(unsigned index, UniqueFd& slot, UniqueFd fd, bool watch) {
+bool Connection::set_fd(unsigned index, UniqueFd& slot, UniqueFd fd, bool watch,
+                        std::string_view what) {
+    if (fd) {
+        if (auto wrong = fd_kind::check_eventfd(fd.get())) {
+            close(std::format("{}: ring {}: {}", what, index, *wrong));
+            return false;
+        }
+    }
     if (watch && slot && callbacks_.remove_fd) {
         callbacks_.remove_fd(slot.get());
     }
     slot = std::move(fd);
     if (!slot) {
-        return;
+        return true;
     }
     set_nonblocking(slot.get());
-    if (watch) {
-        callbacks_.add_fd(slot.get(), [this, index] { on_kick_readable(index); });
+    if (watch && !callbacks_.add_fd(slot.get(), [this, index] { on_kick_readable(index); })) {
+        slot.reset(); // not watched: nothing to remove on close
+        close(std::format("{}: ring {}: the event loop cannot watch the fd", what, index));
+        return false;
     }
+    return true;
 }
 
 void Connection::on_kick_readable(unsigned index) {

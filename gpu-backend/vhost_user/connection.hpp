@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "util/unique_fd.hpp"
+#include "gpu-backend/base/log_limiter.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 #include "gpu-backend/vhost_user/guest_memory.hpp"
-#include "gpu-backend/log_limiter.hpp"
 #include "gpu-backend/vhost_user/vhost_log.hpp"
 #include "gpu-backend/vhost_user/message.hpp"
 #include "gpu-backend/virtqueue/split_queue.hpp"
@@ -60,9 +60,10 @@ struct ConnectionConfig {
 };
 
 // What the connection tells its owner. add_fd/remove_fd hook fds into any event loop
-// (level-triggered readability); the rest report to the device model.
+// (level-triggered readability); add_fd returns false when the loop cannot watch the fd, which
+// closes the connection. The rest report to the device model.
 struct ConnectionCallbacks {
-    std::function<void(int fd, std::function<void()> on_readable)> add_fd;
+    std::function<bool(int fd, std::function<void()> on_readable)> add_fd;
     std::function<void(int fd)> remove_fd;
     // A ring is configured, enabled, has memory and a kick fd: queue(index) is valid. May fire
     // again for the same ring when the frontend reconfigures it; chains popped before cannot
@@ -140,7 +141,9 @@ private:
     bool reset_device();
     void stop_queue(unsigned index);
     void stop_all();
-    void set_fd(unsigned index, UniqueFd& slot, UniqueFd fd, bool watch);
+    // Puts a ring's fd in its slot (a kick fd is watched). False when it was closed: the fd is
+    // no eventfd, or the loop cannot watch it.
+    bool set_fd(unsigned index, UniqueFd& slot, UniqueFd fd, bool watch, std::string_view what);
     void on_kick_readable(unsigned index);
     void unhook_all();
 

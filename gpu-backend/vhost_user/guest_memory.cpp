@@ -1,5 +1,7 @@
 #include "gpu-backend/vhost_user/guest_memory.hpp"
 
+#include "gpu-backend/base/fd_kind.hpp"
+
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -73,15 +75,9 @@ GuestMemory::map(std::span<const MemoryRegion> regions, std::vector<UniqueFd> fd
         const auto& r = regions[i];
         uint64_t length = r.mmap_offset + r.memory_size; // validated: no overflow
         // Touching a page beyond the end of the file raises SIGBUS: refuse a region that is
-        // larger than what backs it.
-        struct stat st{};
-        if (fstat(fds[i].get(), &st) != 0) {
-            return std::unexpected(
-                std::format("memory region {}: fstat: {}", i, std::strerror(errno)));
-        }
-        if (!S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) < length) {
-            return std::unexpected(std::format(
-                "memory region {}: fd is not a file of at least {:#x} bytes", i, length));
+        // larger than what backs it, and anything that is no file.
+        if (auto wrong = fd_kind::check_mappable(fds[i].get(), length)) {
+            return std::unexpected(std::format("memory region {}: {}", i, *wrong));
         }
         void* base = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fds[i].get(), 0);
         if (base == MAP_FAILED) {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "gpu-backend/guest_ram.hpp"
-#include "util/unique_fd.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 
 namespace tessera::gpu {
 

@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "util/unique_fd.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 #include "gpu-backend/vhost_user/guest_memory.hpp"
 
 // The vhost-user wire format (QEMU docs/interop/vhost-user.rst): a 12-byte header, a payload

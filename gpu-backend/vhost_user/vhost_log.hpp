@@ -1,6 +1,6 @@
 #pragma once
 
-#include "util/log.hpp"
+#include "gpu-backend/base/log.hpp"
 
 namespace tessera::gpu::vhost {
 

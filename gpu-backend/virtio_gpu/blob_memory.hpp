@@ -3,7 +3,7 @@
 #include "gpu-backend/guest_ram.hpp"
 #include "gpu-backend/virtio_gpu/backing.hpp"
 #include "gpu-backend/virtio_gpu/udmabuf.hpp"
-#include "util/unique_fd.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,7 @@
 
 #include "gpu-backend/virtio_gpu/edid.hpp"
 #include "gpu-backend/virtio_gpu/udmabuf.hpp"
-#include "util/log.hpp"
+#include "gpu-backend/base/log.hpp"
 
 #include <algorithm>
 #include <exception>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "gpu-backend/guest_ram.hpp"
-#include "gpu-backend/log_limiter.hpp"
+#include "gpu-backend/base/log_limiter.hpp"
 #include "gpu-backend/virtio_gpu/protocol.hpp"
 #include "gpu-backend/virtio_gpu/resource.hpp"
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "util/unique_fd.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 
 #include <cstdint>
 #include <expected>

@@ -3,7 +3,7 @@
 #include "server.hpp"
 #include "catch_printers.hpp"
 #include "util/image.hpp"
-#include "util/unique_fd.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 
 #include <sys/types.h>
 

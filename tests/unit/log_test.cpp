@@ -1,4 +1,4 @@
-#include "util/log.hpp"
+#include "gpu-backend/base/log.hpp"
 
 #include <catch2/catch_test_macros.hpp>
 

@@ -1,4 +1,4 @@
-#include "util/unique_fd.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 
 #include <catch2/catch_test_macros.hpp>
 

@@ -7,7 +7,7 @@
 #include "fake_guest_ram.hpp"
 
 #include "gpu-backend/virtio_gpu/device.hpp"
-#include "util/log.hpp"
+#include "gpu-backend/base/log.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,7 +1,7 @@
 #include "device_fixture.hpp"
 
-#include "gpu-backend/log_limiter.hpp"
-#include "util/log.hpp"
+#include "gpu-backend/base/log_limiter.hpp"
+#include "gpu-backend/base/log.hpp"
 
 #include <catch2/catch_test_macros.hpp>
 

@@ -13,7 +13,7 @@
 #include "gpu-backend/vhost_user/connection.hpp"
 #include "gpu-backend/vhost_user/message.hpp"
 #include "test_loop.hpp"
-#include "util/unique_fd.hpp"
+#include "gpu-backend/base/unique_fd.hpp"
 
 // An in-process vhost-user frontend that plays QEMU 10's part (virtio-gpu.md): memfd guest RAM
 // sealed like QEMU's, split rings built in it, the message sequence over a socketpair, and raw

@@ -4,7 +4,11 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <functional>
@@ -363,7 +367,7 @@ TEST_CASE("Malformed messages close the connection", "[hostile-transport]") {
                 std::vector<int> fds{probe.get()};
                 f.send(RequestCode::set_mem_table, w.data(), fds);
             },
-            "not a file of at least");
+            "not at least");
     }
     SECTION("a memory table with a missing fd") {
         expect_closed(
@@ -487,4 +491,110 @@ TEST_CASE("A driver cannot make more chains available than the ring holds", "[ho
     auto fifth = h.connection->queue(0)->pop();
     REQUIRE_FALSE(fifth);
     CHECK(contains(fifth.error().reason, "chains in flight"));
+}
+
+namespace {
+
+// An fd of one kind, as a hostile frontend might hand it in any slot.
+struct FdKind {
+    std::string_view name;
+    std::function<UniqueFd()> make;
+    bool anon_inode = false; // an eventfd's kind: accepted where an eventfd goes (fd_kind.hpp)
+};
+
+std::vector<FdKind> fd_kinds() {
+    return {
+        {"memfd", [] { return UniqueFd(memfd_create("wrong-kind", MFD_CLOEXEC)); }},
+        {"/dev/null", [] { return UniqueFd(open("/dev/null", O_RDWR | O_CLOEXEC)); }},
+        {"a directory", [] { return UniqueFd(open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)); }},
+        {"an O_PATH fd", [] { return UniqueFd(open("/", O_PATH | O_CLOEXEC)); }},
+        {"a pipe",
+         [] {
+             int fds[2];
+             if (pipe2(fds, O_CLOEXEC) != 0) {
+                 return UniqueFd();
+             }
+             close(fds[1]);
+             return UniqueFd(fds[0]);
+         }},
+        {"a socket", [] { return UniqueFd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)); }},
+        {"an eventfd", [] { return UniqueFd(eventfd(0, EFD_CLOEXEC)); }, true},
+        {"an epoll fd", [] { return UniqueFd(epoll_create1(EPOLL_CLOEXEC)); }, true},
+        {"a timerfd", [] { return UniqueFd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC)); }, true},
+    };
+}
+
+} // namespace
+
+TEST_CASE("An fd of the wrong kind in any slot closes only that connection",
+          "[hostile-transport]") {
+    struct Slot {
+        std::string_view name;
+        std::string_view reason;
+        bool wants_eventfd; // else: wants a socket (GPU socket, backend channel) or memory
+        bool wants_socket;
+        std::function<void(Frontend&, int fd)> send;
+    };
+    std::vector<Slot> slots = {
+        {"kick 0", "SET_VRING_KICK", true, false,
+         [](Frontend& f, int fd) { f.set_vring_fd(RequestCode::set_vring_kick, 0, fd); }},
+        {"kick 1", "SET_VRING_KICK", true, false,
+         [](Frontend& f, int fd) { f.set_vring_fd(RequestCode::set_vring_kick, 1, fd); }},
+        {"call 0", "SET_VRING_CALL", true, false,
+         [](Frontend& f, int fd) { f.set_vring_fd(RequestCode::set_vring_call, 0, fd); }},
+        {"err 1", "SET_VRING_ERR", true, false,
+         [](Frontend& f, int fd) { f.set_vring_fd(RequestCode::set_vring_err, 1, fd); }},
+        {"backend channel", "SET_BACKEND_REQ_FD", false, true,
+         [](Frontend& f, int fd) {
+             std::array<int, 1> fds{fd};
+             f.send(RequestCode::set_backend_req_fd, {}, fds);
+         }},
+        {"GPU socket", "GPU_SET_SOCKET", false, true,
+         [](Frontend& f, int fd) {
+             std::array<int, 1> fds{fd};
+             f.send(RequestCode::gpu_set_socket, {}, fds);
+         }},
+        {"memory table", "SET_MEM_TABLE", false, false,
+         [](Frontend& f, int fd) {
+             ByteWriter w;
+             w.u32(1).u32(0).u64(0).u64(1 << 20).u64(Frontend::uva_base).u64(0);
+             std::vector<int> fds{fd};
+             f.send(RequestCode::set_mem_table, w.data(), fds);
+         }},
+    };
+    for (const auto& slot : slots) {
+        for (const auto& kind : fd_kinds()) {
+            bool fits = slot.wants_eventfd  ? kind.anon_inode
+                        : slot.wants_socket ? kind.name == "a socket"
+                                            : false; // an empty memfd is too small as well
+            if (fits) {
+                continue;
+            }
+            DYNAMIC_SECTION(kind.name << " as the " << slot.name) {
+                UniqueFd fd = kind.make();
+                REQUIRE(fd);
+                Harness h;
+                Frontend other(h.loop);
+                ConnectionCallbacks callbacks;
+                callbacks.add_fd = h.loop.add_fd_callback();
+                callbacks.remove_fd = h.loop.remove_fd_callback();
+                Connection second(other.take_backend_socket(), callbacks);
+                REQUIRE(h.frontend.start());
+                REQUIRE(other.start());
+
+                slot.send(h.frontend, fd.get());
+                h.loop.run_until_idle();
+                REQUIRE(h.closed);
+                CAPTURE(*h.closed);
+                CHECK(contains(*h.closed, slot.reason));
+                CHECK_FALSE(h.connection->is_open());
+                CHECK(h.frontend.backend_closed());
+                CHECK(h.loop.stale_fds() == 0);
+                // The other connection carries on.
+                CHECK(second.is_open());
+                CHECK(other.get_u64(RequestCode::get_queue_num) == 2);
+                CHECK(second.queue(0));
+            }
+        }
+    }
 }
