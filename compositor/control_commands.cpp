@@ -112,12 +112,10 @@ json guest_json(const Guest& guest) {
                   {"blits_per_frame", per_frame(s.blits, s.presented)},
                   {"path", frame_path_name(s.path)},
                   {"dmabuf_imported", s.dmabuf_imported}};
-        if (const auto* backend = guest.backend()) {
-            const auto& offered = backend->device().scanout_config(scanout->index());
-            item["offered"] = {{"width", offered.width},
-                               {"height", offered.height},
-                               {"refresh_mhz", offered.refresh_mhz}};
-        }
+        const auto& offered = guest.offered(scanout->index());
+        item["offered"] = {{"width", offered.width},
+                           {"height", offered.height},
+                           {"refresh_mhz", offered.refresh_mhz}};
         scanouts.push_back(std::move(item));
         total.frames += s.frames;
         total.presented += s.presented;
@@ -153,6 +151,17 @@ json guest_json(const Guest& guest) {
               {"blits_per_frame", per_frame(total.blits, total.presented)},
               {"path", frame_path_name(total.path)},
               {"scanouts", scanouts}};
+    // Its device process: running for the VMM connected now, and how earlier ones ended.
+    json device{{"failures", guest.device_failures()}};
+    if (const auto* link = guest.link(); link && !link->ended()) {
+        device["pid"] = link->pid();
+        device["rss_bytes"] = link->stats().rss_bytes;
+        device["lends"] = link->lends();
+    }
+    if (!guest.last_device_failure().empty()) {
+        device["last_failure"] = guest.last_device_failure();
+    }
+    item["device"] = device;
     if (!guest.error().empty()) {
         item["error"] = guest.error();
     }

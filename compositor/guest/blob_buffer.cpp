@@ -91,14 +91,16 @@ BlobBuffers::~BlobBuffers() {
     clear();
 }
 
-BlobBuffer* BlobBuffers::get(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
+BlobBuffer* BlobBuffers::get(uint32_t resource_id,
+                             const std::shared_ptr<const gpu::BlobMemory>& memory,
+                             const gpu::ScanoutImage& image) {
     // The rect only crops: images differing in it alone share a buffer.
     gpu::ScanoutImage whole = image;
     whole.rect = {};
-    auto [first, last] = buffers_.equal_range(resource.id());
+    auto [first, last] = buffers_.equal_range(resource_id);
     for (auto it = first; it != last; ++it) {
         // A 2D resource's backing may be detached and another one mapped: a buffer per mapping.
-        if (it->second->image() == whole && it->second->shows(resource.mapped_memory)) {
+        if (it->second->image() == whole && it->second->shows(memory)) {
             return it->second;
         }
     }
@@ -114,8 +116,8 @@ BlobBuffer* BlobBuffers::get(const gpu::Resource& resource, const gpu::ScanoutIm
             }
         }
     }
-    auto* buffer = new BlobBuffer(resource.mapped_memory, whole);
-    uint32_t id = resource.id();
+    auto* buffer = new BlobBuffer(memory, whole);
+    uint32_t id = resource_id;
     buffer->set_on_release([this, id] {
         if (!in_use(id)) {
             on_released_(id);

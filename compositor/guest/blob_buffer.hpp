@@ -81,8 +81,9 @@ public:
     // many; beyond it, making a new one drops those nothing uses.
     static constexpr size_t max_images_per_blob = 4;
 
-    // The buffer showing `image` of the blob `resource` (mapped by the device).
-    BlobBuffer* get(const gpu::Resource& resource, const gpu::ScanoutImage& image);
+    // The buffer showing `image` of resource `resource_id`, whose memory is `memory`.
+    BlobBuffer* get(uint32_t resource_id, const std::shared_ptr<const gpu::BlobMemory>& memory,
+                    const gpu::ScanoutImage& image);
     [[nodiscard]] size_t images(uint32_t resource_id) const; // buffers kept for the blob
     [[nodiscard]] bool in_use(uint32_t resource_id) const;
     void forget(uint32_t resource_id); // the blob is gone

@@ -8,6 +8,9 @@
 #include "zone_scene.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include <cstdlib>
 #include <format>
@@ -26,6 +29,35 @@ std::string resolve_socket_path(const std::string& path) {
     }
     const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
     return std::format("{}/{}", runtime_dir ? runtime_dir : "/tmp", path);
+}
+
+// tessera-device: $TESSERA_DEVICE_PROGRAM, else beside tessera's executable, else in the build
+// tree tessera was built in, else where it is installed.
+std::string device_program() {
+    if (const char* program = std::getenv("TESSERA_DEVICE_PROGRAM"); program && *program) {
+        return program;
+    }
+    std::error_code error;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (!error) {
+        auto beside = self.parent_path() / "tessera-device";
+        if (access(beside.c_str(), X_OK) == 0) {
+            return beside;
+        }
+    }
+    if (access(TESSERA_DEVICE_BUILD_PATH, X_OK) == 0) {
+        return TESSERA_DEVICE_BUILD_PATH;
+    }
+    return TESSERA_DEVICE_INSTALLED_PATH;
+}
+
+gpu::DeviceStats device_stats_of(const gpu::channel::Stats& s) {
+    return {s.commands,        s.errors,          s.flushes, s.transfers,    s.transfer_bytes,
+            s.cursor_commands, s.deferred_unrefs, s.blobs,   s.fenced_frames};
+}
+
+gpu::BackendStats backend_stats_of(const gpu::channel::Stats& s) {
+    return {s.requests, s.device_failures, s.resets};
 }
 
 void add_stats(gpu::DeviceStats& sum, const gpu::DeviceStats& more) {
@@ -83,27 +115,21 @@ Guest::Guest(Server& server, ivi::GuestSpec spec)
             fences_to_signal_.push_back(token);
             queue_for_device();
         };
-        hooks.blob_buffer = [this](const gpu::Resource& resource, const gpu::ScanoutImage& image) {
-            return blob_buffer(resource, image);
-        };
-        hooks.visit_image_in_backing = [this](const gpu::Resource& resource, uint64_t offset,
-                                              uint64_t length,
-                                              const gpu::Backing::PieceVisitor& piece) {
-            return backend_ &&
-                   backend_->device().visit_image_in_backing(resource, offset, length, piece);
-        };
+        hooks.blob_buffer = [this](const LentFrame& frame) { return blob_buffer(frame); };
         scanouts_.push_back(std::make_unique<GuestScanout>(*server_.zones(), server_.event_loop(),
                                                            server_.layers().zones, spec_.name,
                                                            index, std::move(hooks)));
+    }
+    for (uint32_t i = 0; i < scanouts_.size(); ++i) {
+        offered_.push_back(scanout_config(i));
     }
     listen();
 }
 
 Guest::~Guest() {
-    release_backend_.cancel();
+    release_link_.cancel();
     device_queue_.cancel();
-    backend_.reset(); // reports nothing from here on (GuestBackend's destructor)
-    backend_watches_.clear();
+    link_.reset(); // ends the device process; reports nothing from here on
     listen_watch_.reset();
     if (listen_fd_) {
         unlink(socket_path_.c_str());
@@ -128,13 +154,17 @@ Guest::State Guest::state() const {
     if (!listen_fd_) {
         return State::unavailable;
     }
-    if (!backend_ || !backend_->connected()) {
+    if (!link_ || link_->ended()) {
         return State::listening;
     }
-    if (backend_->connection()->device_broken()) {
+    switch (device_state_.value_or(gpu::channel::DeviceState::connected)) {
+    case gpu::channel::DeviceState::stopped:
         return State::stopped;
+    case gpu::channel::DeviceState::running:
+        return State::running;
+    default:
+        return State::connected;
     }
-    return backend_->running() ? State::running : State::connected;
 }
 
 std::string_view Guest::state_name(State state) {
@@ -155,29 +185,22 @@ std::string_view Guest::state_name(State state) {
 
 gpu::DeviceStats Guest::device_stats() const {
     gpu::DeviceStats sum = past_stats_;
-    if (backend_) {
-        add_stats(sum, backend_->device().stats());
+    if (link_) {
+        add_stats(sum, device_stats_of(link_->stats()));
     }
     return sum;
 }
 
 gpu::BackendStats Guest::backend_stats() const {
     gpu::BackendStats sum = past_backend_stats_;
-    if (backend_) {
-        add_stats(sum, backend_->stats());
+    if (link_) {
+        add_stats(sum, backend_stats_of(link_->stats()));
     }
     return sum;
 }
 
-BlobBuffer* Guest::blob_buffer(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
-    const auto& memory = *resource.mapped_memory;
-    // Without udmabuf at all that was said once already (report_udmabuf).
-    if (memory.dmabuf() < 0 && !memory.dmabuf_error().empty() &&
-        gpu::Udmabuf::system().available() && !std::exchange(dmabuf_failure_reported_, true)) {
-        log::warn(gpu_log, "guest {}: a blob is no dma-buf ({}): shown from its mapped memory",
-                  spec_.name, memory.dmabuf_error());
-    }
-    return blob_buffers_.get(resource, image);
+BlobBuffer* Guest::blob_buffer(const LentFrame& frame) {
+    return blob_buffers_.get(frame.resource_id, frame.memory, frame.image);
 }
 
 void Guest::queue_for_device() {
@@ -189,15 +212,14 @@ void Guest::queue_for_device() {
 void Guest::run_device_queue() {
     auto fences = std::exchange(fences_to_signal_, {});
     auto released = std::exchange(blobs_released_, {});
-    if (!backend_ || !backend_->connected()) {
+    if (!link_ || link_->ended()) {
         return;
     }
-    // Each call may answer the guest; the backend stays (it is released from an idle call).
     for (auto token : fences) {
-        backend_->device().signal_fence(token);
+        link_->signal_fence(token);
     }
     for (auto id : released) {
-        backend_->device().display_released(id);
+        link_->display_released(id);
     }
 }
 
@@ -206,93 +228,109 @@ void Guest::accept_connection() {
     if (!socket) {
         return;
     }
-    if (backend_ && backend_->connected()) {
+    if (link_ && !link_->ended()) {
         // One VMM per guest: a second one would fight the first over the same zones.
         log::warn(gpu_log, "guest {}: refused a second VMM while one is connected", spec_.name);
         return;
     }
-    release_backend();
+    release_link();
+    ++connections_;
+    auto link =
+        DeviceLink::start(server_.event_loop(), std::move(socket), link_config(), link_events());
+    if (!link) {
+        ++device_failures_;
+        last_failure_ = link.error();
+        log::error(gpu_log, "guest {}: no device process for its VMM: {}", spec_.name,
+                   link.error());
+        return;
+    }
+    link_ = std::move(*link);
+    device_state_.reset();
+    log::info(gpu_log, "guest {}: VMM connected (device process {})", spec_.name, link_->pid());
+}
 
-    gpu::BackendCallbacks callbacks;
-    callbacks.add_fd = [this](int fd, std::function<void()> on_readable) {
-        auto watch = FdWatch::try_create(
-            server_.event_loop(), fd, WL_EVENT_READABLE,
-            [on_readable = std::move(on_readable)](uint32_t) { on_readable(); });
-        if (!watch) {
-            return false;
-        }
-        backend_watches_[fd] = std::move(watch);
-        return true;
-    };
-    callbacks.remove_fd = [this](int fd) { backend_watches_.erase(fd); };
-    callbacks.device.on_scanout = [this](uint32_t index, const gpu::Resource* resource,
-                                         const gpu::ScanoutImage& image) {
+DeviceLinkEvents Guest::link_events() {
+    DeviceLinkEvents events;
+    events.on_state = [this](gpu::channel::DeviceState state) { device_state_ = state; };
+    events.on_scanout = [this](uint32_t index, const LentFrame* frame) {
         if (index < scanouts_.size()) {
-            scanouts_[index]->show(resource, image);
+            scanouts_[index]->show(frame);
         }
     };
-    callbacks.device.on_fence = [this](uint32_t index, gpu::ResponseToken token) {
+    events.on_flush = [this](uint32_t index, gpu::proto::Rect damage) {
+        if (index < scanouts_.size()) {
+            scanouts_[index]->flush(damage);
+        }
+    };
+    events.on_fence = [this](uint32_t index, gpu::ResponseToken token) {
         if (index < scanouts_.size()) {
             scanouts_[index]->add_fence(token);
         }
     };
-    callbacks.device.is_displayed = [this](uint32_t resource_id) {
-        return blob_buffers_.in_use(resource_id);
-    };
-    callbacks.device.on_resource_destroyed = [this](uint32_t resource_id) {
-        blob_buffers_.forget(resource_id);
-    };
-    callbacks.device.on_flush = [this](uint32_t index, const gpu::Resource& resource,
-                                       gpu::proto::Rect damage) {
-        if (index < scanouts_.size()) {
-            scanouts_[index]->flush(resource, damage);
-        }
-    };
-    callbacks.device.on_cursor = [this](uint32_t index, const gpu::Cursor& cursor,
-                                        bool image_changed) {
+    events.on_cursor = [this](uint32_t index, const gpu::Cursor& cursor, bool image_changed) {
         if (index < scanouts_.size()) {
             scanouts_[index]->set_cursor(cursor, image_changed);
         }
     };
-    callbacks.on_disconnected = [this](std::string_view reason) { disconnected(reason); };
-
-    ++connections_;
-    log::info(gpu_log, "guest {}: VMM connected", spec_.name);
-    backend_ = std::make_unique<gpu::GuestBackend>(std::move(socket), device_config(),
-                                                   std::move(callbacks));
+    events.on_resource_gone = [this](uint32_t resource_id) { blob_buffers_.forget(resource_id); };
+    events.on_ended = [this](std::string_view reason, bool failure) {
+        link_ended(reason, failure);
+    };
+    return events;
 }
 
-void Guest::disconnected(std::string_view reason) {
-    // The device was reset on the way here: scanouts and cursors are already off screen.
-    log::info(gpu_log, "guest {}: VMM disconnected ({})", spec_.name, reason);
-    release_backend_.schedule(server_.event_loop(), [this] { release_backend(); });
+// The VMM went, or the device process failed (level 2 for this guest): its scanouts freeze on
+// their last frame for the zone's freeze timeout, then show the fallback.
+void Guest::link_ended(std::string_view reason, bool failure) {
+    for (auto& scanout : scanouts_) {
+        scanout->show(nullptr);
+    }
+    if (failure) {
+        ++device_failures_;
+        last_failure_ = std::string(reason);
+        log::warn(gpu_log, "guest {}: {}; its VMM is disconnected", spec_.name, reason);
+    } else {
+        log::info(gpu_log, "guest {}: VMM disconnected ({})", spec_.name, reason);
+    }
+    release_link_.schedule(server_.event_loop(), [this] { release_link(); });
 }
 
-// Destroys a closed connection's backend, keeping its statistics.
-void Guest::release_backend() {
-    release_backend_.cancel();
+// Destroys an ended link, keeping its statistics.
+void Guest::release_link() {
+    release_link_.cancel();
     // Tokens of this connection mean nothing to the next one.
     fences_to_signal_.clear();
     blobs_released_.clear();
     for (auto& scanout : scanouts_) {
         scanout->forget_fences();
     }
-    if (backend_) {
-        add_stats(past_stats_, backend_->device().stats());
-        add_stats(past_backend_stats_, backend_->stats());
-        backend_.reset();
+    if (link_) {
+        for (auto& scanout : scanouts_) {
+            if (scanout->enabled()) {
+                scanout->show(nullptr);
+            }
+        }
+        add_stats(past_stats_, device_stats_of(link_->stats()));
+        add_stats(past_backend_stats_, backend_stats_of(link_->stats()));
+        link_.reset();
     }
+    device_state_.reset();
     blob_buffers_.clear();
 }
 
-gpu::DeviceConfig Guest::device_config() const {
-    gpu::DeviceConfig config;
+DeviceLinkConfig Guest::link_config() {
+    DeviceLinkConfig config;
+    config.guest = spec_.name;
     for (uint32_t i = 0; i < scanouts_.size(); ++i) {
-        config.scanouts.push_back(scanout_config(i));
+        offered_[i] = scanout_config(i);
     }
+    config.scanouts = offered_;
     config.quota.max_resources = spec_.max_resources;
     config.quota.max_resource_bytes = uint64_t{spec_.max_memory_mb} << 20;
     config.udmabuf = &gpu::Udmabuf::system();
+    config.in_process = server_.options().devices_in_process;
+    config.program = device_program();
+    config.log_spec = server_.options().log_spec;
     return config;
 }
 
@@ -312,26 +350,26 @@ gpu::ScanoutConfig Guest::scanout_config(uint32_t index) const {
     return config;
 }
 
-// The zone changed size: the guest is offered the new size as its preferred mode. The VMM is
-// told on the backend channel, so that it raises the guest's display event and the guest
-// re-renders at the new size (QEMU with data/qemu/vhost-user-gpu.patch); otherwise the guest
-// sees it the next time it asks (its driver reads the display info when it starts).
+// The zone changed size: the guest is offered the new size as its preferred mode. The device
+// tells the VMM on the backend channel, so that it raises the guest's display event and the
+// guest re-renders at the new size (QEMU with data/qemu/vhost-user-gpu.patch); otherwise the
+// guest sees it the next time it asks (its driver reads the display info when it starts).
 void Guest::resize_scanout(uint32_t index, int width, int height) {
-    if (!backend_) {
-        return;
-    }
     auto config = scanout_config(index);
     config.width = static_cast<uint32_t>(width);
     config.height = static_cast<uint32_t>(height);
-    const auto& before = backend_->device().scanout_config(index);
+    const auto& before = offered_[index];
     if (before.width == config.width && before.height == config.height &&
         before.refresh_mhz == config.refresh_mhz) {
         return;
     }
-    backend_->device().set_scanout_config(index, config);
-    bool told = backend_->notify_display_change();
-    log::info(gpu_log, "guest {}: scanout {} offered {}x{}{}", spec_.name, index, config.width,
-              config.height, told ? "" : " (at its next display-info request)");
+    offered_[index] = config;
+    if (!link_ || link_->ended()) {
+        return;
+    }
+    link_->set_scanout_mode(index, config);
+    log::info(gpu_log, "guest {}: scanout {} offered {}x{}", spec_.name, index, config.width,
+              config.height);
 }
 
 } // namespace tessera::compositor

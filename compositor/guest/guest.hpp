@@ -2,6 +2,7 @@
 
 #include "blob_buffer.hpp"
 #include "event_loop.hpp"
+#include "device_link.hpp"
 #include "gpu-backend/backend/guest_backend.hpp"
 #include "guest_scanout.hpp"
 #include "ivi/layout.hpp"
@@ -18,9 +19,10 @@ namespace tessera::compositor {
 
 class Server;
 
-// One guest of the layout: tessera listens on its socket, serves the virtio-gpu device of the
-// VMM that connects (one at a time) and shows its scanouts in their zones. The guest may go
-// away and come back (VM shut down, killed, rebooted) as often as it likes; nothing it does
+// One guest of the layout: tessera listens on its socket, hands the VMM that connects (one at a
+// time) to a device process of its own (DeviceLink), which serves its virtio-gpu device, and
+// shows its scanouts in their zones. The guest may go away and come back (VM shut down, killed,
+// rebooted) as often as it likes, and its device process may die in any way; nothing of it
 // blocks the event loop or touches another guest.
 class Guest {
 public:
@@ -45,7 +47,15 @@ public:
         return scanouts_;
     }
     [[nodiscard]] uint64_t connections() const { return connections_; }
-    [[nodiscard]] const gpu::GuestBackend* backend() const { return backend_.get(); }
+    // The device process of the VMM connected now, if any.
+    [[nodiscard]] const DeviceLink* link() const { return link_.get(); }
+    // Device processes that ended in failure (crashed, killed, broke the channel, silent).
+    [[nodiscard]] uint64_t device_failures() const { return device_failures_; }
+    [[nodiscard]] const std::string& last_device_failure() const { return last_failure_; }
+    // What each scanout is offered as its preferred mode.
+    [[nodiscard]] const gpu::ScanoutConfig& offered(uint32_t index) const {
+        return offered_.at(index);
+    }
     // Device statistics, summed over this guest's connections.
     [[nodiscard]] gpu::DeviceStats device_stats() const;
     // Backend statistics (requests, ring failures, resets), likewise.
@@ -56,12 +66,13 @@ public:
 private:
     void listen();
     void accept_connection();
-    void disconnected(std::string_view reason);
-    void release_backend();
-    gpu::DeviceConfig device_config() const;
+    DeviceLinkEvents link_events();
+    void link_ended(std::string_view reason, bool failure);
+    void release_link();
+    DeviceLinkConfig link_config();
     gpu::ScanoutConfig scanout_config(uint32_t index) const;
     void resize_scanout(uint32_t index, int width, int height);
-    BlobBuffer* blob_buffer(const gpu::Resource& resource, const gpu::ScanoutImage& image);
+    BlobBuffer* blob_buffer(const LentFrame& frame);
     // Fence signals and released blobs reach the device from an idle callback: never from
     // inside the device's own callbacks or wlroots' buffer unlock.
     void queue_for_device();
@@ -74,16 +85,18 @@ private:
     UniqueFd listen_fd_;
     std::unique_ptr<FdWatch> listen_watch_;
     std::vector<std::unique_ptr<GuestScanout>> scanouts_;
-    std::unique_ptr<gpu::GuestBackend> backend_;
-    std::map<int, std::unique_ptr<FdWatch>> backend_watches_; // the connection's fds
-    IdleCall release_backend_;    // a closed connection is destroyed outside its own callbacks
+    std::unique_ptr<DeviceLink> link_;
+    std::optional<gpu::channel::DeviceState> device_state_;
+    IdleCall release_link_;       // an ended link is destroyed outside its own callbacks
     gpu::DeviceStats past_stats_; // of connections that ended
     gpu::BackendStats past_backend_stats_;
+    std::vector<gpu::ScanoutConfig> offered_;
+    uint64_t device_failures_ = 0;
+    std::string last_failure_;
     BlobBuffers blob_buffers_;
     std::vector<gpu::ResponseToken> fences_to_signal_;
     std::vector<uint32_t> blobs_released_;
     IdleCall device_queue_;
-    bool dmabuf_failure_reported_ = false;
     uint64_t connections_ = 0;
 };
 

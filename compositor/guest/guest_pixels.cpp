@@ -72,46 +72,4 @@ uint64_t copy_guest_pixels(wlr_buffer* buffer, std::span<const std::byte> src, u
     return uint64_t{row_bytes} * rect.height;
 }
 
-GuestRowWriter::GuestRowWriter(wlr_buffer* buffer, Format format, uint32_t x, uint32_t y,
-                               uint32_t width) {
-    PixelData data = pixel_data(buffer);
-    out_ = data.bytes.data() + y * data.stride + size_t{x} * 4;
-    capacity_ = size_t{width} * 4;
-    ByteOrder order = byte_order(format);
-    order_ = {order.b, order.g, order.r, order.a};
-    plain_copy_ = is_plain_copy(order, data.drm_format);
-}
-
-bool GuestRowWriter::write(std::span<const std::byte> piece) {
-    if (piece.size() > capacity_ - written_ - partial_size_) {
-        return false;
-    }
-    if (plain_copy_) {
-        std::memcpy(out_ + written_, piece.data(), piece.size());
-        written_ += piece.size();
-        return true;
-    }
-    // Finish a pixel begun in the previous piece, convert the whole ones, keep the rest.
-    while (partial_size_ != 0 && !piece.empty()) {
-        partial_[partial_size_++] = piece.front();
-        piece = piece.subspan(1);
-        if (partial_size_ == 4) {
-            put_pixel(partial_.data());
-            partial_size_ = 0;
-        }
-    }
-    for (; piece.size() >= 4; piece = piece.subspan(4)) {
-        put_pixel(piece.data());
-    }
-    for (std::byte b : piece) {
-        partial_[partial_size_++] = b;
-    }
-    return true;
-}
-
-void GuestRowWriter::put_pixel(const std::byte* in) {
-    convert_pixel(out_ + written_, in, {order_[0], order_[1], order_[2], order_[3]});
-    written_ += 4;
-}
-
 } // namespace tessera::compositor

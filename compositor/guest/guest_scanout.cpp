@@ -111,19 +111,19 @@ ScanoutStats GuestScanout::stats() const {
     return s;
 }
 
-void GuestScanout::show(const gpu::Resource* resource, const gpu::ScanoutImage& image) {
-    if (!resource) {
+void GuestScanout::show(const LentFrame* frame) {
+    if (!frame) {
         freeze();
         return;
     }
     freeze_timer_.disarm();
     showing_ = true;
     wlr_box before = content_box();
-    rect_ = image.rect;
-    if (resource->mapped_memory) {
-        show_blob(*resource, image);
+    rect_ = frame->image.rect;
+    if (frame->in_place) {
+        show_blob(*frame);
     } else {
-        show_copy(*resource, image);
+        show_copy(*frame);
     }
     // Frames are counted and paced from the flushes: a guest flushes each framebuffer it
     // shows (Linux always does, right after SET_SCANOUT), so a flip is one frame.
@@ -135,7 +135,8 @@ void GuestScanout::show(const gpu::Resource* resource, const gpu::ScanoutImage& 
 
 // A 2D framebuffer read by copying: all of the part shown is copied at the next output frame;
 // the guest flushes what it draws next.
-void GuestScanout::show_copy(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
+void GuestScanout::show_copy(const LentFrame& frame) {
+    const auto& image = frame.image;
     leave_blob();
     if (!copy_ || copy_->width != static_cast<int>(image.rect.width) ||
         copy_->height != static_cast<int>(image.rect.height)) {
@@ -146,7 +147,8 @@ void GuestScanout::show_copy(const gpu::Resource& resource, const gpu::ScanoutIm
                                     static_cast<int>(image.rect.height), DRM_FORMAT_XRGB8888);
     }
     path_ = FramePath::copy;
-    copy_source_ = &resource;
+    copy_source_ = frame.memory;
+    copy_image_ = image;
     pixman_region32_fini(&to_copy_);
     pixman_region32_init_rect(&to_copy_, static_cast<int>(image.rect.x),
                               static_cast<int>(image.rect.y), image.rect.width, image.rect.height);
@@ -154,13 +156,13 @@ void GuestScanout::show_copy(const gpu::Resource& resource, const gpu::ScanoutIm
 }
 
 // A blob framebuffer: shown in place, from the one buffer the guest's blob has.
-void GuestScanout::show_blob(const gpu::Resource& resource, const gpu::ScanoutImage& image) {
+void GuestScanout::show_blob(const LentFrame& frame) {
     // The blob shown before, if any (the scene keeps its buffer until it is replaced).
     wlr_buffer* before = blob_ ? frame_node_->buffer : nullptr;
     leave_blob();
     copy_source_ = nullptr;
     pixman_region32_clear(&to_copy_);
-    blob_ = hooks_.blob_buffer(resource, image);
+    blob_ = hooks_.blob_buffer(frame);
     path_ = blob_->memory().dmabuf() >= 0 ? FramePath::dmabuf : FramePath::data_access;
     if (before && before->width == blob_->wlr()->width && before->height == blob_->wlr()->height) {
         // A page flip between blobs of one size: the flush that follows (Linux sends it with
@@ -190,7 +192,7 @@ void GuestScanout::enter_zone(bool moved) {
     }
 }
 
-void GuestScanout::flush(const gpu::Resource&, gpu::proto::Rect damage) {
+void GuestScanout::flush(gpu::proto::Rect damage) {
     if (!showing_ || !frame_node_->buffer) {
         return;
     }
@@ -237,11 +239,10 @@ void GuestScanout::copy_flushed() {
     if (!copy_source_ || !copy_ || !pixman_region32_not_empty(&to_copy_)) {
         return;
     }
-    const auto& source = *copy_source_;
+    auto pixels = copy_source_->bytes().subspan(copy_image_.offset);
     int count = 0;
     const pixman_box32_t* boxes = pixman_region32_rectangles(&to_copy_, &count);
-    bool ok = true;
-    for (int i = 0; i < count && ok; ++i) {
+    for (int i = 0; i < count; ++i) {
         // Damage lies within rect_ (the device clips it): clip again all the same.
         uint64_t x0 = std::max<int64_t>(boxes[i].x1, rect_.x);
         uint64_t y0 = std::max<int64_t>(boxes[i].y1, rect_.y);
@@ -252,40 +253,9 @@ void GuestScanout::copy_flushed() {
         }
         gpu::proto::Rect area{static_cast<uint32_t>(x0), static_cast<uint32_t>(y0),
                               static_cast<uint32_t>(x1 - x0), static_cast<uint32_t>(y1 - y0)};
-        if (source.image_in_backing()) {
-            ok = copy_from_backing(area);
-        } else {
-            bytes_copied_ +=
-                copy_area(copy_, source.pixels(), source.stride(), source.format(), area);
-        }
+        bytes_copied_ += copy_area(copy_, pixels, copy_image_.stride, copy_image_.format, area);
     }
     pixman_region32_clear(&to_copy_);
-    if (!ok && !std::exchange(copy_failure_reported_, true)) {
-        log::warn(gpu_log, "{}: its framebuffer's memory is gone: the zone keeps older pixels",
-                  describe());
-    }
-}
-
-// Copies `area` (framebuffer coordinates) from the guest memory holding the image, row by row,
-// from the pieces of memory that hold each row.
-bool GuestScanout::copy_from_backing(gpu::proto::Rect area) {
-    const auto& source = *copy_source_;
-    for (uint32_t row = 0; row < area.height; ++row) {
-        uint32_t y = area.y + row;
-        GuestRowWriter writer(copy_, source.format(), area.x - rect_.x, y - rect_.y, area.width);
-        uint64_t offset =
-            uint64_t{y} * source.stride() + uint64_t{area.x} * gpu::proto::bytes_per_pixel;
-        uint64_t length = uint64_t{area.width} * gpu::proto::bytes_per_pixel;
-        bool written = true;
-        bool ok = hooks_.visit_image_in_backing(
-            source, offset, length,
-            [&](std::span<const std::byte> piece) { written = written && writer.write(piece); });
-        if (!ok || !written || !writer.complete()) {
-            return false;
-        }
-        bytes_copied_ += length;
-    }
-    return true;
 }
 
 // The blob shown so far goes; whether the renderer imported it stays in the statistics.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "blob_buffer.hpp"
+#include "device_link.hpp"
 #include "event_loop.hpp"
 #include "frame_pacer.hpp"
 #include "gpu-backend/virtio_gpu/device.hpp"
@@ -42,24 +43,21 @@ struct ScanoutStats {
     bool dmabuf_imported = false; // the renderer imported the blob's dma-buf (else: mapped it)
 };
 
-// One scanout (virtual display) of a guest as zone content. Guest memory the device mapped (a
+// One scanout (virtual display) of a guest as zone content. Guest memory the device lent (a
 // blob, or a 2D image in its backing) is shown in place (BlobBuffer, no copy); any other 2D
-// image is copied into a host buffer: the union of what the guest flushed, once, just before an
-// output frame shows it, so that frames the guest replaces before then cost no copy. The guest's
-// cursor is drawn on top, scaled with the zone's fit. Frames are paced (FramePacer): fences are
-// signalled when the zone's output presented the frame, or at a virtual vblank when the zone is not
-// on an enabled output. When the guest stops showing anything (it disabled the scanout, rebooted,
-// went away) the last frame stays for the zone's freeze timeout, then the zone shows its fallback.
+// image (the device's host pixels) is copied into a host buffer: the union of what the guest
+// flushed, once, just before an output frame shows it, so that frames the guest replaces before
+// then cost no copy. The guest's cursor is drawn on top, scaled with the zone's fit. Frames are
+// paced (FramePacer): fences are signalled when the zone's output presented the frame, or at a
+// virtual vblank when the zone is not on an enabled output. When the guest stops showing anything
+// (it disabled the scanout, rebooted, went away) the last frame stays for the zone's freeze
+// timeout, then the zone shows its fallback.
 class GuestScanout : public ZoneContent {
 public:
     struct Hooks {
         std::function<void(int width, int height)> on_resize; // size of the zone it goes to
         std::function<void(gpu::ResponseToken)> signal_fence; // never called from add_fence()
-        std::function<BlobBuffer*(const gpu::Resource&, const gpu::ScanoutImage&)> blob_buffer;
-        // gpu::GpuDevice::visit_image_in_backing of the guest's device.
-        std::function<bool(const gpu::Resource&, uint64_t offset, uint64_t length,
-                           const gpu::Backing::PieceVisitor&)>
-            visit_image_in_backing;
+        std::function<BlobBuffer*(const LentFrame&)> blob_buffer;
     };
 
     GuestScanout(ZoneScene& zones, wl_event_loop* loop, wlr_scene_tree* parent, std::string guest,
@@ -68,9 +66,9 @@ public:
     GuestScanout(const GuestScanout&) = delete;
     GuestScanout& operator=(const GuestScanout&) = delete;
 
-    // From the device model (see gpu::DeviceCallbacks).
-    void show(const gpu::Resource* resource, const gpu::ScanoutImage& image);
-    void flush(const gpu::Resource& resource, gpu::proto::Rect damage);
+    // From the guest's device (DeviceLinkEvents). `frame` null: the guest shows nothing.
+    void show(const LentFrame* frame);
+    void flush(gpu::proto::Rect damage);
     void set_cursor(const gpu::Cursor& cursor, bool image_changed);
     void add_fence(gpu::ResponseToken token);
     // The device was reset or replaced: its fences are gone unanswered.
@@ -102,12 +100,11 @@ public:
     void prepare_frame() override { copy_flushed(); }
 
 private:
-    void show_copy(const gpu::Resource& resource, const gpu::ScanoutImage& image);
-    void show_blob(const gpu::Resource& resource, const gpu::ScanoutImage& image);
+    void show_copy(const LentFrame& frame);
+    void show_blob(const LentFrame& frame);
     uint64_t copy_area(wlr_buffer* dst, std::span<const std::byte> pixels, uint32_t stride,
                        gpu::proto::Format format, gpu::proto::Rect area) const;
     void copy_flushed();
-    bool copy_from_backing(gpu::proto::Rect area);
     void leave_blob();
     void freeze();
     void freeze_ended();
@@ -129,11 +126,11 @@ private:
     wlr_scene_buffer* frame_node_;
     wlr_scene_buffer* cursor_node_;
     wlr_buffer* copy_ = nullptr; // ours: 2D frames, and a frozen blob frame
-    // The 2D resource copied into copy_ (valid until the device reports another state), and
-    // what of it (framebuffer coordinates) the guest flushed since the last copy.
-    const gpu::Resource* copy_source_ = nullptr;
+    // The host pixels copied into copy_ (a 2D resource's, lent by the device), and what of
+    // them (framebuffer coordinates) the guest flushed since the last copy.
+    std::shared_ptr<const gpu::BlobMemory> copy_source_;
+    gpu::ScanoutImage copy_image_;
     pixman_region32_t to_copy_;
-    bool copy_failure_reported_ = false;
     BlobBuffer* blob_ = nullptr;   // the guest's cache owns it; the scene holds a lock
     wlr_buffer* cursor_ = nullptr; // ours; the scene holds its own lock while it shows it
     gpu::proto::Rect rect_;        // the part of the framebuffer the scanout shows

@@ -105,6 +105,9 @@ std::expected<Options, std::string> parse_options(std::span<const std::string_vi
                 [&](std::string_view v) { options.startup_commands.emplace_back(v); });
         } else if (arg == "-l" || arg == "--layout") {
             ok = value().transform([&](std::string_view v) { options.layout_path = v; });
+        } else if (arg == "--devices-in-process") {
+            ok = flag();
+            options.devices_in_process = true;
         } else if (arg == "--socket") {
             ok = value().transform([&](std::string_view v) { options.socket_name = v; });
         } else if (arg == "--headless") {
@@ -154,6 +157,9 @@ Options:
                            data/layouts/README.md). Without it: a plain desktop.
       --socket NAME        Listen on NAME in $XDG_RUNTIME_DIR instead of the first free
                            wayland-N.
+      --devices-in-process Run guests' virtio devices inside tessera instead of a sandboxed
+                           process per guest (to measure what that wall costs; not for
+                           guests you do not trust).
   -d, --debug              Log everything at debug level.
       --log-level SPEC     Log levels per subsystem, e.g. "info,wlr=error,comp=debug"
                            (levels: silent error warn info debug trace; also $TESSERA_LOG).

@@ -30,9 +30,10 @@ struct Options {
 
     std::vector<HeadlessOutputSpec> headless_outputs; // empty: DRM, or nested in a session
     std::vector<std::string> startup_commands;
-    std::string log_spec;    // e.g. "debug" or "info,wlr=error"
-    std::string socket_name; // empty: the first free wayland-N
-    std::string layout_path; // empty: no zones, a desktop
+    std::string log_spec;            // e.g. "debug" or "info,wlr=error"
+    std::string socket_name;         // empty: the first free wayland-N
+    std::string layout_path;         // empty: no zones, a desktop
+    bool devices_in_process = false; // guests' devices without their process wall
     KeymapOptions keymap;
 
     [[nodiscard]] bool headless() const { return !headless_outputs.empty(); }

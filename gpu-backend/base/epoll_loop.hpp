@@ -30,6 +30,9 @@ public:
     // without removing it first. Tests expect 0.
     [[nodiscard]] uint64_t stale_fds() const { return stale_; }
 
+    // The epoll fd, readable when an fd is ready: a loop nested in another watches it.
+    [[nodiscard]] int fd() const { return epoll_.get(); }
+
     // One epoll_wait() (timeout_ms -1: no timeout); runs the handler of every ready fd still
     // watched and returns how many ran. A handler may add and remove watches, its own included.
     size_t dispatch(int timeout_ms);

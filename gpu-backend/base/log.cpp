@@ -22,6 +22,7 @@ struct Registry {
     std::vector<Scope*> scopes;
     std::vector<Rule> rules{{"*", Level::info}};
     Sink sink = nullptr;
+    std::string prefix;
     timespec start{};
 
     Registry() { clock_gettime(CLOCK_MONOTONIC, &start); }
@@ -133,6 +134,12 @@ void set_sink(Sink sink) {
     reg.sink = sink;
 }
 
+void set_prefix(std::string prefix) {
+    auto& reg = registry();
+    std::lock_guard lock(reg.mutex);
+    reg.prefix = std::move(prefix);
+}
+
 void write(const Scope& scope, Level level, std::string_view message) {
     auto& reg = registry();
     timespec now{};
@@ -142,9 +149,9 @@ void write(const Scope& scope, Level level, std::string_view message) {
     while (!message.empty() && message.back() == '\n') {
         message.remove_suffix(1);
     }
-    auto line = std::format("[{:10.3f}] {:<9} {:<5} {}\n", seconds, scope.name(), level_name(level),
-                            message);
     std::lock_guard lock(reg.mutex);
+    auto line = std::format("[{:10.3f}] {:<9} {:<5} {}{}\n", seconds, scope.name(),
+                            level_name(level), reg.prefix, message);
     if (reg.sink) {
         reg.sink(line);
     } else {

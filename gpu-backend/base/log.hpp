@@ -42,6 +42,8 @@ std::optional<std::string> configure(std::string_view spec);
 // Where lines go; stderr by default. Tests capture them.
 using Sink = void (*)(std::string_view line);
 void set_sink(Sink sink);
+// Put before every message: a guest's device process names its guest ("guest cluster: ").
+void set_prefix(std::string prefix);
 
 void write(const Scope& scope, Level level, std::string_view message);
 

@@ -57,6 +57,11 @@ public:
     [[nodiscard]] size_t region_count() const { return regions_.size(); }
     // Regions sorted by guest-physical address.
     [[nodiscard]] const MemoryRegion& region(size_t index) const { return regions_[index].table; }
+    // The fd behind a region, and how many bytes of it are mapped (from offset 0).
+    [[nodiscard]] int region_fd(size_t index) const { return regions_[index].fd.get(); }
+    [[nodiscard]] size_t region_map_length(size_t index) const {
+        return regions_[index].map_length;
+    }
 
 private:
     struct Mapping {

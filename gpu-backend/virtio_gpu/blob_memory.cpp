@@ -74,6 +74,7 @@ BlobMemory::map(const Backing& backing, uint64_t size, std::shared_ptr<const Gue
     std::shared_ptr<BlobMemory> blob(new BlobMemory());
     blob->size_ = size;
     blob->pieces_ = located->pieces.size();
+    blob->file_pieces_ = located->pieces;
     const uint64_t length = round_up_to_page(size);
 
     if (udmabuf != nullptr) {
@@ -106,20 +107,29 @@ BlobMemory::map(const Backing& backing, uint64_t size, std::shared_ptr<const Gue
         return std::unexpected(std::format("blob in {} pieces: over the {} mappings left",
                                            located->pieces.size(), max_mappings));
     }
-    // Reserve one range, then map each piece of the memfds into it in order.
+    if (auto mapped = blob->map_pieces(located->pieces); !mapped) {
+        return std::unexpected(mapped.error());
+    }
+    return blob;
+}
+
+// Reserves one range, then maps each piece of the files into it in order.
+std::expected<void, std::string> BlobMemory::map_pieces(std::span<const FilePiece> pieces) {
+    const uint64_t length = round_up_to_page(size_);
     void* base =
         mmap(nullptr, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) {
         return std::unexpected(
             std::format("cannot reserve {} bytes: {}", length, std::strerror(errno)));
     }
-    blob->mapping_ = base;
-    blob->mapping_length_ = length;
+    mapping_ = base;
+    mapping_length_ = length;
     uint64_t at = 0;
-    for (size_t i = 0; i < located->pieces.size(); ++i) {
-        const auto& piece = located->pieces[i];
-        uint64_t piece_length = i + 1 == located->pieces.size() ? length - at : piece.length;
-        if (piece.offset % page_size != 0 || (at % page_size) != 0) {
+    for (size_t i = 0; i < pieces.size(); ++i) {
+        const auto& piece = pieces[i];
+        uint64_t piece_length = i + 1 == pieces.size() ? length - at : piece.length;
+        if (piece.offset % page_size != 0 || (at % page_size) != 0 || piece_length == 0 ||
+            at + piece_length > length) {
             return std::unexpected("blob memory not in whole pages");
         }
         void* placed = mmap(static_cast<std::byte*>(base) + at, piece_length, PROT_READ,
@@ -129,8 +139,47 @@ BlobMemory::map(const Backing& backing, uint64_t size, std::shared_ptr<const Gue
         }
         at += piece.length;
     }
-    blob->data_ = static_cast<const std::byte*>(base);
-    blob->mappings_ = located->pieces.size();
+    data_ = static_cast<const std::byte*>(base);
+    mappings_ = pieces.size();
+    return {};
+}
+
+std::expected<std::shared_ptr<const BlobMemory>, std::string>
+BlobMemory::from_dmabuf(UniqueFd dmabuf, uint64_t size) {
+    if (size == 0 || !dmabuf) {
+        return std::unexpected("an empty dma-buf");
+    }
+    std::shared_ptr<BlobMemory> blob(new BlobMemory());
+    const uint64_t length = round_up_to_page(size);
+    void* view = mmap(nullptr, length, PROT_READ, MAP_SHARED, dmabuf.get(), 0);
+    if (view == MAP_FAILED) {
+        return std::unexpected(std::format("cannot map the dma-buf: {}", std::strerror(errno)));
+    }
+    blob->size_ = size;
+    blob->dmabuf_ = std::move(dmabuf);
+    blob->mapping_ = view;
+    blob->mapping_length_ = length;
+    blob->data_ = static_cast<const std::byte*>(view);
+    blob->mapped_from_dmabuf_ = true;
+    blob->pieces_ = 1;
+    return blob;
+}
+
+std::expected<std::shared_ptr<const BlobMemory>, std::string>
+BlobMemory::from_file_pieces(std::span<const FilePiece> pieces, uint64_t size) {
+    uint64_t total = 0;
+    for (const auto& piece : pieces) {
+        total += piece.length;
+    }
+    if (size == 0 || pieces.empty() || total < size) {
+        return std::unexpected(std::format("{} bytes in pieces of {} bytes", size, total));
+    }
+    std::shared_ptr<BlobMemory> blob(new BlobMemory());
+    blob->size_ = size;
+    blob->pieces_ = pieces.size();
+    if (auto mapped = blob->map_pieces(pieces); !mapped) {
+        return std::unexpected(mapped.error());
+    }
     return blob;
 }
 

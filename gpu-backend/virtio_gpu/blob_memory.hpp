@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 // The host's view of a blob's guest pages, made once per blob and never copied: one contiguous
 // read-only mapping, and a dma-buf of the same pages when udmabuf takes them. With a dma-buf the
@@ -30,6 +31,13 @@ public:
     map(const Backing& backing, uint64_t size, std::shared_ptr<const GuestRam> ram,
         Udmabuf* udmabuf, uint64_t max_mappings);
 
+    // The compositor's view of memory a device process lent it: a dma-buf, mapped read-only
+    // (the fd is kept), or pieces of files mapped into one range (see map()). `size` bytes.
+    [[nodiscard]] static std::expected<std::shared_ptr<const BlobMemory>, std::string>
+    from_dmabuf(UniqueFd dmabuf, uint64_t size);
+    [[nodiscard]] static std::expected<std::shared_ptr<const BlobMemory>, std::string>
+    from_file_pieces(std::span<const FilePiece> pieces, uint64_t size);
+
     ~BlobMemory();
     BlobMemory(const BlobMemory&) = delete;
     BlobMemory& operator=(const BlobMemory&) = delete;
@@ -43,9 +51,13 @@ public:
     [[nodiscard]] size_t pieces() const { return pieces_; }
     // Mappings made for it piece by piece (none for a dma-buf's or guest RAM's own mapping).
     [[nodiscard]] size_t mappings() const { return mappings_; }
+    // Where its bytes lie in the files behind guest RAM, merged and in order (empty for
+    // memory that came as a dma-buf); what a device process lends the compositor.
+    [[nodiscard]] std::span<const FilePiece> file_pieces() const { return file_pieces_; }
 
 private:
     BlobMemory() = default;
+    std::expected<void, std::string> map_pieces(std::span<const FilePiece> pieces);
 
     const std::byte* data_ = nullptr;
     size_t size_ = 0;
@@ -57,6 +69,7 @@ private:
     bool mapped_from_dmabuf_ = false;
     size_t pieces_ = 0;
     size_t mappings_ = 0;
+    std::vector<FilePiece> file_pieces_;
 };
 
 } // namespace tessera::gpu

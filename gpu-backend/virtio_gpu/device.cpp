@@ -277,10 +277,9 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::SetSc
         !inside(c.rect, resource->width(), resource->height())) {
         return fail(Response::err_invalid_parameter, "scanout rect outside the resource");
     }
-    if (resource->image_in_backing()) {
-        // Unmappable pages are no error: the display then reads them through
-        // visit_image_in_backing().
-        (void)map_in_place(*resource, resource->size_bytes());
+    if (resource->image_in_backing() && !map_in_place(*resource, resource->size_bytes())) {
+        // Unmappable pages are no error: the image is copied at each transfer then, as in QEMU.
+        stop_reading_in_place(*resource);
     }
     show(
         c.scanout_id, c.resource_id,
@@ -586,12 +585,6 @@ void GpuDevice::unmap(Resource& resource) {
 bool GpuDevice::read_image_in_backing(const Resource& resource, uint64_t offset,
                                       std::span<std::byte> out) const {
     return resource.image_in_backing() && ram_ && resource.backing->read(*ram_, offset, out);
-}
-
-bool GpuDevice::visit_image_in_backing(const Resource& resource, uint64_t offset, uint64_t length,
-                                       const Backing::PieceVisitor& piece) const {
-    return resource.image_in_backing() && ram_ &&
-           resource.backing->visit(*ram_, offset, length, piece);
 }
 
 void GpuDevice::copy_backing_to_pixels(Resource& resource) {

@@ -170,14 +170,6 @@ public:
     // The display let go of a resource's pages; a pending UNREF or detach may now be answered.
     void display_released(uint32_t resource_id);
 
-    // Hands bytes [offset, offset + length) of a 2D image that the display reads from its
-    // backing in place (Resource::image_in_backing()), with no mapping of it, to `piece` as
-    // the pieces of guest memory holding them. False when it is not such an image or its memory
-    // is gone.
-    [[nodiscard]] bool visit_image_in_backing(const Resource& resource, uint64_t offset,
-                                              uint64_t length,
-                                              const Backing::PieceVisitor& piece) const;
-
     // Changes what GET_DISPLAY_INFO and GET_EDID report for a scanout (e.g. its zone was
     // resized); the transport then raises the config's display event. False for a bad index.
     bool set_scanout_config(uint32_t index, ScanoutConfig config);

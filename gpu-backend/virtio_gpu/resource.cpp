@@ -1,5 +1,11 @@
 #include "gpu-backend/virtio_gpu/resource.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
 namespace tessera::gpu {
 
 std::unique_ptr<Resource> Resource::create(uint32_t id, proto::Format format, uint32_t width,
@@ -21,6 +27,36 @@ std::unique_ptr<Resource> Resource::create_blob(uint32_t id, uint64_t size, Back
     resource->blob_size_ = size;
     resource->backing = std::move(backing);
     return resource;
+}
+
+Resource::~Resource() {
+    if (shared_pixels_ != nullptr) {
+        munmap(shared_pixels_, size_bytes() == 0 ? 1 : size_bytes());
+    }
+}
+
+int Resource::share_pixels() {
+    if (is_blob()) {
+        return -1;
+    }
+    if (pixels_fd_) {
+        return pixels_fd_.get();
+    }
+    size_t bytes = size_bytes() == 0 ? 1 : size_bytes();
+    UniqueFd fd(memfd_create("tessera-pixels", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+    if (!fd || ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0 ||
+        fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+        return -1;
+    }
+    void* mapping = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (mapping == MAP_FAILED) {
+        return -1;
+    }
+    shared_pixels_ = static_cast<std::byte*>(mapping);
+    std::memcpy(shared_pixels_, pixels_.get(), size_bytes());
+    pixels_.reset();
+    pixels_fd_ = std::move(fd);
+    return pixels_fd_.get();
 }
 
 } // namespace tessera::gpu

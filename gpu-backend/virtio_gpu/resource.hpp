@@ -1,5 +1,6 @@
 #pragma once
 
+#include "gpu-backend/base/unique_fd.hpp"
 #include "gpu-backend/virtio_gpu/backing.hpp"
 #include "gpu-backend/virtio_gpu/blob_memory.hpp"
 #include "gpu-backend/virtio_gpu/protocol.hpp"
@@ -47,9 +48,11 @@ public:
     // transfers assume.
     [[nodiscard]] uint32_t stride() const { return width_ * proto::bytes_per_pixel; }
     [[nodiscard]] size_t size_bytes() const { return size_t{stride()} * height_; }
-    [[nodiscard]] std::span<const std::byte> pixels() const {
-        return {pixels_.get(), size_bytes()};
-    }
+    [[nodiscard]] std::span<const std::byte> pixels() const { return {pixel_data(), size_bytes()}; }
+    // 2D only: the host pixels as a sealed memfd (shrinking and growing sealed) that another
+    // process may map: made on the first call, after which transfers write there. -1 when it
+    // cannot be made. The resource owns the fd.
+    int share_pixels();
 
     // 2D only: the display reads the image from the backing in place (see above): a backing
     // is attached, holds the whole image, and no transfer has read it another way.
@@ -58,7 +61,7 @@ public:
     }
 
     // Device-side state, not for the compositor.
-    [[nodiscard]] std::span<std::byte> mutable_pixels() { return {pixels_.get(), size_bytes()}; }
+    [[nodiscard]] std::span<std::byte> mutable_pixels() { return {pixel_data(), size_bytes()}; }
     std::optional<Backing> backing;
     std::optional<std::array<uint8_t, 16>> uuid;
     bool unref_pending = false; // RESOURCE_UNREF received while displayed (device.hpp)
@@ -76,12 +79,23 @@ private:
              std::unique_ptr<std::byte, Free> pixels)
         : id_(id), format_(format), width_(width), height_(height), pixels_(std::move(pixels)) {}
 
+    [[nodiscard]] std::byte* pixel_data() const {
+        return shared_pixels_ ? shared_pixels_ : pixels_.get();
+    }
+
     uint32_t id_;
     proto::Format format_;
     uint32_t width_;
     uint32_t height_;
     std::unique_ptr<std::byte, Free> pixels_;
     uint64_t blob_size_ = 0;
+    UniqueFd pixels_fd_;
+    std::byte* shared_pixels_ = nullptr; // the memfd's mapping, once shared
+
+public:
+    ~Resource();
+    Resource(const Resource&) = delete;
+    Resource& operator=(const Resource&) = delete;
 };
 
 } // namespace tessera::gpu

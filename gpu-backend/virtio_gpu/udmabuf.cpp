@@ -54,6 +54,9 @@ Udmabuf::Udmabuf(const std::string& device) : device_(open(device.c_str(), O_RDW
     }
 }
 
+Udmabuf::Udmabuf(UniqueFd device, Limits limits, std::string error)
+    : device_(std::move(device)), error_(std::move(error)), limits_(limits) {}
+
 Udmabuf& Udmabuf::system() {
     static Udmabuf instance;
     return instance;

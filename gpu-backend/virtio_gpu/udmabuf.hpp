@@ -35,12 +35,17 @@ public:
     // every create() fails with the reason.
     explicit Udmabuf(const std::string& device = "/dev/udmabuf");
 
+    // A udmabuf device opened elsewhere and handed over (a device process has no filesystem);
+    // an invalid fd makes every create() fail with `error`.
+    Udmabuf(UniqueFd device, Limits limits, std::string error);
+
     // The process's /dev/udmabuf, opened on first use.
     static Udmabuf& system();
 
     [[nodiscard]] bool available() const { return device_.valid(); }
     [[nodiscard]] const std::string& unavailable_reason() const { return error_; }
     [[nodiscard]] const Limits& limits() const { return limits_; }
+    [[nodiscard]] int fd() const { return device_.get(); }
 
     // A dma-buf of the pieces in order (merged first). The error says why not: no device, too
     // many pieces, too large, not page-aligned, or what the kernel answered.

@@ -329,7 +329,7 @@ TEST_CASE("A Linux guest that picks another mode of its EDID is shown at that si
     REQUIRE(compositor.run_until([&] { return scanout.frames() >= 10; }, 60s));
     CHECK(scanout.width() == 800);
     CHECK(scanout.height() == 600);
-    CHECK(guest.backend()->device().scanout_config(0).width == 1024); // still the preferred
+    CHECK(guest.offered(0).width == 1024); // still the preferred
     // Shown in the zone: not its fallback.
     CHECK(compositor.capture().at(512, 384) != Rgba{0x40, 0, 0, 255});
     qemu->kill(SIGKILL);

@@ -43,7 +43,7 @@ trap 'exit 143' TERM
 if ((compile)); then
 	say "building tessera"
 	[[ -f $build/build.ninja ]] || meson setup "$build" >/dev/null
-	meson compile -C "$build" compositor/tessera compositor/tessera-ctl \
+	meson compile -C "$build" compositor/tessera compositor/tessera-ctl gpu-backend/device_host/tessera-device \
 		tests/gpu/sim-guest/tessera-sim-guest >/dev/null
 fi
 export PATH=$build/compositor:$build/tests/gpu/sim-guest:$PATH

@@ -1,0 +1,248 @@
+// A hostile VMM, or a guest that took over its device process: guest b hands in fds of the wrong
+// kind, or its device process is killed mid-frame or stopped. Only b loses its device; tessera
+// goes on presenting at the output's rate, and guest a (a paced blob guest) with it, frame for
+// frame. b's next VMM gets a fresh device process.
+#include "guest_rig.hpp"
+#include "output.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+using namespace tessera;
+using namespace tessera::test;
+using compositor::Guest;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr Rgba right_fallback{0, 0x40, 0, 255};
+
+std::string read_text_file(const std::string& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+struct HostileRig : GuestRig {
+    compositor::Output& output() { return *compositor.server().outputs().front(); }
+    uint64_t presented(const char* name) { return guest(name).scanouts()[0]->stats().presented; }
+
+    // Runs `event` and then until `done`, and checks that meanwhile the output presented at its
+    // rate and guest a had each of its frames presented with it.
+    void keeps_presenting(const std::function<void()>& event, const std::function<bool()>& done) {
+        auto o0 = output().frames_presented();
+        auto a0 = presented("a");
+        auto t0 = Clock::now();
+        event();
+        REQUIRE(compositor.run_until(done, 20s));
+        compositor.run_for(500ms); // and a while after
+        double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        double output_rate = static_cast<double>(output().frames_presented() - o0) / seconds;
+        double a_rate = static_cast<double>(presented("a") - a0) / seconds;
+        INFO("over " << seconds << " s: output " << output_rate << " presents/s, guest a " << a_rate
+                     << " frames presented/s");
+        CHECK(output_rate > 50);
+        CHECK(std::abs(a_rate - output_rate) <= 2.0);
+    }
+
+    // a: a paced blob guest, one frame per output frame; b: a 2D guest flipping on its own.
+    std::unique_ptr<ClientProcess> start_a() {
+        auto vm = start("a", {"--blob"});
+        REQUIRE(vm->wait_for_line("mode 0 320x240"));
+        REQUIRE(frames_reach("a", 30));
+        return vm;
+    }
+    std::unique_ptr<ClientProcess> start_b() {
+        auto vm = start("b", {"--fps", "30"});
+        REQUIRE(vm->wait_for_line("mode 0 320x240"));
+        REQUIRE(frames_reach("b", frames("b") + 10));
+        return vm;
+    }
+    pid_t device_of(const char* name) {
+        const auto* link = guest(name).link();
+        REQUIRE(link);
+        return link->pid();
+    }
+};
+
+// A raw vhost-user connection to a guest socket, to send one message with one fd.
+UniqueFd connect_to(const std::string& path) {
+    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+    REQUIRE(connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+    return fd;
+}
+
+void send_with_fd(int socket, uint32_t request, const std::vector<std::byte>& payload, int fd) {
+    std::vector<std::byte> bytes(12);
+    uint32_t header[3] = {request, 0x1, static_cast<uint32_t>(payload.size())};
+    std::memcpy(bytes.data(), header, sizeof(header));
+    bytes.insert(bytes.end(), payload.begin(), payload.end());
+    iovec iov{bytes.data(), bytes.size()};
+    alignas(cmsghdr) std::byte control[CMSG_SPACE(sizeof(int))]{};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    REQUIRE(sendmsg(socket, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+}
+
+// True once the other end closed the connection (EOF or reset).
+bool closed_by_peer(int socket) {
+    std::array<std::byte, 256> buffer{};
+    ssize_t n = recv(socket, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+std::vector<std::byte> u64_payload(uint64_t value) {
+    std::vector<std::byte> bytes(8);
+    std::memcpy(bytes.data(), &value, 8);
+    return bytes;
+}
+
+std::vector<std::byte> one_region_table() {
+    uint32_t head[2] = {1, 0};
+    uint64_t region[4] = {0, 1 << 20, 0x7f0000000000, 0};
+    std::vector<std::byte> bytes(sizeof(head) + sizeof(region));
+    std::memcpy(bytes.data(), head, sizeof(head));
+    std::memcpy(bytes.data() + sizeof(head), region, sizeof(region));
+    return bytes;
+}
+
+} // namespace
+
+TEST_CASE("A VMM handing in fds of the wrong kind loses its connection, nothing else",
+          "[hostile-vmm]") {
+    HostileRig rig;
+    auto a = rig.start_a();
+    struct Slot {
+        const char* name;
+        uint32_t request;
+        std::vector<std::byte> payload;
+    };
+    std::vector<Slot> slots = {
+        {"kick", 12, u64_payload(0)},      // VHOST_USER_SET_VRING_KICK
+        {"call", 13, u64_payload(1)},      // VHOST_USER_SET_VRING_CALL
+        {"memory", 5, one_region_table()}, // VHOST_USER_SET_MEM_TABLE
+        {"channel", 21, {}},               // VHOST_USER_SET_BACKEND_REQ_FD
+    };
+    std::vector<std::pair<const char*, std::function<UniqueFd()>>> kinds = {
+        {"memfd", [] { return UniqueFd(memfd_create("wrong", MFD_CLOEXEC)); }},
+        {"/dev/null", [] { return UniqueFd(open("/dev/null", O_RDWR | O_CLOEXEC)); }},
+        {"a directory", [] { return UniqueFd(open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)); }},
+    };
+    rig.keeps_presenting(
+        [&] {
+            for (const auto& slot : slots) {
+                for (const auto& [kind, make] : kinds) {
+                    CAPTURE(slot.name, kind);
+                    UniqueFd wrong = make();
+                    REQUIRE(wrong);
+                    UniqueFd vmm = connect_to(rig.socket("b"));
+                    send_with_fd(vmm.get(), slot.request, slot.payload, wrong.get());
+                    REQUIRE(
+                        rig.compositor.run_until([&] { return closed_by_peer(vmm.get()); }, 10s));
+                    // The device tells tessera right after it closed the socket.
+                    REQUIRE(rig.compositor.run_until(
+                        [&] { return rig.guest("b").state() == Guest::State::listening; }, 10s));
+                }
+            }
+        },
+        [&] { return rig.guest("b").state() == Guest::State::listening; });
+    // Each was refused by the device (level 1): none of them is a failed device process.
+    CHECK(rig.guest("b").device_failures() == 0);
+    CHECK(rig.guest("b").connections() == slots.size() * kinds.size());
+    // b still takes a well-behaved VMM.
+    auto b = rig.start_b();
+    CHECK(rig.guest("b").state() == Guest::State::running);
+}
+
+TEST_CASE("A device process killed mid-frame costs only its guest", "[hostile-vmm]") {
+    HostileRig rig;
+    auto a = rig.start_a();
+    auto b = rig.start_b();
+    pid_t first = rig.device_of("b");
+    rig.keeps_presenting([&] { REQUIRE(::kill(first, SIGKILL) == 0); },
+                         [&] { return rig.guest("b").device_failures() == 1; });
+    CHECK(rig.guest("b").last_device_failure().find("killed by signal 9") != std::string::npos);
+    // The VMM's connection went with it; its zone shows the fallback after the freeze timeout.
+    auto status = b->wait_exit(10s);
+    REQUIRE(status);
+    CHECK(*status != 0);
+    REQUIRE(rig.compositor.run_until(
+        [&] { return rig.compositor.capture().at(480, 120) == right_fallback; }, 5s));
+    // The next VMM gets a fresh device process.
+    auto again = rig.start_b();
+    CHECK(rig.device_of("b") != first);
+    CHECK(rig.guest("b").connections() == 2);
+    CHECK(rig.guest("b").device_failures() == 1);
+}
+
+TEST_CASE("A device process that stops answering is ended, its neighbour unharmed",
+          "[hostile-vmm]") {
+    HostileRig rig;
+    auto a = rig.start_a();
+    auto b = rig.start_b();
+    pid_t device = rig.device_of("b");
+    rig.keeps_presenting([&] { REQUIRE(::kill(device, SIGSTOP) == 0); },
+                         [&] { return rig.guest("b").device_failures() == 1; });
+    CHECK(rig.guest("b").last_device_failure().find("stopped answering") != std::string::npos);
+    CHECK(rig.guest("b").state() == Guest::State::listening);
+    auto status = b->wait_exit(10s);
+    REQUIRE(status);
+    CHECK(*status != 0);
+}
+
+TEST_CASE("A device process runs sandboxed, with only its own fds", "[hostile-vmm]") {
+    HostileRig rig;
+    auto b = rig.start_b();
+    pid_t device = rig.device_of("b");
+    auto status = read_text_file("/proc/" + std::to_string(device) + "/status");
+    CHECK(status.find("NoNewPrivs:\t1") != std::string::npos);
+    CHECK(status.find("Seccomp:\t2") != std::string::npos); // a filter
+    // No Wayland socket, no other guest's memory: its fds are the VMM's socket, the channel,
+    // and what the VMM handed in (eventfds, b's guest RAM), plus stdio.
+    auto fd_dir = "/proc/" + std::to_string(device) + "/fd";
+    for (const auto& entry : std::filesystem::directory_iterator(fd_dir)) {
+        auto target = std::filesystem::read_symlink(entry.path()).string();
+        CAPTURE(entry.path().filename().string(), target);
+        bool expected = target.starts_with("socket:") || target.starts_with("anon_inode:") ||
+                        target.starts_with("/memfd:tessera-guest-ram") ||
+                        target.starts_with("/dev/null") || entry.path().filename() == "1" ||
+                        entry.path().filename() == "2";
+        CHECK(expected);
+        CHECK(target.find("wayland") == std::string::npos);
+    }
+    // Its environment is empty, but for sanitizer options in test builds.
+    auto environ = read_text_file("/proc/" + std::to_string(device) + "/environ");
+    for (size_t at = 0; at < environ.size();) {
+        auto end = environ.find('\0', at);
+        auto entry = environ.substr(at, end - at);
+        CAPTURE(entry);
+        CHECK(entry.find("SAN_OPTIONS=") != std::string::npos);
+        at = end == std::string::npos ? environ.size() : end + 1;
+    }
+}
