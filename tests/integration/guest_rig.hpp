@@ -35,6 +35,19 @@ struct GuestRig {
     bool frames_reach(const char* name, uint64_t count) {
         return compositor.run_until([&] { return frames(name) >= count; }, 20s);
     }
+    // Waits until the guest's device process has answered two pings sent from now: it handles
+    // what was ready in one round of its loop, so everything the guest had queued before is
+    // handled and its reports are in.
+    bool device_synced(const char* name) {
+        const auto* link = guest(name).link();
+        if (!link) {
+            return true;
+        }
+        uint64_t target = link->pings_answered() + 2;
+        return compositor.run_until(
+            [&] { return !guest(name).link() || guest(name).link()->pings_answered() >= target; },
+            10s);
+    }
 };
 
 } // namespace tessera::test

@@ -183,6 +183,7 @@ TEST_CASE("A guest sending garbage gets errors and does not stop its neighbour",
     REQUIRE(rig.frames_reach("b", rig.frames("b") + 60));
     // Both kept flipping; the hostile one only got error responses.
     CHECK(rig.frames("a") >= start + 30);
+    REQUIRE(rig.device_synced("b"));
     CHECK(rig.guest("b").device_stats().errors >= 50 * 4); // four bad commands per frame
     CHECK(rig.guest("b").state() == Guest::State::running);
     CHECK(rig.guest("a").device_stats().errors == 0);
@@ -281,6 +282,7 @@ TEST_CASE("2D guests are shown from their memory; transfers from elsewhere are c
     // display copies the flushed union (5/8 of the rows) only for frames an output frame
     // showed, never for the flips replaced before one.
     CHECK(b1.path == compositor::FramePath::copy);
+    REQUIRE(rig.device_synced("b"));
     CHECK(rig.guest("b").device_stats().transfer_bytes > 0);
     uint64_t shown = (b1.frames - b1.replaced) - (b0.frames - b0.replaced);
     uint64_t flushed_union = uint64_t{320} * 4 * (240 * 5 / 8);
