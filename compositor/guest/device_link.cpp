@@ -153,7 +153,7 @@ std::expected<void, std::string> DeviceLink::spawn(UniqueFd vmm_socket, UniqueFd
     // Private memory: what the device counts against the guest's quota (host pixels of 2D
     // resources, in memfds, count separately), plus room for the process itself.
     uint64_t memory_limit = config_.quota.max_resource_bytes + (256ull << 20);
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(TESSERA_SANITIZED)
     memory_limit = 0; // the sanitizer's shadow memory is private memory too
 #endif
     args.insert(args.end(), {"--memory-limit", std::to_string(memory_limit), "--file-limit",
