@@ -146,7 +146,8 @@ DeviceLink::start(wl_event_loop* loop, UniqueFd vmm_socket, const DeviceLinkConf
 // nothing else: every other fd is closed before exec, the environment is empty. Its exit is
 // no SIGCHLD (exit_signal 0), so only this link reaps it, through its pidfd.
 std::expected<void, std::string> DeviceLink::spawn(UniqueFd vmm_socket, UniqueFd device_end) {
-    std::vector<std::string> args = {config_.program, "--guest", config_.guest};
+    std::vector<std::string> args = {config_.program, "--guest", config_.guest, "--log-origin",
+                                     std::to_string(log::clock_origin_ns())};
     if (!config_.log_spec.empty()) {
         args.insert(args.end(), {"--log", config_.log_spec});
     }

@@ -140,6 +140,19 @@ void set_prefix(std::string prefix) {
     reg.prefix = std::move(prefix);
 }
 
+uint64_t clock_origin_ns() {
+    const auto& start = registry().start;
+    return static_cast<uint64_t>(start.tv_sec) * 1'000'000'000ull +
+           static_cast<uint64_t>(start.tv_nsec);
+}
+
+void set_clock_origin_ns(uint64_t origin) {
+    auto& reg = registry();
+    std::lock_guard lock(reg.mutex);
+    reg.start.tv_sec = static_cast<time_t>(origin / 1'000'000'000ull);
+    reg.start.tv_nsec = static_cast<long>(origin % 1'000'000'000ull);
+}
+
 void write(const Scope& scope, Level level, std::string_view message) {
     auto& reg = registry();
     timespec now{};

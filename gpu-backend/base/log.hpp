@@ -44,6 +44,10 @@ using Sink = void (*)(std::string_view line);
 void set_sink(Sink sink);
 // Put before every message: a guest's device process names its guest ("guest cluster: ").
 void set_prefix(std::string prefix);
+// Lines carry seconds since this CLOCK_MONOTONIC instant (ns), by default the process's start:
+// a device process counts from the compositor's, so that their lines interleave in order.
+uint64_t clock_origin_ns();
+void set_clock_origin_ns(uint64_t origin);
 
 void write(const Scope& scope, Level level, std::string_view message);
 

@@ -26,6 +26,7 @@ log::Scope process_log("gpu.device");
 struct Options {
     std::string guest = "?";
     std::string log_spec;
+    uint64_t log_origin_ns = 0; // the compositor's log clock
     gpu::SandboxLimits limits;
     bool sandbox = true;
 };
@@ -40,6 +41,8 @@ bool parse(int argc, char** argv, Options& options) {
             options.guest = guest;
         } else if (const char* spec = value("--log")) {
             options.log_spec = spec;
+        } else if (const char* origin = value("--log-origin")) {
+            options.log_origin_ns = std::strtoull(origin, nullptr, 10);
         } else if (const char* memory = value("--memory-limit")) {
             options.limits.memory_bytes = std::strtoull(memory, nullptr, 10);
         } else if (const char* file = value("--file-limit")) {
@@ -93,6 +96,9 @@ int main(int argc, char** argv) {
     }
     if (!options.log_spec.empty()) {
         (void)log::configure(options.log_spec);
+    }
+    if (options.log_origin_ns != 0) {
+        log::set_clock_origin_ns(options.log_origin_ns);
     }
     log::set_prefix("guest " + options.guest + ": ");
     std::signal(SIGPIPE, SIG_IGN);

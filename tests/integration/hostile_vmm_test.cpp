@@ -1,7 +1,7 @@
 // A hostile VMM, or a guest that took over its device process: guest b hands in fds of the wrong
-// kind, or its device process is killed mid-frame or stopped. Only b loses its device; tessera
-// goes on presenting at the output's rate, and guest a (a paced blob guest) with it, frame for
-// frame. b's next VMM gets a fresh device process.
+// kind, or its device process is killed mid-frame, stopped, or grows past its memory limit.
+// Only b loses its device; tessera goes on presenting at the output's rate, and guest a (a paced
+// blob guest) with it, frame for frame. b's next VMM gets a fresh device process.
 #include "guest_rig.hpp"
 #include "output.hpp"
 
@@ -19,6 +19,7 @@
 #include <fstream>
 #include <iterator>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -214,6 +215,30 @@ TEST_CASE("A device process that stops answering is ended, its neighbour unharme
     auto status = b->wait_exit(10s);
     REQUIRE(status);
     CHECK(*status != 0);
+}
+
+TEST_CASE("A device process that grows past its memory limit costs only its guest",
+          "[hostile-vmm]") {
+#if defined(TESSERA_SANITIZED)
+    SKIP("sanitizer builds run device processes without a memory limit (their shadow memory)");
+#endif
+    HostileRig rig;
+    auto a = rig.start_a();
+    // b's next device process is one that allocates until something stops it.
+    REQUIRE(setenv("TESSERA_DEVICE_PROGRAM", greedy_device_path().c_str(), 1) == 0);
+    std::unique_ptr<ClientProcess> b;
+    rig.keeps_presenting([&] { b = rig.start("b"); },
+                         [&] { return rig.guest("b").device_failures() == 1; });
+    unsetenv("TESSERA_DEVICE_PROGRAM");
+    // The kernel refused it memory at its limit (b's quota, 8 MiB, plus 256 MiB for itself).
+    CHECK(rig.guest("b").last_device_failure().find("ran out of memory at its limit") !=
+          std::string::npos);
+    auto status = b->wait_exit(10s);
+    REQUIRE(status);
+    CHECK(*status != 0);
+    // The next VMM gets a real device process again.
+    auto again = rig.start_b();
+    CHECK(rig.guest("b").device_failures() == 1);
 }
 
 TEST_CASE("A device process runs sandboxed, with only its own fds", "[hostile-vmm]") {

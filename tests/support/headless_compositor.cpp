@@ -44,6 +44,10 @@ std::string sim_guest_path() {
     return TESSERA_SIM_GUEST;
 }
 
+std::string greedy_device_path() {
+    return TESSERA_GREEDY_DEVICE;
+}
+
 std::string tessera_ctl_path() {
     return TESSERA_CTL;
 }

@@ -117,5 +117,7 @@ std::string tessera_binary_path();
 std::string test_client_path();
 // Path of the simulated VM (tests/gpu/sim-guest).
 std::string sim_guest_path();
+// A device program that grows past its memory limit (tests/gpu/greedy-device).
+std::string greedy_device_path();
 
 } // namespace tessera::test
