@@ -135,6 +135,8 @@ json guest_json(const Guest& guest) {
               {"socket", guest.socket_path()},
               {"state", Guest::state_name(guest.state())},
               {"connections", guest.connections()},
+              {"socket_mode", std::format("{:04o}", guest.spec().socket_mode)},
+              {"refused_connections", guest.refused_connections()},
               {"commands", stats.commands},
               {"errors", stats.errors},
               {"flushes", stats.flushes},

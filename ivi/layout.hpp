@@ -114,6 +114,12 @@ struct GuestSpec {
     // What the guest may make tessera allocate for its resources.
     uint32_t max_resources = 1024;
     uint32_t max_memory_mb = 256;
+    // Who may connect, checked on the peer's credentials at accept: tessera's own user and
+    // root always; besides them the users listed and members of the socket's group. The
+    // socket's mode only lets them reach it: 0600, plus 060 with a group, plus 006 with users.
+    uint32_t socket_mode = 0600;
+    std::optional<uint32_t> socket_group; // a gid
+    std::vector<uint32_t> allow_users;    // uids
     bool operator==(const GuestSpec&) const = default;
 };
 

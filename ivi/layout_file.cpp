@@ -2,7 +2,11 @@
 
 #include <toml++/toml.hpp>
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -387,6 +391,88 @@ uint32_t read_input(const Field& f) {
     return input;
 }
 
+// A socket's mode: an integer (TOML 0o660) or a string of octal digits ("0660"); read and
+// write bits only, and always the owner's.
+uint32_t read_socket_mode(const Field& f) {
+    constexpr std::string_view expected = R"(a mode like 0o660 or "0660")";
+    std::optional<uint32_t> mode;
+    if (f.node->is_integer()) {
+        auto value = f.node->as_integer()->get();
+        if (value >= 0 && value <= 0777) {
+            mode = static_cast<uint32_t>(value);
+        }
+    } else if (f.node->is_string()) {
+        auto text = read_string(f);
+        uint32_t value = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 8);
+        if (!text.empty() && text.size() <= 4 && ec == std::errc{} &&
+            end == text.data() + text.size()) {
+            mode = value;
+        }
+    } else {
+        fail_type(f, expected);
+    }
+    if (!mode) {
+        f.fail(std::format("expected {}", expected));
+    }
+    if ((*mode & ~0666u) != 0 || (*mode & 0600u) != 0600u) {
+        f.fail(std::format("a socket's mode has read and write bits only, the owner's always "
+                           "(0600 to 0666), got {:04o}",
+                           *mode));
+    }
+    return *mode;
+}
+
+// A user or a group: a name this system knows, or a numeric id.
+template <typename Lookup> uint32_t read_id(const Field& f, const char* what, Lookup lookup) {
+    constexpr int64_t id_max = std::numeric_limits<uint32_t>::max() - 1; // -1 means "none"
+    if (f.node->is_integer()) {
+        return static_cast<uint32_t>(read_integer(f, 0, id_max));
+    }
+    if (!f.node->is_string()) {
+        fail_type(f, std::format("a {} name or id", what));
+    }
+    auto name = read_nonempty_string(f);
+    auto id = lookup(name);
+    if (!id) {
+        f.fail(std::format("no {} {} on this system", what, quote(name)));
+    }
+    return *id;
+}
+
+uint32_t read_group(const Field& f) {
+    return read_id(f, "group", [](const std::string& name) -> std::optional<uint32_t> {
+        group entry{};
+        group* found = nullptr;
+        std::array<char, 16384> buffer{};
+        getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
+        return found ? std::optional(found->gr_gid) : std::nullopt;
+    });
+}
+
+std::vector<uint32_t> read_users(const Field& f) {
+    constexpr size_t max_users = 32;
+    if (!f.node->is_array()) {
+        fail_type(f, "an array of user names or ids");
+    }
+    const auto& array = *f.node->as_array();
+    if (array.size() > max_users) {
+        f.fail(std::format("at most {} users", max_users));
+    }
+    std::vector<uint32_t> users;
+    for (size_t i = 0; i < array.size(); ++i) {
+        Field element{array.get(i), std::format("{}[{}]", f.path, i)};
+        users.push_back(read_id(element, "user", [](const std::string& name) {
+            passwd entry{};
+            passwd* found = nullptr;
+            std::array<char, 16384> buffer{};
+            getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
+            return found ? std::optional(found->pw_uid) : std::nullopt;
+        }));
+    }
+    return users;
+}
+
 Fallback read_fallback(const Field& f, const std::filesystem::path& base_dir) {
     static constexpr std::string_view keys[] = {"color", "image"};
     const auto& table = read_table(f);
@@ -713,8 +799,9 @@ private:
     }
 
     GuestSpec read_guest(const Entry& entry) const {
-        static constexpr std::string_view keys[] = {"socket", "scanouts", "max-resources",
-                                                    "max-memory-mb"};
+        static constexpr std::string_view keys[] = {"socket",        "scanouts",    "max-resources",
+                                                    "max-memory-mb", "socket-mode", "socket-group",
+                                                    "allow-users"};
         Field f{entry.node, join("guests", entry.key->str())};
         const auto& table = read_table(f);
         check_keys(table, f.path, keys);
@@ -739,7 +826,23 @@ private:
         if (auto memory = field(table, f.path, "max-memory-mb")) {
             guest.max_memory_mb = static_cast<uint32_t>(read_integer(memory, 1, 16384));
         }
+        read_guest_access(table, f.path, guest);
         return guest;
+    }
+
+    static void read_guest_access(const toml::table& table, const std::string& path,
+                                  GuestSpec& guest) {
+        if (auto group = field(table, path, "socket-group")) {
+            guest.socket_group = read_group(group);
+        }
+        if (auto users = field(table, path, "allow-users")) {
+            guest.allow_users = read_users(users);
+        }
+        guest.socket_mode =
+            0600 | (guest.socket_group ? 060u : 0u) | (guest.allow_users.empty() ? 0u : 006u);
+        if (auto mode = field(table, path, "socket-mode")) {
+            guest.socket_mode = read_socket_mode(mode);
+        }
     }
 
     void read_rules(const Field& rules) {

@@ -8,6 +8,7 @@
 #include "zone_scene.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -103,7 +104,8 @@ Guest::Guest(Server& server, ivi::GuestSpec spec)
       blob_buffers_([this](uint32_t resource_id) {
           blobs_released_.push_back(resource_id);
           queue_for_device();
-      }) {
+      }),
+      access_(getuid(), spec_) {
     report_udmabuf();
     for (int i = 0; i < spec_.scanouts; ++i) {
         auto index = static_cast<uint32_t>(i);
@@ -137,17 +139,41 @@ Guest::~Guest() {
 }
 
 void Guest::listen() {
-    auto fd = listen_unix_socket(socket_path_);
+    auto fd = listen_unix_socket(socket_path_, {spec_.socket_mode, spec_.socket_group});
     if (!fd) {
         error_ = fd.error();
         log::error(gpu_log, "guest {}: {}", spec_.name, error_);
         return;
     }
     listen_fd_ = std::move(*fd);
+    warn_if_directory_closed();
     listen_watch_ =
         std::make_unique<FdWatch>(server_.event_loop(), listen_fd_.get(), WL_EVENT_READABLE,
                                   [this](uint32_t) { accept_connection(); });
-    log::info(gpu_log, "guest {}: waiting for its VMM on {}", spec_.name, socket_path_);
+    log::info(gpu_log, "guest {}: waiting for its VMM on {} (mode {:04o}; may connect: {})",
+              spec_.name, socket_path_, spec_.socket_mode, access_.describe());
+}
+
+// A socket opened to other users is of no use in a directory they cannot pass through (as
+// $XDG_RUNTIME_DIR, 0700, is): say so rather than let their VMM fail with EACCES unexplained.
+void Guest::warn_if_directory_closed() const {
+    if ((spec_.socket_mode & 066) == 0) {
+        return;
+    }
+    auto directory = std::filesystem::path(socket_path_).parent_path();
+    struct stat st{};
+    if (stat(directory.c_str(), &st) != 0) {
+        return;
+    }
+    bool others_pass = (st.st_mode & S_IXOTH) != 0;
+    bool group_passes =
+        spec_.socket_group && st.st_gid == *spec_.socket_group && (st.st_mode & S_IXGRP) != 0;
+    if (!others_pass && !group_passes) {
+        log::warn(gpu_log,
+                  "guest {}: its socket's directory {} (mode {:04o}) lets no other user reach "
+                  "the socket; put it in a directory like /run/tessera (mode 0711)",
+                  spec_.name, directory.string(), st.st_mode & 07777);
+    }
 }
 
 Guest::State Guest::state() const {
@@ -228,6 +254,9 @@ void Guest::accept_connection() {
     if (!socket) {
         return;
     }
+    if (!admitted(socket.get())) {
+        return;
+    }
     if (link_ && !link_->ended()) {
         // One VMM per guest: a second one would fight the first over the same zones.
         log::warn(gpu_log, "guest {}: refused a second VMM while one is connected", spec_.name);
@@ -247,6 +276,24 @@ void Guest::accept_connection() {
     link_ = std::move(*link);
     device_state_.reset();
     log::info(gpu_log, "guest {}: VMM connected (device process {})", spec_.name, link_->pid());
+}
+
+// The layout says who may be this guest's VMM; anyone else who reached the socket is closed on
+// at once, before a byte is read.
+bool Guest::admitted(int socket) {
+    auto peer = peer_credentials(socket);
+    if (peer && access_.allows(*peer)) {
+        return true;
+    }
+    ++refused_connections_;
+    if (uint64_t dropped = 0; refusal_log_.allow(dropped)) {
+        auto who = peer ? std::format("uid {} gid {} (pid {})", peer->uid, peer->gid, peer->pid)
+                        : peer.error();
+        log::warn(gpu_log, "guest {}: refused a connection from {}: may connect: {}{}", spec_.name,
+                  who, access_.describe(),
+                  dropped ? std::format(" ({} more refused)", dropped) : "");
+    }
+    return false;
 }
 
 DeviceLinkEvents Guest::link_events() {

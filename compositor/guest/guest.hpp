@@ -5,6 +5,8 @@
 #include "device_link.hpp"
 #include "gpu-backend/backend/guest_backend.hpp"
 #include "guest_scanout.hpp"
+#include "vmm_access.hpp"
+#include "gpu-backend/base/log_limiter.hpp"
 #include "ivi/layout.hpp"
 #include "gpu-backend/base/unique_fd.hpp"
 
@@ -47,6 +49,8 @@ public:
         return scanouts_;
     }
     [[nodiscard]] uint64_t connections() const { return connections_; }
+    // Connections from peers the layout does not let in (vmm_access.hpp).
+    [[nodiscard]] uint64_t refused_connections() const { return refused_connections_; }
     // The device process of the VMM connected now, if any.
     [[nodiscard]] const DeviceLink* link() const { return link_.get(); }
     // Device processes that ended in failure (crashed, killed, broke the channel, silent).
@@ -65,7 +69,9 @@ public:
 
 private:
     void listen();
+    void warn_if_directory_closed() const;
     void accept_connection();
+    bool admitted(int socket);
     DeviceLinkEvents link_events();
     void link_ended(std::string_view reason, bool failure);
     void release_link();
@@ -98,6 +104,9 @@ private:
     std::vector<uint32_t> blobs_released_;
     IdleCall device_queue_;
     uint64_t connections_ = 0;
+    VmmAccess access_;
+    uint64_t refused_connections_ = 0;
+    gpu::LogLimiter refusal_log_;
 };
 
 } // namespace tessera::compositor

@@ -1,5 +1,6 @@
 #include "unix_socket.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -32,7 +33,8 @@ bool someone_listens(const sockaddr_un& address) {
 
 } // namespace
 
-std::expected<UniqueFd, std::string> listen_unix_socket(const std::string& path) {
+std::expected<UniqueFd, std::string> listen_unix_socket(const std::string& path,
+                                                        const SocketAccess& access) {
     auto address = address_of(path);
     if (!address) {
         return std::unexpected(address.error());
@@ -51,12 +53,22 @@ std::expected<UniqueFd, std::string> listen_unix_socket(const std::string& path)
     if (!fd) {
         return std::unexpected(std::format("socket: {}", std::strerror(errno)));
     }
-    mode_t old_mask = umask(0177);
+    // The file is made with its mode (no chmod after it: the path could be swapped for a link
+    // in between), and given its group without following links.
+    mode_t old_mask = umask(~static_cast<mode_t>(access.mode & 0666) & 0777);
     int bound = bind(fd.get(), reinterpret_cast<const sockaddr*>(&*address), sizeof(*address));
     int error = errno;
     umask(old_mask);
     if (bound != 0) {
         return std::unexpected(std::format("cannot bind '{}': {}", path, std::strerror(error)));
+    }
+    if (access.group && fchownat(AT_FDCWD, path.c_str(), static_cast<uid_t>(-1), *access.group,
+                                 AT_SYMLINK_NOFOLLOW) != 0) {
+        error = errno;
+        unlink(path.c_str());
+        return std::unexpected(std::format(
+            "cannot give '{}' to group {}: {}{}", path, *access.group, std::strerror(error),
+            error == EPERM ? " (tessera's user must be in it)" : ""));
     }
     if (listen(fd.get(), 4) != 0) {
         return std::unexpected(

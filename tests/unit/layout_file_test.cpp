@@ -115,9 +115,12 @@ socket = "/run/vms/ivi.sock"
 scanouts = 2
 max-resources = 64
 max-memory-mb = 512
+socket-group = "root"
+allow-users = ["nobody", 4343]
 
 [guests.nav]
 socket = "nav.sock"
+socket-mode = 0o660
 
 [[rules]]
 zone = "cluster"
@@ -191,8 +194,10 @@ TEST_CASE("a full layout fills every field", "[layout-file]") {
     CHECK(driving.at("cluster") == ZoneOverride{std::nullopt, false, std::nullopt, std::nullopt});
 
     REQUIRE(layout.guests.size() == 2);
-    CHECK(layout.guests[0] == GuestSpec{"ivi-vm", "/run/vms/ivi.sock", 2, 64, 512});
-    CHECK(layout.guests[1] == GuestSpec{"nav", "nav.sock", 1, 1024, 256});
+    // A group opens the socket to it, users to everyone (the peer check keeps others out).
+    CHECK(layout.guests[0] ==
+          GuestSpec{"ivi-vm", "/run/vms/ivi.sock", 2, 64, 512, 0666, 0, {65534, 4343}});
+    CHECK(layout.guests[1] == GuestSpec{"nav", "nav.sock", 1, 1024, 256, 0660});
     CHECK(layout.find_guest("nav") == &layout.guests[1]);
     CHECK_FALSE(layout.find_guest("ivi"));
 
