@@ -354,10 +354,14 @@ void DeviceLink::drain(bool exited) {
     // the process is gone.
     for (int i = 0; (exited || i < 512) && !alive.expired() && !ended_; ++i) {
         auto received = channel::receive(channel_.get());
+        if (!received && !received.error().hung_up) {
+            fail(std::format("broke its channel: {}", received.error().what));
+            return;
+        }
         if (!received) {
             channel_watch_.reset();
             if (!pidfd_ && !exited) {
-                finish(received.error(), true); // in this process: the host is gone
+                finish(received.error().what, true); // in this process: the host is gone
             }
             return; // otherwise its exit, on the pidfd, says how it ended
         }

@@ -64,7 +64,7 @@ SendResult send(int socket, const Outgoing& message) {
                                                                             : SendResult::failed;
 }
 
-std::expected<std::optional<Message>, std::string> receive(int socket) {
+std::expected<std::optional<Message>, ReceiveError> receive(int socket) {
     // One buffer for every message: receiving happens for each frame.
     static thread_local std::vector<std::byte> buffer(sizeof(Header) + max_message);
     iovec iov{buffer.data(), buffer.size()};
@@ -82,7 +82,8 @@ std::expected<std::optional<Message>, std::string> receive(int socket) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return std::nullopt;
         }
-        return std::unexpected(std::format("receive: {}", std::strerror(errno)));
+        return std::unexpected(
+            ReceiveError{errno == ECONNRESET, std::format("receive: {}", std::strerror(errno))});
     }
     Message message;
     // Every fd goes into a UniqueFd first, so no error below leaks one.
@@ -97,22 +98,26 @@ std::expected<std::optional<Message>, std::string> receive(int socket) {
         }
     }
     if (n == 0) {
-        return std::unexpected("the other end hung up");
+        return std::unexpected(ReceiveError{true, "the other end hung up"});
     }
     if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-        return std::unexpected("a message or its fds were larger than the channel allows");
+        return std::unexpected(
+            ReceiveError{false, "a message or its fds were larger than the channel allows"});
     }
     Header header{};
     if (static_cast<size_t>(n) < sizeof(header)) {
-        return std::unexpected(std::format("a message of {} bytes, shorter than its header", n));
+        return std::unexpected(
+            ReceiveError{false, std::format("a message of {} bytes, shorter than its header", n)});
     }
     std::memcpy(&header, buffer.data(), sizeof(header));
     if (header.version != version) {
-        return std::unexpected(std::format("channel version {}, not {}", header.version, version));
+        return std::unexpected(ReceiveError{
+            false, std::format("channel version {}, not {}", header.version, version)});
     }
     if (header.size != static_cast<size_t>(n) - sizeof(header)) {
-        return std::unexpected(std::format("a body of {} bytes that says it has {}",
-                                           static_cast<size_t>(n) - sizeof(header), header.size));
+        return std::unexpected(
+            ReceiveError{false, std::format("a body of {} bytes that says it has {}",
+                                            static_cast<size_t>(n) - sizeof(header), header.size)});
     }
     message.type = static_cast<Type>(header.type);
     message.body.assign(buffer.begin() + sizeof(header), buffer.begin() + n);

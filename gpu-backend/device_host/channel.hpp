@@ -244,8 +244,13 @@ enum class SendResult { sent, full, failed };
 // Sends one message without blocking: `full` when the peer's queue has no room.
 SendResult send(int socket, const Outgoing& message);
 
+struct ReceiveError {
+    bool hung_up = false; // the peer closed its end (else: what it sent broke the format)
+    std::string what;
+};
+
 // Receives one message without blocking: nullopt when none is queued. The error says what was
-// wrong with it (or that the peer hung up): the channel is then done.
-std::expected<std::optional<Message>, std::string> receive(int socket);
+// wrong with it, or that the peer hung up: the channel is then done.
+std::expected<std::optional<Message>, ReceiveError> receive(int socket);
 
 } // namespace tessera::gpu::channel

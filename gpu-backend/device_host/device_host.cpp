@@ -88,7 +88,7 @@ void DeviceHost::on_channel_readable() {
     for (int i = 0; i < messages_per_wakeup && !alive.expired() && !finished_; ++i) {
         auto received = channel::receive(channel_.get());
         if (!received) {
-            finish(received.error());
+            finish(received.error().what);
             return;
         }
         if (!*received) {

@@ -1,5 +1,6 @@
 // A hostile VMM, or a guest that took over its device process: guest b hands in fds of the wrong
-// kind, or its device process is killed mid-frame, stopped, or grows past its memory limit.
+// kind, or its device process is killed mid-frame, stopped, grows past its memory limit, or
+// breaks the rules of its channel to tessera.
 // Only b loses its device; tessera goes on presenting at the output's rate, and guest a (a paced
 // blob guest) with it, frame for frame. b's next VMM gets a fresh device process.
 #include "guest_rig.hpp"
@@ -239,6 +240,74 @@ TEST_CASE("A device process that grows past its memory limit costs only its gues
     // The next VMM gets a real device process again.
     auto again = rig.start_b();
     CHECK(rig.guest("b").device_failures() == 1);
+}
+
+TEST_CASE("A device process that breaks its channel's rules costs only its guest",
+          "[hostile-vmm]") {
+    // Each misdeed of tessera-rogue-device, and what tessera says of it.
+    const std::vector<std::pair<const char*, const char*>> misdeeds = {
+        {"short", "shorter than its header"},
+        {"version", "channel version"},
+        {"size", "a body of"},
+        {"too-many-fds", "larger than the channel allows"},
+        {"unknown-type", "unknown type 999"},
+        {"compositor-type", "unknown type 5"},
+        {"state-size", "a bad state"},
+        {"state-value", "a bad state"},
+        {"fds-where-none", "fds with a message that takes none"},
+        {"stats-size", "bad stats"},
+        {"flush-index", "a bad flush"},
+        {"fence-index", "a bad fence"},
+        {"closed-length", "a bad closed"},
+        {"memory-count", "a bad memory table"},
+        {"lend-huge", "beyond its guest's quota"},
+        {"lend-pipe", "not a file that can be mapped"},
+        {"lend-unsealed", "not sealed against shrinking"},
+        {"lend-small", "not at least"},
+        {"lend-no-fd", "a lend without its fd"},
+        {"lend-twice", "a bad lend"},
+        {"lend-kind", "a lend of unknown kind"},
+        {"pieces-unknown-memory", "a lend of unknown memory"},
+        {"pieces-outside", "a piece outside guest memory"},
+        {"pieces-count", "a bad piece table"},
+        {"scanout-never-lent", "a scanout of memory never lent"},
+        {"scanout-source", "a bad scanout source"},
+        {"scanout-image", "a bad scanout image"},
+        {"scanout-outside", "an image outside its memory"},
+        {"cursor-size", "a bad cursor image"},
+        {"cursor-big", "a bad cursor image"},
+        {"flood", "stopped answering"}, // only ever well-formed stats, none answering a ping
+    };
+    HostileRig rig;
+    auto a = rig.start_a();
+    REQUIRE(setenv("TESSERA_DEVICE_PROGRAM", rogue_device_path().c_str(), 1) == 0);
+    uint64_t failures = 0;
+    rig.keeps_presenting(
+        [&] {
+            for (const auto& [misdeed, said] : misdeeds) {
+                CAPTURE(misdeed);
+                UniqueFd vmm = connect_to(rig.socket("b"));
+                std::string line = std::string(misdeed) + "\n";
+                REQUIRE(write(vmm.get(), line.data(), line.size()) ==
+                        static_cast<ssize_t>(line.size()));
+                REQUIRE(rig.compositor.run_until(
+                    [&] { return rig.guest("b").device_failures() == failures + 1; }, 10s));
+                ++failures;
+                const auto& reason = rig.guest("b").last_device_failure();
+                CHECK(reason.find(said) != std::string::npos);
+                if (std::string_view(misdeed) != "flood") {
+                    CHECK(reason.find("broke its channel") != std::string::npos);
+                }
+                // Its VMM's connection went with it, and b takes the next one.
+                REQUIRE(rig.compositor.run_until([&] { return closed_by_peer(vmm.get()); }, 5s));
+                REQUIRE(rig.compositor.run_until(
+                    [&] { return rig.guest("b").state() == Guest::State::listening; }, 5s));
+            }
+        },
+        [&] { return failures == misdeeds.size(); });
+    unsetenv("TESSERA_DEVICE_PROGRAM");
+    auto b = rig.start_b();
+    CHECK(rig.guest("b").device_failures() == misdeeds.size());
 }
 
 TEST_CASE("A device process runs sandboxed, with only its own fds", "[hostile-vmm]") {

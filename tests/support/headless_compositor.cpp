@@ -48,6 +48,10 @@ std::string greedy_device_path() {
     return TESSERA_GREEDY_DEVICE;
 }
 
+std::string rogue_device_path() {
+    return TESSERA_ROGUE_DEVICE;
+}
+
 std::string tessera_ctl_path() {
     return TESSERA_CTL;
 }

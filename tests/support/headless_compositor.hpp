@@ -117,7 +117,9 @@ std::string tessera_binary_path();
 std::string test_client_path();
 // Path of the simulated VM (tests/gpu/sim-guest).
 std::string sim_guest_path();
-// A device program that grows past its memory limit (tests/gpu/greedy-device).
+// Device programs that misbehave (tests/gpu/rogue-devices): one grows past its memory limit,
+// the other breaks its channel's rules as it is told on its VMM socket.
 std::string greedy_device_path();
+std::string rogue_device_path();
 
 } // namespace tessera::test
