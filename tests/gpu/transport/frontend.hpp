@@ -104,8 +104,10 @@ public:
     bool send(vhost::RequestCode request, std::span<const std::byte> payload = {},
               std::span<const int> fds = {}, uint32_t flags = vhost::flag_version);
     bool send_raw(std::span<const std::byte> bytes, std::span<const int> fds = {});
-    // Waits for a reply, running the loop meanwhile; nullopt on EOF or timeout.
-    std::optional<Reply> read_reply(int timeout_ms = 2000);
+    // Waits for a reply, running the loop meanwhile; nullopt on EOF or timeout. The timeout
+    // only bounds a failure (QEMU waits for ever): the first reply of a device process started
+    // for this connection, sanitized and in a TCG VM, can take seconds.
+    std::optional<Reply> read_reply(int timeout_ms = 20'000);
     std::optional<uint64_t> get_u64(vhost::RequestCode request);
     bool set_u64(vhost::RequestCode request, uint64_t value);
     bool set_vring_state(vhost::RequestCode request, uint32_t index, uint32_t num,
