@@ -1,5 +1,6 @@
 #include "gpu-backend/backend/guest_backend.hpp"
 
+#include "gpu-backend/virtio_gpu/config_space.hpp"
 #include "gpu-backend/virtio_gpu/protocol.hpp"
 #include "gpu-backend/virtqueue/descriptor_chain.hpp"
 #include "gpu-backend/base/log.hpp"
@@ -38,12 +39,17 @@ GuestBackend::GuestBackend(UniqueFd socket, DeviceConfig device_config, BackendC
     };
     device_.set_callbacks(std::move(device_callbacks));
 
-    ConnectionConfig connection_config;
-    connection_config.num_scanouts = std::max(device_.num_scanouts(), 1u);
+    DeviceModel model;
+    model.name = "virtio-gpu";
+    model.queue_count = 2; // control and cursor
     // EDID: the guest takes the zone's size and refresh; blobs: its framebuffers stay in its own
     // memory and are shown from there.
-    connection_config.device_features =
-        feature::gpu_edid | feature::gpu_resource_uuid | feature::gpu_resource_blob;
+    model.features = gpu_feature::edid | gpu_feature::resource_uuid | gpu_feature::resource_blob;
+    model.takes_gpu_socket = true;
+    model.read_config = [scanouts = std::max(device_.num_scanouts(), 1u)] {
+        return gpu_config(scanouts, /*num_capsets=*/0);
+    };
+    model.write_config = write_gpu_config;
     ConnectionCallbacks connection_callbacks;
     connection_callbacks.add_fd = callbacks_.add_fd;
     connection_callbacks.remove_fd = callbacks_.remove_fd;
@@ -70,7 +76,7 @@ GuestBackend::GuestBackend(UniqueFd socket, DeviceConfig device_config, BackendC
         }
     };
     connection_ = std::make_unique<Connection>(std::move(socket), std::move(connection_callbacks),
-                                               connection_config);
+                                               std::move(model));
 }
 
 GuestBackend::~GuestBackend() {
@@ -95,11 +101,7 @@ void GuestBackend::on_kick(unsigned queue) {
 void GuestBackend::process_queue(unsigned queue_index) {
     std::weak_ptr<bool> alive = alive_;
     for (;;) {
-        SplitQueue* queue = connection_->queue(queue_index);
-        if (!queue) {
-            return;
-        }
-        auto popped = queue->pop();
+        auto popped = connection_->pop(queue_index);
         if (!popped) {
             stop_device(popped.error().reason);
             return;
@@ -128,10 +130,7 @@ void GuestBackend::process_queue(unsigned queue_index) {
             return;
         }
     }
-    SplitQueue* queue = connection_->queue(queue_index);
-    if (queue && queue->needs_notification()) {
-        connection_->notify(queue_index);
-    }
+    connection_->notify_if_needed(queue_index);
 }
 
 // Writes what fits of the response (a Linux guest gives cursor requests no room) and returns
@@ -160,9 +159,8 @@ void GuestBackend::answer_deferred(ResponseToken token, std::vector<std::byte> r
     DescriptorChain chain = std::move(it->second);
     held_.erase(it);
     answer(control_queue, chain, response);
-    SplitQueue* queue = connection_ ? connection_->queue(control_queue) : nullptr;
-    if (queue && queue->needs_notification()) {
-        connection_->notify(control_queue);
+    if (connection_) {
+        connection_->notify_if_needed(control_queue);
     }
 }
 

@@ -15,7 +15,7 @@
 #include <utility>
 #include <variant>
 
-#include "gpu-backend/vhost_user/bytes.hpp"
+#include "gpu-backend/base/bytes.hpp"
 
 namespace tessera::gpu {
 namespace {
@@ -30,8 +30,6 @@ constexpr uint64_t offered_protocol_features =
 // Messages handled per wakeup before yielding to the event loop (it is level-triggered, so
 // the rest is read on the next round).
 constexpr unsigned messages_per_wakeup = 64;
-// sizeof(struct virtio_gpu_config): events_read, events_clear, num_scanouts, num_capsets.
-constexpr size_t gpu_config_size = 16;
 
 template <typename... Fs> struct Overloaded : Fs... {
     using Fs::operator()...;
@@ -62,9 +60,11 @@ bool valid_ring_size(uint32_t num) {
 
 } // namespace
 
-Connection::Connection(UniqueFd socket, ConnectionCallbacks callbacks, ConnectionConfig config)
-    : socket_(std::move(socket)), callbacks_(std::move(callbacks)), config_(config) {
-    if (!socket_ || !callbacks_.add_fd || !callbacks_.remove_fd) {
+Connection::Connection(UniqueFd socket, ConnectionCallbacks callbacks, DeviceModel model)
+    : socket_(std::move(socket)), callbacks_(std::move(callbacks)), model_(std::move(model)) {
+    bool model_fits = model_.queue_count > 0 && model_.queue_count <= max_queues;
+    vrings_.resize(model_fits ? model_.queue_count : 0);
+    if (!socket_ || !callbacks_.add_fd || !callbacks_.remove_fd || !model_fits) {
         open_ = false;
         socket_.reset();
         return;
@@ -80,11 +80,12 @@ Connection::~Connection() {
 }
 
 uint64_t Connection::offered_features() const {
-    return transport_features | config_.device_features;
+    // Device-type bits are 0 to 23: a model cannot offer transport features by mistake.
+    return transport_features | (model_.features & 0xff'ffff);
 }
 
 SplitQueue* Connection::queue(unsigned index) {
-    if (index >= queue_count || !vrings_[index].queue) {
+    if (index >= vrings_.size() || !vrings_[index].queue) {
         return nullptr;
     }
     return &*vrings_[index].queue;
@@ -279,11 +280,11 @@ void Connection::ack(const Message& message, bool success) {
 // ---- Requests ----
 
 bool Connection::check_index(uint32_t request, uint32_t index) {
-    if (index < queue_count) {
+    if (index < vrings_.size()) {
         return true;
     }
-    close(
-        std::format("{}: ring {} (the device has {})", request_name(request), index, queue_count));
+    close(std::format("{}: ring {} (the device has {})", request_name(request), index,
+                      vrings_.size()));
     return false;
 }
 
@@ -303,7 +304,7 @@ void Connection::handle(Message& message) {
                 acked_features_ = r.features;
                 if (event_idx_changed) {
                     // A running queue was set up for the other notification scheme.
-                    for (unsigned i = 0; i < queue_count; ++i) {
+                    for (unsigned i = 0; i < vrings_.size(); ++i) {
                         if (vrings_[i].queue) {
                             stop_queue(i);
                             if (!update_ready(i)) {
@@ -333,16 +334,19 @@ void Connection::handle(Message& message) {
                 }
                 memory_ = std::move(*memory);
                 // Running queues follow the new table; chains in flight keep the old one.
-                for (unsigned i = 0; i < queue_count; ++i) {
+                for (unsigned i = 0; i < vrings_.size(); ++i) {
                     if (auto& q = vrings_[i].queue) {
-                        if (auto moved = q->rebind(memory_); !moved) {
+                        auto moved = locate_rings(vrings_[i]).and_then([&](RingAreas rings) {
+                            return q->rebind(memory_, rings);
+                        });
+                        if (!moved) {
                             close(
                                 std::format("SET_MEM_TABLE: ring {}: {}", i, moved.error().reason));
                             return;
                         }
                     }
                 }
-                for (unsigned i = 0; i < queue_count; ++i) {
+                for (unsigned i = 0; i < vrings_.size(); ++i) {
                     if (!update_ready(i)) {
                         return;
                     }
@@ -446,7 +450,7 @@ void Connection::handle(Message& message) {
                 ack(message);
             },
             [&](GetQueueNum&) {
-                send_reply(encode_u64_reply(code(RequestCode::get_queue_num), queue_count));
+                send_reply(encode_u64_reply(code(RequestCode::get_queue_num), vrings_.size()));
             },
             [&](SetVringEnable& r) {
                 if (!check_index(code(RequestCode::set_vring_enable), r.index)) {
@@ -461,22 +465,29 @@ void Connection::handle(Message& message) {
                 }
             },
             [&](GetConfig& r) {
-                ByteWriter config;
-                config.u32(0).u32(0).u32(config_.num_scanouts).u32(config_.num_capsets);
+                std::vector<std::byte> config;
+                if (model_.read_config) {
+                    config = model_.read_config();
+                }
                 std::span<const std::byte> data;
-                // A range outside struct virtio_gpu_config gets an empty reply: an error.
-                if (r.offset <= gpu_config_size && r.size <= gpu_config_size - r.offset) {
-                    data = std::span(config.data()).subspan(r.offset, r.size);
+                // A range outside the config space gets an empty reply: an error.
+                if (r.offset <= config.size() && r.size <= config.size() - r.offset) {
+                    data = std::span(config).subspan(r.offset, r.size);
                 } else {
-                    guest_warn("GET_CONFIG: bytes {}+{} outside the config space", r.offset,
-                               r.size);
+                    guest_warn("GET_CONFIG: bytes {}+{} outside the {} config space", r.offset,
+                               r.size, model_.name);
                 }
                 send_reply(encode_config_reply(r.offset, r.flags, data));
             },
             [&](SetConfig& r) {
-                // events_clear is the only writable field, and no event is ever raised.
-                log::debug(vhost::vhost_log, "SET_CONFIG {}+{} ignored", r.offset, r.data.size());
-                ack(message);
+                std::optional<std::string> refused = "the device has no writable config";
+                if (model_.write_config) {
+                    refused = model_.write_config(r.offset, r.data);
+                }
+                if (refused) {
+                    guest_warn("SET_CONFIG {}+{} refused: {}", r.offset, r.data.size(), *refused);
+                }
+                ack(message, !refused);
             },
             [&](SetBackendReqFd& r) {
                 // Only ever written to, never blocking: a peer's fd of any other kind ends
@@ -489,6 +500,11 @@ void Connection::handle(Message& message) {
                 ack(message);
             },
             [&](GpuSetSocket& r) {
+                if (!model_.takes_gpu_socket) {
+                    guest_warn("VHOST_USER_GPU_SET_SOCKET to a {} device ignored", model_.name);
+                    ack(message, false);
+                    return;
+                }
                 if (auto wrong = fd_kind::check_socket(r.fd.get())) {
                     close(std::format("VHOST_USER_GPU_SET_SOCKET: {}", *wrong));
                     return;
@@ -516,10 +532,9 @@ bool Connection::update_ready(unsigned index) {
     if (!ready || vring.queue) {
         return open_;
     }
-    QueueConfig config{vring.num,         vring.addr->desc,
-                       vring.addr->avail, vring.addr->used,
-                       vring.base,        (acked_features_ & feature::ring_event_idx) != 0};
-    auto queue = SplitQueue::create(memory_, config);
+    QueueConfig config{vring.num, vring.base, (acked_features_ & feature::ring_event_idx) != 0};
+    auto queue = locate_rings(vring).and_then(
+        [&](RingAreas rings) { return SplitQueue::create(memory_, rings, config); });
     if (!queue) {
         close(std::format("ring {}: {}", index, queue.error().reason));
         return false;
@@ -528,6 +543,21 @@ bool Connection::update_ready(unsigned index) {
     running_ = true;
     log::debug(vhost::vhost_log, "ring {} started: size {}, base {}", index, vring.num, vring.base);
     return run_callback(alive_, open_, callbacks_.on_queue_ready, index);
+}
+
+std::expected<RingAreas, RingError> Connection::locate_rings(const VringState& vring) const {
+    // SET_VRING_ADDR gives the frontend's own user addresses: only the memory table knows
+    // where they are; the ring walker gets host memory.
+    const uint64_t n = vring.num;
+    auto desc = memory_->translate_user(vring.addr->desc, RingAreas::desc_bytes(n));
+    auto avail = memory_->translate_user(vring.addr->avail, RingAreas::avail_bytes(n));
+    auto used = memory_->translate_user(vring.addr->used, RingAreas::used_bytes(n));
+    if (!desc || !avail || !used) {
+        return std::unexpected(RingError{
+            std::format("ring outside guest memory (desc {:#x}, avail {:#x}, used {:#x}, size {})",
+                        vring.addr->desc, vring.addr->avail, vring.addr->used, n)});
+    }
+    return RingAreas{*desc, *avail, *used};
 }
 
 void Connection::stop_queue(unsigned index) {
@@ -539,7 +569,7 @@ void Connection::stop_queue(unsigned index) {
 }
 
 void Connection::stop_all() {
-    for (unsigned i = 0; i < queue_count; ++i) {
+    for (unsigned i = 0; i < vrings_.size(); ++i) {
         stop_queue(i);
     }
 }
@@ -557,7 +587,7 @@ bool Connection::reset_device() {
     if (!rings_stopped()) {
         return false;
     }
-    for (unsigned i = 0; i < queue_count; ++i) {
+    for (unsigned i = 0; i < vrings_.size(); ++i) {
         set_fd(i, vrings_[i].kick, UniqueFd(), true, "reset");
         vrings_[i] = VringState{};
     }
@@ -607,8 +637,23 @@ void Connection::on_kick_readable(unsigned index) {
     }
 }
 
+std::expected<std::optional<DescriptorChain>, RingError> Connection::pop(unsigned index) {
+    SplitQueue* running = queue(index);
+    if (!running) {
+        return std::nullopt;
+    }
+    return running->pop();
+}
+
+void Connection::notify_if_needed(unsigned index) {
+    SplitQueue* running = queue(index);
+    if (running && running->needs_notification()) {
+        notify(index);
+    }
+}
+
 bool Connection::notify(unsigned index) {
-    if (index >= queue_count || !vrings_[index].call) {
+    if (index >= vrings_.size() || !vrings_[index].call) {
         return false;
     }
     uint64_t one = 1;

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -12,6 +13,7 @@
 
 #include "gpu-backend/base/log_limiter.hpp"
 #include "gpu-backend/base/unique_fd.hpp"
+#include "gpu-backend/vhost_user/device_model.hpp"
 #include "gpu-backend/vhost_user/guest_memory.hpp"
 #include "gpu-backend/vhost_user/vhost_log.hpp"
 #include "gpu-backend/vhost_user/message.hpp"
@@ -19,11 +21,8 @@
 
 namespace tessera::gpu {
 
-// Feature bits (virtio spec, vhost-user.rst).
+// Transport feature bits (virtio spec, vhost-user.rst); device-type bits live with their model.
 namespace feature {
-inline constexpr uint64_t gpu_edid = 1ULL << 1;            // VIRTIO_GPU_F_EDID
-inline constexpr uint64_t gpu_resource_uuid = 1ULL << 2;   // VIRTIO_GPU_F_RESOURCE_UUID
-inline constexpr uint64_t gpu_resource_blob = 1ULL << 3;   // VIRTIO_GPU_F_RESOURCE_BLOB
 inline constexpr uint64_t ring_indirect_desc = 1ULL << 28; // VIRTIO_RING_F_INDIRECT_DESC
 inline constexpr uint64_t ring_event_idx = 1ULL << 29;     // VIRTIO_RING_F_EVENT_IDX
 inline constexpr uint64_t protocol_features = 1ULL << 30;  // VHOST_USER_F_PROTOCOL_FEATURES
@@ -51,14 +50,6 @@ struct VringState {
     std::optional<SplitQueue> queue; // set while the ring runs
 };
 
-struct ConnectionConfig {
-    // Device feature bits offered besides the transport ones (VIRTIO_GPU_F_*).
-    uint64_t device_features = feature::gpu_edid;
-    // struct virtio_gpu_config values. QEMU overwrites num_scanouts with its own max_outputs.
-    uint32_t num_scanouts = 1;
-    uint32_t num_capsets = 0;
-};
-
 // What the connection tells its owner. add_fd/remove_fd hook fds into any event loop
 // (level-triggered readability); add_fd returns false when the loop cannot watch the fd, which
 // closes the connection. The rest report to the device model.
@@ -78,16 +69,17 @@ struct ConnectionCallbacks {
     std::function<void(std::string_view reason)> on_closed;
 };
 
-// One guest's vhost-user backend connection (QEMU vhost-user-gpu-pci on the other side) over a
-// connected SOCK_STREAM socket. Single-threaded: everything runs from the event loop's
-// callbacks. Any callback may destroy the Connection.
+// One vhost-user backend connection for one virtio device (QEMU vhost-user-gpu-pci or
+// vhost-user-input-pci on the other side) over a connected SOCK_STREAM socket. Which device
+// it carries is the DeviceModel's business. Single-threaded: everything runs from the event
+// loop's callbacks. Any callback may destroy the Connection.
 class Connection {
 public:
-    static constexpr unsigned queue_count = 2; // control and cursor
+    static constexpr unsigned max_queues = 8;
 
-    // add_fd and remove_fd are required; without them (or without a socket) the connection
-    // starts closed.
-    Connection(UniqueFd socket, ConnectionCallbacks callbacks, ConnectionConfig config = {});
+    // add_fd and remove_fd are required; without them, without a socket, or with a model of
+    // no queues or more than max_queues, the connection starts closed.
+    Connection(UniqueFd socket, ConnectionCallbacks callbacks, DeviceModel model);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -108,9 +100,15 @@ public:
     // The running queue, or nullptr. Valid until the next message or fail_device(): look it
     // up on each kick rather than keeping it.
     [[nodiscard]] SplitQueue* queue(unsigned index);
+    // The next chain the driver made available on a running queue; nullopt when there is none
+    // or the queue does not run. An error means the ring is broken: call fail_device().
+    std::expected<std::optional<DescriptorChain>, RingError> pop(unsigned index);
     // Signals the call eventfd; false when there is none.
     bool notify(unsigned index);
+    // After a batch of pushes: signals the driver when it asked to be.
+    void notify_if_needed(unsigned index);
 
+    [[nodiscard]] unsigned queue_count() const { return static_cast<unsigned>(vrings_.size()); }
     [[nodiscard]] uint64_t offered_features() const;
     [[nodiscard]] uint64_t acked_features() const { return acked_features_; }
     [[nodiscard]] uint64_t acked_protocol_features() const { return acked_protocol_features_; }
@@ -145,13 +143,15 @@ private:
     // no eventfd, or the loop cannot watch it.
     bool set_fd(unsigned index, UniqueFd& slot, UniqueFd fd, bool watch, std::string_view what);
     void on_kick_readable(unsigned index);
+    // Where the ring's areas are in memory_ (the frontend gave user addresses), or why not.
+    std::expected<RingAreas, RingError> locate_rings(const VringState& vring) const;
     void unhook_all();
 
     template <typename... Args> void guest_warn(std::format_string<Args...> fmt, Args&&... args);
 
     UniqueFd socket_;
     ConnectionCallbacks callbacks_;
-    ConnectionConfig config_;
+    DeviceModel model_;
     bool open_ = true;
     // Expires when the Connection is destroyed, so code that ran a callback can tell.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -170,7 +170,7 @@ private:
     uint64_t acked_features_ = 0;
     uint64_t acked_protocol_features_ = 0;
     std::shared_ptr<const GuestMemory> memory_;
-    std::array<VringState, queue_count> vrings_;
+    std::vector<VringState> vrings_;
     bool broken_ = false;
     bool running_ = false; // a queue started since the rings last stopped
     UniqueFd gpu_socket_;

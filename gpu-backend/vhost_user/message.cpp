@@ -3,7 +3,7 @@
 #include <format>
 #include <optional>
 
-#include "gpu-backend/vhost_user/bytes.hpp"
+#include "gpu-backend/base/bytes.hpp"
 
 namespace tessera::gpu::vhost {
 namespace {

@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "gpu-backend/vhost_user/guest_memory.hpp"
+#include "gpu-backend/guest_ram.hpp"
 
 namespace tessera::gpu {
 
@@ -24,7 +24,7 @@ public:
     [[nodiscard]] std::span<const std::span<std::byte>> writable() const { return writable_; }
     [[nodiscard]] uint64_t readable_size() const { return readable_size_; }
     [[nodiscard]] uint64_t writable_size() const { return writable_size_; }
-    [[nodiscard]] const std::shared_ptr<const GuestMemory>& memory() const { return memory_; }
+    [[nodiscard]] const std::shared_ptr<const GuestRam>& memory() const { return memory_; }
 
 private:
     friend class SplitQueue;
@@ -35,7 +35,7 @@ private:
     Segments writable_;
     uint64_t readable_size_ = 0;
     uint64_t writable_size_ = 0;
-    std::shared_ptr<const GuestMemory> memory_;
+    std::shared_ptr<const GuestRam> memory_;
 };
 
 // Reads the readable part of a chain as one byte stream, whatever the descriptor boundaries.

@@ -6,7 +6,7 @@
 #include <format>
 #include <vector>
 
-#include "gpu-backend/vhost_user/bytes.hpp"
+#include "gpu-backend/base/bytes.hpp"
 
 namespace tessera::gpu {
 namespace {
@@ -41,18 +41,19 @@ RingError violation(std::string reason) {
 
 } // namespace
 
-std::expected<SplitQueue, RingError> SplitQueue::create(std::shared_ptr<const GuestMemory> memory,
+std::expected<SplitQueue, RingError> SplitQueue::create(std::shared_ptr<const GuestRam> memory,
+                                                        RingAreas rings,
                                                         const QueueConfig& config) {
     if (config.size == 0 || config.size > vring::max_size || !std::has_single_bit(config.size)) {
         return std::unexpected(violation(std::format("queue size {}", config.size)));
     }
     if (!memory) {
-        return std::unexpected(violation("no memory table"));
+        return std::unexpected(violation("no guest memory"));
     }
     SplitQueue queue;
     queue.memory_ = std::move(memory);
     queue.config_ = config;
-    if (auto error = queue.locate_rings()) {
+    if (auto error = queue.take_rings(rings)) {
         return std::unexpected(std::move(*error));
     }
     queue.serial_ = next_serial();
@@ -62,36 +63,33 @@ std::expected<SplitQueue, RingError> SplitQueue::create(std::shared_ptr<const Gu
     return queue;
 }
 
-std::expected<void, RingError> SplitQueue::rebind(std::shared_ptr<const GuestMemory> memory) {
+std::expected<void, RingError> SplitQueue::rebind(std::shared_ptr<const GuestRam> memory,
+                                                  RingAreas rings) {
     if (!memory) {
-        return std::unexpected(violation("no memory table"));
+        return std::unexpected(violation("no guest memory"));
     }
-    auto old = std::exchange(memory_, std::move(memory));
-    if (auto error = locate_rings()) {
-        memory_ = std::move(old);
-        locate_rings(); // the old table located them before
+    if (auto error = take_rings(rings)) {
         return std::unexpected(std::move(*error));
     }
+    memory_ = std::move(memory);
     return {};
 }
 
-std::optional<RingError> SplitQueue::locate_rings() {
+std::optional<RingError> SplitQueue::take_rings(const RingAreas& rings) {
     const uint64_t n = config_.size;
-    auto desc = memory_->translate_user(config_.desc_addr, vring::desc_size * n);
-    auto avail = memory_->translate_user(config_.avail_addr, 6 + 2 * n);
-    auto used = memory_->translate_user(config_.used_addr, 6 + used_elem_size * n);
-    if (!desc || !avail || !used) {
-        return violation(std::format("ring outside guest memory (desc {:#x}, avail {:#x}, used "
-                                     "{:#x}, size {})",
-                                     config_.desc_addr, config_.avail_addr, config_.used_addr, n));
+    if (rings.desc.size() < RingAreas::desc_bytes(n) ||
+        rings.avail.size() < RingAreas::avail_bytes(n) ||
+        rings.used.size() < RingAreas::used_bytes(n)) {
+        return violation(std::format("ring areas too small for {} entries", n));
     }
     // Alignments from the virtio spec (2.7 "Virtqueue Alignment"); the index atomics need them.
-    if (!aligned(desc->data(), 16) || !aligned(avail->data(), 2) || !aligned(used->data(), 4)) {
+    if (!aligned(rings.desc.data(), 16) || !aligned(rings.avail.data(), 2) ||
+        !aligned(rings.used.data(), 4)) {
         return violation("misaligned ring");
     }
-    desc_ = *desc;
-    avail_ = *avail;
-    used_ = *used;
+    desc_ = rings.desc;
+    avail_ = rings.avail;
+    used_ = rings.used;
     return std::nullopt;
 }
 

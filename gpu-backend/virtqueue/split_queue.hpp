@@ -8,7 +8,7 @@
 #include <span>
 #include <string>
 
-#include "gpu-backend/vhost_user/guest_memory.hpp"
+#include "gpu-backend/guest_ram.hpp"
 #include "gpu-backend/virtqueue/descriptor_chain.hpp"
 
 // The split virtqueue (virtio 1.x section 2.7) as the device sees it. Every index, length and
@@ -36,24 +36,36 @@ struct RingError {
     std::string reason;
 };
 
-// What SET_VRING_NUM/ADDR/BASE and SET_FEATURES configured.
+// What the transport configured (for vhost-user: SET_VRING_NUM/BASE and SET_FEATURES).
 struct QueueConfig {
-    uint32_t size = 0;      // power of two, at most vring::max_size
-    uint64_t desc_addr = 0; // frontend user addresses (translate_user)
-    uint64_t avail_addr = 0;
-    uint64_t used_addr = 0;
-    uint16_t next_avail = 0; // SET_VRING_BASE
+    uint32_t size = 0;       // power of two, at most vring::max_size
+    uint16_t next_avail = 0; // where the driver's avail ring resumes
     bool event_idx = false;  // VIRTIO_RING_F_EVENT_IDX negotiated
+};
+
+// The three ring areas in host memory, as the transport located them from its own kind of
+// address (vhost-user: the frontend's user addresses). They must lie within the GuestRam the
+// queue is given, which keeps them mapped.
+struct RingAreas {
+    std::span<std::byte> desc;  // at least desc_bytes(size)
+    std::span<std::byte> avail; // at least avail_bytes(size)
+    std::span<std::byte> used;  // at least used_bytes(size)
+
+    static constexpr uint64_t desc_bytes(uint64_t size) { return vring::desc_size * size; }
+    static constexpr uint64_t avail_bytes(uint64_t size) { return 6 + 2 * size; }
+    static constexpr uint64_t used_bytes(uint64_t size) { return 6 + 8 * size; }
 };
 
 class SplitQueue {
 public:
-    // Locates the three ring areas in `memory`; fails when one is outside it or misaligned.
-    static std::expected<SplitQueue, RingError> create(std::shared_ptr<const GuestMemory> memory,
-                                                       const QueueConfig& config);
+    // A queue on `rings`, whose descriptors' guest-physical addresses `memory` translates.
+    // Fails on a bad size, a missing memory, or areas too small or misaligned.
+    static std::expected<SplitQueue, RingError> create(std::shared_ptr<const GuestRam> memory,
+                                                       RingAreas rings, const QueueConfig& config);
 
-    // Moves to a new memory table, keeping the ring indices (SET_MEM_TABLE while running).
-    std::expected<void, RingError> rebind(std::shared_ptr<const GuestMemory> memory);
+    // Moves to a new memory (and the rings' place in it), keeping the ring indices: a new
+    // memory table while running. On failure the queue keeps what it had.
+    std::expected<void, RingError> rebind(std::shared_ptr<const GuestRam> memory, RingAreas rings);
 
     // The next available chain, or nullopt when the driver has made none available. With
     // event-idx, finding the ring empty also asks the driver to kick for the next one.
@@ -75,7 +87,7 @@ public:
     [[nodiscard]] uint16_t next_used() const { return next_used_; }
     [[nodiscard]] uint32_t in_flight() const { return in_flight_; }
     [[nodiscard]] const QueueConfig& config() const { return config_; }
-    [[nodiscard]] const std::shared_ptr<const GuestMemory>& memory() const { return memory_; }
+    [[nodiscard]] const std::shared_ptr<const GuestRam>& memory() const { return memory_; }
 
 private:
     struct Desc {
@@ -86,7 +98,7 @@ private:
     };
 
     SplitQueue() = default;
-    std::optional<RingError> locate_rings();
+    std::optional<RingError> take_rings(const RingAreas& rings);
     uint16_t avail_idx_acquire() const;
     uint16_t avail_ring(uint16_t slot) const;
     void set_avail_event(uint16_t value);
@@ -95,7 +107,7 @@ private:
                                         bool& seen_writable) const;
     static Desc parse_desc(const std::byte* p);
 
-    std::shared_ptr<const GuestMemory> memory_;
+    std::shared_ptr<const GuestRam> memory_;
     QueueConfig config_;
     std::span<std::byte> desc_;  // 16 * size
     std::span<std::byte> avail_; // 6 + 2 * size: flags, idx, ring[size], used_event

@@ -2,7 +2,7 @@
 
 #include "frontend.hpp"
 #include "gpu-backend/backend/guest_backend.hpp"
-#include "gpu-backend/vhost_user/bytes.hpp"
+#include "gpu-backend/base/bytes.hpp"
 #include "gpu-backend/vhost_user/message.hpp"
 #include "gpu-backend/virtqueue/split_queue.hpp"
 #include "guest_driver.hpp"

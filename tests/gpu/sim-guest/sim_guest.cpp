@@ -242,7 +242,7 @@ int main(int argc, char** argv) {
     options.connect_path = args.socket;
     options.regions = {{0, 64ull << 20}};
     if (args.blob) {
-        options.features |= feature::gpu_resource_blob;
+        options.features |= gpu_feature::resource_blob;
     }
     std::optional<Frontend> frontend;
     try {

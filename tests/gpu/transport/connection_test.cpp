@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "gpu-backend/vhost_user/bytes.hpp"
+#include "gpu-backend/base/bytes.hpp"
 #include "gpu-backend/vhost_user/vhost_log.hpp"
 #include "harness.hpp"
 #include "gpu-backend/base/log.hpp"
@@ -17,7 +17,7 @@ using namespace tessera::gpu::test;
 using vhost::RequestCode;
 
 TEST_CASE("QEMU 10's startup sequence starts both queues", "[vhost-connection]") {
-    Harness h({}, ConnectionConfig{.device_features = feature::gpu_edid, .num_scanouts = 2});
+    Harness h({}, gpu_model(2, gpu_feature::edid));
     REQUIRE(h.frontend.negotiate());
     // Negotiation alone starts nothing.
     CHECK(h.ready.empty());
@@ -26,7 +26,7 @@ TEST_CASE("QEMU 10's startup sequence starts both queues", "[vhost-connection]")
     CHECK(offered & feature::ring_indirect_desc);
     CHECK(offered & feature::ring_event_idx);
     CHECK(offered & feature::protocol_features);
-    CHECK(offered & feature::gpu_edid);
+    CHECK(offered & gpu_feature::edid);
     CHECK_FALSE(offered & feature::ring_packed);
     uint64_t protocol = h.frontend.protocol_features();
     CHECK(protocol == (protocol_feature::reply_ack | protocol_feature::backend_req |
@@ -100,7 +100,7 @@ TEST_CASE("A config change reaches the frontend on the backend channel", "[vhost
 }
 
 TEST_CASE("GET_QUEUE_NUM and GET_CONFIG describe a 2D virtio-gpu", "[vhost-connection]") {
-    Harness h({}, ConnectionConfig{.num_scanouts = 3, .num_capsets = 0});
+    Harness h({}, gpu_model(3));
     CHECK(h.frontend.get_u64(RequestCode::get_queue_num) == 2);
     auto config = h.frontend.get_config(0, 16);
     REQUIRE(config);
@@ -114,12 +114,19 @@ TEST_CASE("GET_QUEUE_NUM and GET_CONFIG describe a 2D virtio-gpu", "[vhost-conne
     // Outside the config space: an empty reply, which QEMU takes as an error.
     CHECK_FALSE(h.frontend.get_config(12, 8));
     CHECK(h.connection->is_open());
-    // SET_CONFIG is accepted and ignored.
+    // SET_CONFIG inside the space is accepted and changes nothing; outside it is refused.
     ByteWriter w;
     w.u32(4).u32(4).u32(0).u32(1);
     REQUIRE(h.frontend.send(RequestCode::set_config, w.data(), {},
                             vhost::flag_version | vhost::flag_need_reply));
     CHECK(h.frontend.expect_ack(RequestCode::set_config));
+    CHECK(h.frontend.get_config(8, 4) == part);
+    ByteWriter outside;
+    outside.u32(16).u32(4).u32(0).u32(1);
+    REQUIRE(h.frontend.send(RequestCode::set_config, outside.data(), {},
+                            vhost::flag_version | vhost::flag_need_reply));
+    CHECK(h.frontend.expect_ack(RequestCode::set_config, /*success=*/false));
+    CHECK(h.connection->is_open());
 }
 
 TEST_CASE("A kick runs the device, whose answer reaches the driver", "[vhost-connection]") {
@@ -335,7 +342,7 @@ TEST_CASE("The owner may destroy the connection from its callbacks", "[vhost-con
             victim.reset();
             destroyed = true;
         };
-        victim = std::make_unique<Connection>(other.take_backend_socket(), callbacks);
+        victim = std::make_unique<Connection>(other.take_backend_socket(), callbacks, gpu_model());
         REQUIRE(other.start());
         other.close_socket();
         loop.run_until_idle();
@@ -358,7 +365,7 @@ TEST_CASE("The owner may destroy the connection from its callbacks", "[vhost-con
             victim.reset();
             destroyed = true;
         };
-        victim = std::make_unique<Connection>(other.take_backend_socket(), callbacks);
+        victim = std::make_unique<Connection>(other.take_backend_socket(), callbacks, gpu_model());
         REQUIRE(other.start());
         REQUIRE(other.submit(0, {bytes_of("x")}, {1}));
         other.kick(0);
@@ -383,16 +390,24 @@ TEST_CASE("Connections leave no fd behind", "[vhost-connection]") {
     CHECK(open_fd_count() == before);
 }
 
-TEST_CASE("A connection without an event loop or socket starts closed", "[vhost-connection]") {
+TEST_CASE("A connection without an event loop, socket or queues starts closed",
+          "[vhost-connection]") {
     TestEventLoop loop;
     Frontend frontend(loop);
-    Connection no_loop(frontend.take_backend_socket(), {});
+    Connection no_loop(frontend.take_backend_socket(), {}, gpu_model());
     CHECK_FALSE(no_loop.is_open());
     ConnectionCallbacks callbacks;
     callbacks.add_fd = loop.add_fd_callback();
     callbacks.remove_fd = loop.remove_fd_callback();
-    Connection no_socket(UniqueFd(), callbacks);
+    Connection no_socket(UniqueFd(), callbacks, gpu_model());
     CHECK_FALSE(no_socket.is_open());
+    for (unsigned queues : {0U, Connection::max_queues + 1}) {
+        Frontend other(loop);
+        auto model = gpu_model();
+        model.queue_count = queues;
+        Connection no_queues(other.take_backend_socket(), callbacks, model);
+        CHECK_FALSE(no_queues.is_open());
+    }
     CHECK(loop.watch_count() == 0);
     CHECK_FALSE(no_socket.notify(0));
     CHECK_FALSE(no_socket.queue(5));

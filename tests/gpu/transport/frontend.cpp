@@ -14,7 +14,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "gpu-backend/vhost_user/bytes.hpp"
+#include "gpu-backend/base/bytes.hpp"
 #include "gpu-backend/virtqueue/split_queue.hpp"
 
 namespace tessera::gpu::test {
@@ -263,10 +263,10 @@ bool Frontend::set_u64(RequestCode request, uint64_t value) {
     return send(request, w.data());
 }
 
-bool Frontend::expect_ack(RequestCode request) {
+bool Frontend::expect_ack(RequestCode request, bool success) {
     auto reply = read_reply();
     return reply && reply->header.request == vhost::code(request) && reply->payload.size() == 8 &&
-           load_le<uint64_t>(reply->payload.data()) == 0;
+           (load_le<uint64_t>(reply->payload.data()) == 0) == success;
 }
 
 bool Frontend::set_vring_state(RequestCode request, uint32_t index, uint32_t num, bool need_reply) {
@@ -352,6 +352,15 @@ std::optional<std::vector<std::byte>> Frontend::get_config(uint32_t offset, uint
     return std::vector<std::byte>(data->begin(), data->end());
 }
 
+bool Frontend::set_config(uint32_t offset, std::span<const std::byte> data) {
+    ByteWriter w;
+    w.u32(offset).u32(static_cast<uint32_t>(data.size())).u32(0);
+    w.bytes(data);
+    return send(RequestCode::set_config, w.data(), {},
+                vhost::flag_version | vhost::flag_need_reply) &&
+           expect_ack(RequestCode::set_config);
+}
+
 bool Frontend::backend_closed(int timeout_ms) {
     bool closed = false;
     loop_.run_until(
@@ -422,21 +431,22 @@ bool Frontend::negotiate() {
             return false;
         }
     }
-    return get_config(0, 16) && get_config(0, 16);
+    return get_config(0, options_.config_size) && get_config(0, options_.config_size);
 }
 
 bool Frontend::driver_ok() {
-    int pair[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
-        return false;
+    if (options_.gpu_socket) {
+        int pair[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+            return false;
+        }
+        gpu_socket_.reset(pair[0]);
+        UniqueFd backend_end(pair[1]);
+        std::array<int, 1> gpu_fd{backend_end.get()};
+        if (!send(RequestCode::gpu_set_socket, {}, gpu_fd)) {
+            return false;
+        }
     }
-    gpu_socket_.reset(pair[0]);
-    UniqueFd backend_end(pair[1]);
-    std::array<int, 1> gpu_fd{backend_end.get()};
-    if (!send(RequestCode::gpu_set_socket, {}, gpu_fd)) {
-        return false;
-    }
-    backend_end.reset();
     for (unsigned q = 0; q < queue_count; ++q) {
         rings_[q].call = make_eventfd();
         if (!set_vring_fd(RequestCode::set_vring_call, q, rings_[q].call.get())) {

@@ -12,6 +12,7 @@
 
 #include "gpu-backend/vhost_user/connection.hpp"
 #include "gpu-backend/vhost_user/message.hpp"
+#include "gpu-backend/virtio_gpu/config_space.hpp"
 #include "test_loop.hpp"
 #include "gpu-backend/base/unique_fd.hpp"
 
@@ -38,13 +39,17 @@ struct FrontendOptions {
     uint16_t queue_size = 256;
     // What SET_FEATURES sends: what QEMU 10 sends for vhost-user-gpu-pci, whatever was offered.
     uint64_t features = feature::version_1 | feature::ring_indirect_desc | feature::ring_event_idx |
-                        feature::protocol_features | feature::ring_reset | feature::gpu_edid;
+                        feature::protocol_features | feature::ring_reset | gpu_feature::edid;
     // Connect to a backend listening on this unix socket (as QEMU's chardev does) instead of
     // making a socketpair; then there is no backend socket to take.
     std::string connect_path;
     // Take BACKEND_REQ when offered and hand the backend a channel (SET_BACKEND_REQ_FD), as QEMU
     // does; read it with backend_requests().
     bool backend_channel = true;
+    // What the device is: vhost-user-gpu-pci hands a GPU socket at DRIVER_OK and has a 16-byte
+    // config space; vhost-user-input-pci (4-entry rings) has neither socket nor 16 bytes.
+    bool gpu_socket = true;
+    uint32_t config_size = gpu_config_size;
 };
 
 struct Reply {
@@ -118,8 +123,11 @@ public:
     bool set_mem_table(bool need_reply = true);
     std::vector<std::byte> mem_table_payload() const;
     std::optional<std::vector<std::byte>> get_config(uint32_t offset, uint32_t size);
+    // SET_CONFIG with REPLY_ACK; true when the backend took the write.
+    bool set_config(uint32_t offset, std::span<const std::byte> data);
     // Reads a REPLY_ACK reply to `request`; true when it reports success.
-    bool expect_ack(vhost::RequestCode request);
+    // A REPLY_ACK for `request` that says success (or, with success false, failure).
+    bool expect_ack(vhost::RequestCode request, bool success = true);
     // Whether the backend closed its end (discarding what it still sent) within the timeout.
     bool backend_closed(int timeout_ms = 2000);
     [[nodiscard]] uint64_t backend_features() const { return backend_features_; }

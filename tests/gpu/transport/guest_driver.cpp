@@ -1,6 +1,6 @@
 #include "guest_driver.hpp"
 
-#include "gpu-backend/vhost_user/bytes.hpp"
+#include "gpu-backend/base/bytes.hpp"
 
 #include <algorithm>
 #include <chrono>

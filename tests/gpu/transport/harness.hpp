@@ -8,6 +8,7 @@
 
 #include "frontend.hpp"
 #include "gpu-backend/vhost_user/connection.hpp"
+#include "gpu-backend/virtio_gpu/config_space.hpp"
 #include "gpu-backend/virtqueue/descriptor_chain.hpp"
 
 // A Connection and a Frontend on one TestEventLoop, with a stand-in device that echoes each
@@ -22,6 +23,18 @@ inline uint32_t echo_chain(const DescriptorChain& chain) {
     reader.read(bytes);
     writer.write(bytes);
     return static_cast<uint32_t>(writer.written());
+}
+
+// The transport's view of a virtio-gpu: two queues and its config space.
+inline DeviceModel gpu_model(uint32_t num_scanouts = 1, uint64_t features = gpu_feature::edid) {
+    DeviceModel model;
+    model.name = "virtio-gpu";
+    model.queue_count = 2;
+    model.features = features;
+    model.takes_gpu_socket = true;
+    model.read_config = [num_scanouts] { return gpu_config(num_scanouts, 0); };
+    model.write_config = write_gpu_config;
+    return model;
 }
 
 struct Harness {
@@ -39,7 +52,7 @@ struct Harness {
     // Whether kicks are processed at once (tests that pop themselves turn it off).
     bool process_on_kick = true;
 
-    explicit Harness(FrontendOptions options = {}, ConnectionConfig config = {})
+    explicit Harness(FrontendOptions options = {}, DeviceModel model = gpu_model())
         : frontend(loop, std::move(options)) {
         ConnectionCallbacks callbacks;
         callbacks.add_fd = loop.add_fd_callback();
@@ -54,7 +67,7 @@ struct Harness {
         callbacks.on_rings_stopped = [this] { ++rings_stopped; };
         callbacks.on_closed = [this](std::string_view reason) { closed = std::string(reason); };
         connection = std::make_unique<Connection>(frontend.take_backend_socket(),
-                                                  std::move(callbacks), config);
+                                                  std::move(callbacks), std::move(model));
     }
 
     // What a device does on a kick: pop everything, answer, push, notify once.

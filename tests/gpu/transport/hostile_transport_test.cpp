@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gpu-backend/vhost_user/bytes.hpp"
+#include "gpu-backend/base/bytes.hpp"
 #include "harness.hpp"
 
 using namespace tessera;
@@ -437,7 +437,7 @@ TEST_CASE("A malformed message closes only its own connection", "[hostile-transp
     callbacks.add_fd = h.loop.add_fd_callback();
     callbacks.remove_fd = h.loop.remove_fd_callback();
     callbacks.on_closed = [&](std::string_view reason) { other_closed = std::string(reason); };
-    Connection second(other.take_backend_socket(), callbacks);
+    Connection second(other.take_backend_socket(), callbacks, gpu_model());
 
     REQUIRE(h.frontend.start());
     REQUIRE(other.start());
@@ -578,7 +578,7 @@ TEST_CASE("An fd of the wrong kind in any slot closes only that connection",
                 ConnectionCallbacks callbacks;
                 callbacks.add_fd = h.loop.add_fd_callback();
                 callbacks.remove_fd = h.loop.remove_fd_callback();
-                Connection second(other.take_backend_socket(), callbacks);
+                Connection second(other.take_backend_socket(), callbacks, gpu_model());
                 REQUIRE(h.frontend.start());
                 REQUIRE(other.start());
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "frontend.hpp"
-#include "gpu-backend/vhost_user/bytes.hpp"
+#include "gpu-backend/base/bytes.hpp"
 #include "gpu-backend/vhost_user/message.hpp"
 
 using namespace tessera;

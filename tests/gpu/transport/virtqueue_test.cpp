@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "frontend.hpp"
-#include "gpu-backend/vhost_user/bytes.hpp"
+#include "gpu-backend/base/bytes.hpp"
 #include "gpu-backend/virtqueue/split_queue.hpp"
 #include "harness.hpp"
 
@@ -26,12 +26,19 @@ std::shared_ptr<const GuestMemory> map_memory(const Frontend& frontend) {
 }
 
 QueueConfig config_of(const Frontend& frontend, unsigned q, bool event_idx, uint16_t base = 0) {
-    return QueueConfig{frontend.queue_size(q),
-                       frontend.uva_of(frontend.desc_gpa(q)),
-                       frontend.uva_of(frontend.avail_gpa(q)),
-                       frontend.uva_of(frontend.used_gpa(q)),
-                       base,
-                       event_idx};
+    return QueueConfig{frontend.queue_size(q), base, event_idx};
+}
+
+// The ring areas by guest-physical address: the walker takes host memory, whoever located it.
+RingAreas areas_of(const GuestRam& memory, const Frontend& frontend, unsigned q) {
+    uint64_t n = frontend.queue_size(q);
+    auto desc = memory.translate_contiguous(frontend.desc_gpa(q), RingAreas::desc_bytes(n));
+    auto avail = memory.translate_contiguous(frontend.avail_gpa(q), RingAreas::avail_bytes(n));
+    auto used = memory.translate_contiguous(frontend.used_gpa(q), RingAreas::used_bytes(n));
+    REQUIRE(desc);
+    REQUIRE(avail);
+    REQUIRE(used);
+    return RingAreas{*desc, *avail, *used};
 }
 
 // A SplitQueue on the frontend's first ring, without any vhost-user connection.
@@ -43,7 +50,8 @@ struct Rig {
 
     explicit Rig(FrontendOptions options = {}, bool event_idx = true)
         : frontend(loop, std::move(options)), memory(map_memory(frontend)) {
-        auto created = SplitQueue::create(memory, config_of(frontend, 0, event_idx));
+        auto created = SplitQueue::create(memory, areas_of(*memory, frontend, 0),
+                                          config_of(frontend, 0, event_idx));
         REQUIRE(created.has_value());
         queue.emplace(std::move(*created));
     }
@@ -175,7 +183,8 @@ TEST_CASE("Ring indices wrap around at 65536", "[virtqueue]") {
     frontend.set_avail_idx(0, 65530);
     frontend.set_used_idx(0, 65530);
     auto memory = map_memory(frontend);
-    auto queue = SplitQueue::create(memory, config_of(frontend, 0, true, 65530));
+    auto queue = SplitQueue::create(memory, areas_of(*memory, frontend, 0),
+                                    config_of(frontend, 0, true, 65530));
     REQUIRE(queue);
     for (int i = 0; i < 12; ++i) {
         REQUIRE(frontend.submit(0, {bytes_of("w")}, {1}));
@@ -261,7 +270,8 @@ TEST_CASE("push refuses chains the queue did not hand out", "[virtqueue]") {
 
     // A chain from another queue over the same ring (a restarted one).
     REQUIRE(rig.frontend.submit(0, {bytes_of("b")}, {4}));
-    auto other = SplitQueue::create(rig.memory, config_of(rig.frontend, 0, true, 1));
+    auto other = SplitQueue::create(rig.memory, areas_of(*rig.memory, rig.frontend, 0),
+                                    config_of(rig.frontend, 0, true, 1));
     REQUIRE(other);
     auto foreign = other->pop();
     REQUIRE(foreign);
@@ -277,38 +287,39 @@ TEST_CASE("rebind moves a queue to a new memory table", "[virtqueue]") {
     REQUIRE(rig.frontend.submit(0, {bytes_of("a")}, {4}));
     auto chain = rig.pop_one();
     auto fresh = map_memory(rig.frontend);
-    REQUIRE(rig.queue->rebind(fresh));
+    REQUIRE(rig.queue->rebind(fresh, areas_of(*fresh, rig.frontend, 0)));
     CHECK(rig.queue->memory() == fresh);
     CHECK(rig.queue->next_avail() == 1);
     REQUIRE(rig.queue->push(chain, 0)); // popped before the new table
 
-    // A table without the rings refuses, and the queue keeps the old one.
-    auto fd = UniqueFd(fcntl(rig.frontend.memfd(), F_DUPFD_CLOEXEC, 0));
-    MemoryRegion elsewhere{0, 4096, 0x1000, 0};
-    std::vector<UniqueFd> fds;
-    fds.push_back(std::move(fd));
-    auto small = GuestMemory::map(std::span(&elsewhere, 1), std::move(fds));
-    REQUIRE(small);
-    CHECK_FALSE(rig.queue->rebind(*small));
+    // Areas too small for the ring refuse, and the queue keeps what it had.
+    auto cramped = areas_of(*fresh, rig.frontend, 0);
+    cramped.used = cramped.used.first(8);
+    CHECK_FALSE(rig.queue->rebind(map_memory(rig.frontend), cramped));
+    CHECK(rig.queue->memory() == fresh);
+    CHECK_FALSE(rig.queue->rebind(nullptr, areas_of(*fresh, rig.frontend, 0)));
     CHECK(rig.queue->memory() == fresh);
 }
 
-TEST_CASE("Queue creation checks size, placement and alignment", "[virtqueue]") {
+TEST_CASE("Queue creation checks size, room and alignment", "[virtqueue]") {
     TestEventLoop loop;
     Frontend frontend(loop, {});
     auto memory = map_memory(frontend);
     auto config = config_of(frontend, 0, true);
+    auto areas = areas_of(*memory, frontend, 0);
     for (uint32_t size : {0U, 3U, 100U, 65536U}) {
         auto bad = config;
         bad.size = size;
-        CHECK_FALSE(SplitQueue::create(memory, bad));
+        CHECK_FALSE(SplitQueue::create(memory, areas, bad));
     }
-    auto outside = config;
-    outside.desc_addr = 0x1000; // a guest-physical address, not a user one
-    CHECK_FALSE(SplitQueue::create(memory, outside));
-    auto misaligned = config;
-    misaligned.used_addr += 2;
-    CHECK_FALSE(SplitQueue::create(memory, misaligned));
-    CHECK_FALSE(SplitQueue::create(nullptr, config));
-    CHECK(SplitQueue::create(memory, config));
+    for (auto RingAreas::* area : {&RingAreas::desc, &RingAreas::avail, &RingAreas::used}) {
+        auto short_one = areas;
+        short_one.*area = (areas.*area).first((areas.*area).size() - 1);
+        CHECK_FALSE(SplitQueue::create(memory, short_one, config));
+    }
+    auto misaligned = areas;
+    misaligned.used = std::span(areas.used.data() + 2, areas.used.size()); // still in the RAM
+    CHECK_FALSE(SplitQueue::create(memory, misaligned, config));
+    CHECK_FALSE(SplitQueue::create(nullptr, areas, config));
+    CHECK(SplitQueue::create(memory, areas, config));
 }

@@ -12,8 +12,8 @@
 #include <vector>
 
 // Explicit little-endian fields and length-checked byte readers/writers: the only way guest and
-// frontend data is read (style.md). Every layer of the GPU backend uses them, so the wire
-// structs of vhost-user, the rings and virtio-gpu are all spelt with le16/le32/le64.
+// frontend data is read (style.md). Every layer of the device backends uses them, so the wire
+// structs of vhost-user, the rings and the virtio devices are all spelt with le16/le32/le64.
 namespace tessera::gpu {
 
 // A little-endian integer stored as bytes: reading it is the same on any host, and a struct
