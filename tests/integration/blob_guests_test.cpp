@@ -106,7 +106,11 @@ TEST_CASE("A blob guest is paced to the output's presents with nothing copied", 
     REQUIRE(s.latency_p50_ms);
     double period_ms = 1000.0 / rates.output_presents;
     INFO("latency p50 " << *s.latency_p50_ms << " ms, p99 " << *s.latency_p99_ms << " ms");
-    CHECK(*s.latency_p99_ms <= period_ms + 2.0);
+    // Shown at the next present: a frame that waited for a second one (queued behind another)
+    // would take two periods. Tighter figures are the benchmark's (bench-guests); a loaded CI
+    // machine adds milliseconds of scheduling to the worst frames.
+    CHECK(*s.latency_p50_ms <= period_ms + 2.0);
+    CHECK(*s.latency_p99_ms < 2 * period_ms);
     CHECK(s.blits >= s.presented); // composited: the zone is not the whole output
 
     // The guest's own view: every fence came back within its 50 ms.
