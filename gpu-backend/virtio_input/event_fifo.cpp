@@ -22,7 +22,8 @@ bool EventFifo::push_frame(std::span<const InputEvent> frame) {
         ++stats_.frames_dropped;
         return false;
     }
-    if (events_.size() + frame.size() > capacity_) {
+    // A frame always fits an empty FIFO (it is at most max_frame_events long).
+    if (!events_.empty() && events_.size() + frame.size() > capacity_) {
         behind_ = true;
         ++stats_.frames_dropped;
         return false;

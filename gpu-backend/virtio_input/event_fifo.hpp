@@ -26,6 +26,7 @@ struct FifoStats {
 class EventFifo {
 public:
     static constexpr size_t default_capacity = 256; // events
+    // The longest frame; one always fits into an empty FIFO, whatever its capacity.
     static constexpr size_t max_frame_events = 128;
 
     explicit EventFifo(size_t capacity = default_capacity) : capacity_(capacity) {}

@@ -68,6 +68,20 @@ TEST_CASE("Malformed frames are refused whole", "[input-fifo]") {
     CHECK(fifo.stats().frames_dropped == 3);
 }
 
+TEST_CASE("A frame longer than the FIFO still goes through an empty one", "[input-fifo]") {
+    EventFifo fifo(8);
+    auto two = touch_down(0, 1, 10, 20);
+    auto more = touch_down(1, 2, 30, 40);
+    std::vector<InputEvent> long_frame(two.begin(), two.end() - 1);
+    long_frame.insert(long_frame.end(), more.begin(), more.end());
+    REQUIRE(long_frame.size() > fifo.capacity());
+    CHECK(fifo.push_frame(long_frame));
+    CHECK(drain(fifo) == long_frame);
+    // Behind something else it waits its turn like any frame: it is dropped.
+    REQUIRE(fifo.push_frame(key(KEY_A, 1)));
+    CHECK_FALSE(fifo.push_frame(long_frame));
+}
+
 TEST_CASE("A guest that takes nothing loses whole frames, never memory", "[input-fifo]") {
     EventFifo fifo(32);
     size_t accepted = 0;
