@@ -448,6 +448,9 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
                  return std::unexpected(*error);
              }
              route_wlroots_log();
+             if (server_.guests()) {
+                 server_.guests()->relay_log_levels();
+             }
              return json::object();
          }},
     };

@@ -327,6 +327,15 @@ void DeviceLink::set_scanout_mode(uint32_t index, const gpu::ScanoutConfig& mode
             .add(channel::ScanoutConfigChange{index, {mode.width, mode.height, mode.refresh_mhz}}));
 }
 
+void DeviceLink::set_log_levels(std::string_view spec) {
+    if (spec.size() > channel::max_log_spec) {
+        log::warn(gpu_log, "guest {}: log levels of {} bytes not passed on to its device process",
+                  config_.guest, spec.size());
+        return;
+    }
+    send(channel::Outgoing(channel::Type::log_levels).add_bytes(std::as_bytes(std::span(spec))));
+}
+
 // The heartbeat: a device that leaves a ping unanswered past the timeout is ended.
 void DeviceLink::ping() {
     auto now = std::chrono::steady_clock::now();

@@ -82,6 +82,8 @@ public:
     void signal_fence(gpu::ResponseToken token);
     void display_released(uint32_t resource_id);
     void set_scanout_mode(uint32_t index, const gpu::ScanoutConfig& mode);
+    // The log levels changed (tessera-ctl log-level): the device process takes them too.
+    void set_log_levels(std::string_view spec);
     // Ends the device process now (SIGKILL) and reports nothing more.
     void end();
 

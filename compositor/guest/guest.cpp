@@ -377,8 +377,14 @@ DeviceLinkConfig Guest::link_config() {
     config.udmabuf = &gpu::Udmabuf::system();
     config.in_process = server_.options().devices_in_process;
     config.program = device_program();
-    config.log_spec = server_.options().log_spec;
+    config.log_spec = log::current_spec(); // the levels now, as tessera-ctl may have set them
     return config;
+}
+
+void Guest::set_log_levels(std::string_view spec) {
+    if (link_) {
+        link_->set_log_levels(spec);
+    }
 }
 
 // The zone's size as the guest's preferred mode, at its output's refresh rate.

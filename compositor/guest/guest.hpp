@@ -53,6 +53,8 @@ public:
     [[nodiscard]] uint64_t refused_connections() const { return refused_connections_; }
     // The device process of the VMM connected now, if any.
     [[nodiscard]] const DeviceLink* link() const { return link_.get(); }
+    // Passes log levels on to the device process, if one runs.
+    void set_log_levels(std::string_view spec);
     // Device processes that ended in failure (crashed, killed, broke the channel, silent).
     [[nodiscard]] uint64_t device_failures() const { return device_failures_; }
     [[nodiscard]] const std::string& last_device_failure() const { return last_failure_; }

@@ -1,5 +1,7 @@
 #include "guests.hpp"
 
+#include "gpu-backend/base/log.hpp"
+
 #include <algorithm>
 
 namespace tessera::compositor {
@@ -14,6 +16,13 @@ void Guests::apply(const std::vector<ivi::GuestSpec>& specs) {
         auto it = std::ranges::find_if(kept, [&](const auto& g) { return g && g->spec() == spec; });
         guests_.push_back(it != kept.end() ? std::move(*it)
                                            : std::make_unique<Guest>(server_, spec));
+    }
+}
+
+void Guests::relay_log_levels() const {
+    std::string spec = log::current_spec();
+    for (const auto& guest : guests_) {
+        guest->set_log_levels(spec);
     }
 }
 

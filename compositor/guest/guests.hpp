@@ -20,6 +20,8 @@ public:
     void apply(const std::vector<ivi::GuestSpec>& specs);
     [[nodiscard]] const std::vector<std::unique_ptr<Guest>>& all() const { return guests_; }
     [[nodiscard]] Guest* find(std::string_view name) const;
+    // Passes the log levels now in force to every running device process.
+    void relay_log_levels() const;
 
 private:
     Server& server_;

@@ -128,6 +128,17 @@ std::optional<std::string> configure(std::string_view spec) {
     return std::nullopt;
 }
 
+std::string current_spec() {
+    auto& reg = registry();
+    std::lock_guard lock(reg.mutex);
+    std::string spec;
+    for (const auto& rule : reg.rules) {
+        spec +=
+            std::format("{}{}={}", spec.empty() ? "" : ",", rule.pattern, level_name(rule.level));
+    }
+    return spec;
+}
+
 void set_sink(Sink sink) {
     auto& reg = registry();
     std::lock_guard lock(reg.mutex);

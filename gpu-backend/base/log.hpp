@@ -38,6 +38,9 @@ private:
 // or be "*" ("info,gpu.*=debug,wlr=error"). Returns an error message for a bad spec and changes
 // nothing then.
 std::optional<std::string> configure(std::string_view spec);
+// The rules in force as one spec (with its catch-all first), which configure() on a fresh
+// process turns into the same levels: what a child process is started or updated with.
+std::string current_spec();
 
 // Where lines go; stderr by default. Tests capture them.
 using Sink = void (*)(std::string_view line);

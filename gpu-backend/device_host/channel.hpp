@@ -22,13 +22,14 @@
 // (DeviceLink), and a device process that breaks the format is ended.
 namespace tessera::gpu::channel {
 
-inline constexpr uint16_t version = 1;
+inline constexpr uint16_t version = 2; // 2: log_levels
 // A message and its fds at most; a lend's piece table is the largest body.
 inline constexpr size_t max_message = 160 * 1024;
 inline constexpr size_t max_fds = 8;
 inline constexpr uint32_t max_lend_pieces = 8192;
 inline constexpr uint32_t max_scanouts = 16;
 inline constexpr uint32_t max_reason = 256;
+inline constexpr size_t max_log_spec = 1024;
 inline constexpr uint32_t max_cursor_bytes = 64 * 64 * 4;
 
 enum class Type : uint16_t {
@@ -38,6 +39,7 @@ enum class Type : uint16_t {
     display_released, // DisplayReleased
     scanout_config,   // ScanoutConfigChange
     ping,             // Ping: answered with Stats
+    log_levels,       // a log spec (text, at most max_log_spec bytes): the levels now
     // device -> compositor
     state = 64,    // State
     memory,        // Memory, with one fd per guest RAM region

@@ -164,6 +164,18 @@ bool DeviceHost::handle(channel::Message& message) {
         send_stats(m.sequence);
         return true;
     }
+    case Type::log_levels: {
+        if (message.body.size() > channel::max_log_spec) {
+            return false;
+        }
+        std::string spec(reinterpret_cast<const char*>(message.body.data()), message.body.size());
+        if (auto error = log::configure(spec)) {
+            log::warn(host_log(), "log levels '{}' not taken: {}", spec, *error);
+        } else {
+            log::debug(host_log(), "log levels now {}", spec);
+        }
+        return true;
+    }
     default:
         return false;
     }

@@ -287,6 +287,83 @@ TEST_CASE("log levels are set per subsystem", "[cli]") {
     CHECK(err.find(" wlr ") == std::string::npos);
 }
 
+namespace {
+
+// Starts `argv` with stdout and stderr to /dev/null; its pid.
+pid_t spawn_quiet(std::vector<std::string> argv) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    std::vector<char*> args;
+    for (auto& arg : argv) {
+        args.push_back(arg.data());
+    }
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    REQUIRE(posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    return pid;
+}
+
+// Ends a process this test started, by pid.
+void end_process(pid_t pid) {
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+}
+
+size_t count_of(const std::string& text, std::string_view what) {
+    size_t count = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) {
+        ++count;
+    }
+    return count;
+}
+
+} // namespace
+
+TEST_CASE("log levels set at run time reach the guests' device processes", "[cli]") {
+    char layout_dir[] = "/tmp/tessera-cli-layout-XXXXXX";
+    REQUIRE(mkdtemp(layout_dir));
+    fs::path layout = fs::path(layout_dir) / "one-guest.toml";
+    std::ofstream(layout) << "[outputs.main]\nindex = 0\n\n"
+                             "[zones.vm]\noutput = \"main\"\n"
+                             "rect = { x = 0, y = 0, width = \"100%\", height = \"100%\" }\n\n"
+                             "[guests.a]\nsocket = \"tessera-log-a.sock\"\n\n"
+                             "[[rules]]\nzone = \"vm\"\nguest = \"a\"\n";
+    TesseraProcess tessera({"--headless", "320x240", "--layout", layout.string()});
+    REQUIRE(tessera.wait([&] { return tessera.out().find('\n') != std::string::npos; }));
+    auto out = tessera.out();
+    auto display = out.substr(16, out.find('\n') - 16);
+    auto socket = (tessera.dir() / "tessera-log-a.sock").string();
+    auto control = (tessera.dir() / std::format("tessera.{}.sock", display)).string();
+
+    pid_t vm = spawn_quiet({TESSERA_SIM_GUEST, "--socket", socket});
+    REQUIRE(tessera.wait(
+        [&] { return tessera.err().find("guest a: VMM connected") != std::string::npos; }));
+    // Started at info: the device's handshake left no debug lines.
+    CHECK(count_of(tessera.err(), "SET_MEM_TABLE") == 0);
+
+    pid_t ctl = spawn_quiet(
+        {TESSERA_CTL, "--socket", control, "log-level", "gpu.device=debug,gpu.vhost=debug"});
+    int status = 0;
+    REQUIRE(waitpid(ctl, &status, 0) == ctl);
+    REQUIRE(exited_with(status, 0));
+    // The running device process takes them (and says so at its new level)...
+    CHECK(tessera.wait([&] { return tessera.err().find("log levels now") != std::string::npos; }));
+
+    // ... and the next one starts with them: its handshake is logged.
+    end_process(vm);
+    REQUIRE(tessera.wait(
+        [&] { return tessera.err().find("guest a: VMM disconnected") != std::string::npos; }));
+    vm = spawn_quiet({TESSERA_SIM_GUEST, "--socket", socket});
+    CHECK(tessera.wait([&] { return count_of(tessera.err(), "SET_MEM_TABLE") > 0; }));
+    end_process(vm);
+    tessera.signal(SIGTERM);
+    CHECK(exited_with(tessera.wait_exit(20s), 0));
+    fs::remove_all(layout_dir);
+}
+
 TEST_CASE("no usable backend is a clear error", "[cli]") {
     // No --headless, no display to nest in and no seat: nothing to run on.
     unsetenv("WAYLAND_DISPLAY");

@@ -88,3 +88,21 @@ TEST_CASE("level changes apply at run time", "[log]") {
     REQUIRE(captured().size() == 1);
     CHECK(captured()[0].ends_with("after\n"));
 }
+
+TEST_CASE("the levels in force read back as one spec that sets them again", "[log]") {
+    CaptureLog guard;
+    log::Scope gpu("gpu.vhost");
+    log::Scope comp("comp");
+    REQUIRE_FALSE(log::configure("warn,gpu.*=debug"));
+    REQUIRE_FALSE(log::configure("comp=trace")); // on top of the rules before
+    auto spec = log::current_spec();
+    CHECK(spec == "*=warn,gpu.*=debug,comp=trace");
+    // What a device process started with the spec (or told it later) ends up with.
+    REQUIRE_FALSE(log::configure("silent"));
+    CHECK(gpu.level() == log::Level::silent);
+    REQUIRE_FALSE(log::configure(spec));
+    CHECK(gpu.level() == log::Level::debug);
+    CHECK(comp.level() == log::Level::trace);
+    log::Scope other("planes");
+    CHECK(other.level() == log::Level::warn);
+}
