@@ -16,7 +16,8 @@
 #include "test_loop.hpp"
 #include "gpu-backend/base/unique_fd.hpp"
 
-// An in-process vhost-user frontend that plays QEMU 10's part (virtio-gpu.md): memfd guest RAM
+// An in-process vhost-user frontend that plays QEMU 10's part (virtio-gpu.md; with
+// input_frontend_options(), vhost-user-input-pci's, virtio-input.md): memfd guest RAM
 // sealed like QEMU's, split rings built in it, the message sequence over a socketpair, and raw
 // access for hostile tests. It pumps a TestEventLoop while it waits, so the Connection under
 // test runs in the same thread.
