@@ -100,4 +100,15 @@ ContentPlacement place_content(Size content, Size zone, FitMode mode) {
     return {};
 }
 
+std::optional<ContentPoint> content_point(const ContentPlacement& placement, double zone_x,
+                                          double zone_y) {
+    const Rect& dest = placement.dest;
+    if (!dest.contains(zone_x, zone_y)) {
+        return std::nullopt;
+    }
+    const FRect& source = placement.source;
+    return ContentPoint{source.x + (zone_x - dest.x) * source.width / dest.width,
+                        source.y + (zone_y - dest.y) * source.height / dest.height};
+}
+
 } // namespace tessera::ivi

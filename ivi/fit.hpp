@@ -30,4 +30,17 @@ struct ContentPlacement {
 // Empty `dest` when either size is empty.
 ContentPlacement place_content(Size content, Size zone, FitMode mode);
 
+// A point in content pixels.
+struct ContentPoint {
+    double x = 0;
+    double y = 0;
+    bool operator==(const ContentPoint&) const = default;
+};
+
+// The inverse of a placement: the content pixel under a point given relative to the zone's
+// origin, or nullopt where no content is shown (letterbox bars, outside the zone). What a
+// touch or pointer inside a zone means to the content shown there.
+std::optional<ContentPoint> content_point(const ContentPlacement& placement, double zone_x,
+                                          double zone_y);
+
 } // namespace tessera::ivi

@@ -3,6 +3,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <catch2/generators/catch_generators.hpp>
 
+#include <cmath>
 #include <format>
 
 using namespace tessera::ivi;
@@ -93,4 +94,50 @@ TEST_CASE("placements stay inside the zone for odd sizes", "[fit]") {
     CHECK(p.source.width > 0);
     CHECK(p.source.x + p.source.width <= content.width + 1e-9);
     CHECK(p.source.y + p.source.height <= content.height + 1e-9);
+}
+
+TEST_CASE("a point in a zone maps back to the content pixel shown there", "[fit]") {
+    // 4:3 pillarboxed in 16:9 at 2.25x: the bars show nothing.
+    auto fit = place_content({640, 480}, {1920, 1080}, FitMode::fit);
+    CHECK(content_point(fit, 240, 0) == ContentPoint{0, 0});
+    CHECK(content_point(fit, 240 + 1440 / 2.0, 540) == ContentPoint{320, 240});
+    CHECK(content_point(fit, 1679.99, 1079.99)->x < 640);
+    CHECK_FALSE(content_point(fit, 239.5, 540)); // left bar
+    CHECK_FALSE(content_point(fit, 1680, 540));  // right bar
+    CHECK_FALSE(content_point(fit, -1, -1));
+    // fill crops: the zone's corner is inside the content, not its corner.
+    auto fill = place_content({1920, 1080}, {1080, 1080}, FitMode::fill);
+    CHECK(content_point(fill, 0, 0) == ContentPoint{420, 0});
+    CHECK(content_point(fill, 540, 540) == ContentPoint{960, 540});
+    // stretch scales each axis by itself; center is a plain offset.
+    auto stretch = place_content({800, 600}, {400, 600}, FitMode::stretch);
+    CHECK(content_point(stretch, 100, 100) == ContentPoint{200, 100});
+    auto center = place_content({100, 100}, {300, 200}, FitMode::center);
+    CHECK(content_point(center, 100, 50) == ContentPoint{0, 0});
+    CHECK_FALSE(content_point(center, 99, 50));
+    // Nothing placed, nothing under any point.
+    CHECK_FALSE(content_point(place_content({0, 0}, {100, 100}, FitMode::fit), 10, 10));
+}
+
+TEST_CASE("mapping back inverts placing for every mode", "[fit]") {
+    auto mode =
+        GENERATE(FitMode::stretch, FitMode::fit, FitMode::fill, FitMode::center, FitMode::integer);
+    auto content = GENERATE(Size{640, 480}, Size{333, 777}, Size{1920, 1080});
+    Size zone{1001, 563};
+    auto p = place_content(content, zone, mode);
+    REQUIRE_FALSE(p.dest.empty());
+    // The centre of the shown part is the centre of the source crop.
+    auto mid = content_point(p, p.dest.x + p.dest.width / 2.0, p.dest.y + p.dest.height / 2.0);
+    REQUIRE(mid);
+    CHECK(std::abs(mid->x - (p.source.x + p.source.width / 2)) < 1e-6);
+    CHECK(std::abs(mid->y - (p.source.y + p.source.height / 2)) < 1e-6);
+    // Every point shown maps into the content.
+    for (double f : {0.0, 0.25, 0.999}) {
+        auto c = content_point(p, p.dest.x + f * p.dest.width, p.dest.y + f * p.dest.height);
+        REQUIRE(c);
+        CHECK(c->x >= 0);
+        CHECK(c->x < content.width);
+        CHECK(c->y >= 0);
+        CHECK(c->y < content.height);
+    }
 }
