@@ -30,6 +30,17 @@ std::vector<std::byte> read_request(const DescriptorChain& chain) {
 
 } // namespace
 
+DeviceModel gpu_device_model(uint32_t num_scanouts, uint64_t features) {
+    DeviceModel model;
+    model.name = "virtio-gpu";
+    model.queue_count = 2; // control and cursor
+    model.features = features;
+    model.takes_gpu_socket = true;
+    model.read_config = [num_scanouts] { return gpu_config(num_scanouts, /*num_capsets=*/0); };
+    model.write_config = write_gpu_config;
+    return model;
+}
+
 GuestBackend::GuestBackend(UniqueFd socket, DeviceConfig device_config, BackendCallbacks callbacks)
     : device_(std::move(device_config)), callbacks_(std::move(callbacks)) {
     DeviceCallbacks device_callbacks = callbacks_.device;
@@ -39,17 +50,11 @@ GuestBackend::GuestBackend(UniqueFd socket, DeviceConfig device_config, BackendC
     };
     device_.set_callbacks(std::move(device_callbacks));
 
-    DeviceModel model;
-    model.name = "virtio-gpu";
-    model.queue_count = 2; // control and cursor
     // EDID: the guest takes the zone's size and refresh; blobs: its framebuffers stay in its own
     // memory and are shown from there.
-    model.features = gpu_feature::edid | gpu_feature::resource_uuid | gpu_feature::resource_blob;
-    model.takes_gpu_socket = true;
-    model.read_config = [scanouts = std::max(device_.num_scanouts(), 1u)] {
-        return gpu_config(scanouts, /*num_capsets=*/0);
-    };
-    model.write_config = write_gpu_config;
+    DeviceModel model = gpu_device_model(std::max(device_.num_scanouts(), 1u),
+                                         gpu_feature::edid | gpu_feature::resource_uuid |
+                                             gpu_feature::resource_blob);
     ConnectionCallbacks connection_callbacks;
     connection_callbacks.add_fd = callbacks_.add_fd;
     connection_callbacks.remove_fd = callbacks_.remove_fd;

@@ -34,6 +34,10 @@ struct BackendStats {
     uint64_t resets = 0;          // rings stopped (guest driver re-initialised or shut down)
 };
 
+// The transport's view of a virtio-gpu: control and cursor queues, these feature bits, its
+// config space, and the GPU socket vhost-user-gpu hands over.
+DeviceModel gpu_device_model(uint32_t num_scanouts, uint64_t features);
+
 class GuestBackend {
 public:
     static constexpr unsigned control_queue = 0;

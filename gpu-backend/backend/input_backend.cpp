@@ -37,12 +37,9 @@ InputBackend::InputBackend(UniqueFd socket, input::InputProfile profile,
     ConnectionCallbacks connection_callbacks;
     connection_callbacks.add_fd = callbacks_.add_fd;
     connection_callbacks.remove_fd = callbacks_.remove_fd;
-    connection_callbacks.on_queue_ready = [this](unsigned queue) {
-        queue == event_queue ? deliver() : read_status();
-    };
-    connection_callbacks.on_kick = [this](unsigned queue) {
-        queue == event_queue ? deliver() : read_status();
-    };
+    // A queue that starts may already hold buffers: it is served as on a kick.
+    connection_callbacks.on_queue_ready = [this](unsigned queue) { serve(queue); };
+    connection_callbacks.on_kick = [this](unsigned queue) { serve(queue); };
     connection_callbacks.on_rings_stopped = [this] {
         // The driver starts again from a device with everything up: so does the FIFO.
         ++stats_.resets;
@@ -111,6 +108,10 @@ bool InputBackend::send_frame(std::span<const input::InputEvent> frame) {
         deliver();
     }
     return queued;
+}
+
+void InputBackend::serve(unsigned queue) {
+    queue == event_queue ? deliver() : read_status();
 }
 
 void InputBackend::deliver() {

@@ -64,6 +64,8 @@ public:
     [[nodiscard]] const Connection* connection() const { return connection_.get(); }
 
 private:
+    // What a kick or a (re)started queue asks for: deliver() or read_status().
+    void serve(unsigned queue);
     // Fills the event buffers the guest gave with queued events, then notifies it once.
     void deliver();
     void read_status();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "frontend.hpp"
+#include "gpu-backend/backend/guest_backend.hpp"
 #include "gpu-backend/vhost_user/connection.hpp"
 #include "gpu-backend/virtio_gpu/config_space.hpp"
 #include "gpu-backend/virtqueue/descriptor_chain.hpp"
@@ -25,16 +26,9 @@ inline uint32_t echo_chain(const DescriptorChain& chain) {
     return static_cast<uint32_t>(writer.written());
 }
 
-// The transport's view of a virtio-gpu: two queues and its config space.
+// The transport's view of a virtio-gpu, as GuestBackend describes it.
 inline DeviceModel gpu_model(uint32_t num_scanouts = 1, uint64_t features = gpu_feature::edid) {
-    DeviceModel model;
-    model.name = "virtio-gpu";
-    model.queue_count = 2;
-    model.features = features;
-    model.takes_gpu_socket = true;
-    model.read_config = [num_scanouts] { return gpu_config(num_scanouts, 0); };
-    model.write_config = write_gpu_config;
-    return model;
+    return gpu_device_model(num_scanouts, features);
 }
 
 struct Harness {
