@@ -60,6 +60,39 @@ const OutputSpec* Layout::find_output(std::string_view key) const {
     return it == outputs.end() ? nullptr : &*it;
 }
 
+std::string_view input_kind_name(InputKind kind) {
+    switch (kind) {
+    case input_touch:
+        return "touch";
+    case input_pointer:
+        return "pointer";
+    case input_keyboard:
+        return "keyboard";
+    default:
+        return "none";
+    }
+}
+
+std::vector<GuestInputDevice> input_devices(const GuestSpec& guest) {
+    std::string_view base = guest.socket;
+    if (base.ends_with(".sock")) {
+        base.remove_suffix(5);
+    }
+    std::vector<GuestInputDevice> devices;
+    if (guest.input & input_touch) {
+        for (int i = 0; i < guest.scanouts; ++i) {
+            devices.push_back({input_touch, i, std::format("{}-touch-{}.sock", base, i)});
+        }
+    }
+    if (guest.input & input_pointer) {
+        devices.push_back({input_pointer, 0, std::format("{}-pointer.sock", base)});
+    }
+    if (guest.input & input_keyboard) {
+        devices.push_back({input_keyboard, 0, std::format("{}-keyboard.sock", base)});
+    }
+    return devices;
+}
+
 const GuestSpec* Layout::find_guest(std::string_view name) const {
     auto it = std::ranges::find(guests, name, &GuestSpec::name);
     return it == guests.end() ? nullptr : &*it;

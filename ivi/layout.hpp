@@ -120,8 +120,22 @@ struct GuestSpec {
     uint32_t socket_mode = 0600;
     std::optional<uint32_t> socket_group; // a gid
     std::vector<uint32_t> allow_users;    // uids
+    // The virtio-input devices it is given (QEMU vhost-user-input-pci), each on a socket of its
+    // own beside `socket` (input_devices()): touch, a touchscreen per scanout; pointer, an
+    // absolute pointer over scanout 0; keyboard.
+    uint32_t input = input_none;
     bool operator==(const GuestSpec&) const = default;
 };
+
+// One virtio-input device of a guest and the socket its VMM connects it to.
+struct GuestInputDevice {
+    InputKind kind;     // exactly one of input_touch, input_pointer, input_keyboard
+    int scanout = 0;    // the scanout a touchscreen or the pointer covers
+    std::string socket; // `socket` without ".sock", then "-touch-N.sock", "-pointer.sock"...
+    bool operator==(const GuestInputDevice&) const = default;
+};
+std::vector<GuestInputDevice> input_devices(const GuestSpec& guest);
+std::string_view input_kind_name(InputKind kind); // "touch", "pointer", "keyboard"
 
 struct Layout {
     std::string source; // the file it came from, for messages

@@ -801,7 +801,7 @@ private:
     GuestSpec read_guest(const Entry& entry) const {
         static constexpr std::string_view keys[] = {"socket",        "scanouts",    "max-resources",
                                                     "max-memory-mb", "socket-mode", "socket-group",
-                                                    "allow-users"};
+                                                    "allow-users",   "input"};
         Field f{entry.node, join("guests", entry.key->str())};
         const auto& table = read_table(f);
         check_keys(table, f.path, keys);
@@ -817,6 +817,13 @@ private:
             socket.fail(std::format("socket {} is already used by guest {}", quote(guest.socket),
                                     quote(other->name)));
         }
+        for (const auto& other : layout_.guests) {
+            if (std::ranges::contains(input_devices(other), guest.socket,
+                                      &GuestInputDevice::socket)) {
+                socket.fail(std::format("socket {} is already used by an input device of guest {}",
+                                        quote(guest.socket), quote(other.name)));
+            }
+        }
         if (auto scanouts = field(table, f.path, "scanouts")) {
             guest.scanouts = read_int(scanouts, 1, max_scanouts);
         }
@@ -827,7 +834,33 @@ private:
             guest.max_memory_mb = static_cast<uint32_t>(read_integer(memory, 1, 16384));
         }
         read_guest_access(table, f.path, guest);
+        if (auto input = field(table, f.path, "input")) {
+            guest.input = read_input(input);
+            check_input_sockets(input, guest);
+        }
         return guest;
+    }
+
+    // Each input device's socket, named after the guest's, fits a socket address and is no
+    // other guest's.
+    void check_input_sockets(const Field& input, const GuestSpec& guest) const {
+        for (const auto& device : input_devices(guest)) {
+            if (device.socket.size() > max_socket_path) {
+                input.fail(std::format("the {} device's socket {} is longer than {} bytes; "
+                                       "shorten the guest's socket",
+                                       input_kind_name(device.kind), quote(device.socket),
+                                       max_socket_path));
+            }
+            for (const auto& other : layout_.guests) {
+                auto others = input_devices(other);
+                if (other.socket == device.socket ||
+                    std::ranges::contains(others, device.socket, &GuestInputDevice::socket)) {
+                    input.fail(std::format("the {} device's socket {} is already used by guest {}",
+                                           input_kind_name(device.kind), quote(device.socket),
+                                           quote(other.name)));
+                }
+            }
+        }
     }
 
     static void read_guest_access(const toml::table& table, const std::string& path,

@@ -121,6 +121,7 @@ allow-users = ["nobody", 4343]
 [guests.nav]
 socket = "nav.sock"
 socket-mode = 0o660
+input = ["keyboard", "touch"]
 
 [[rules]]
 zone = "cluster"
@@ -197,7 +198,13 @@ TEST_CASE("a full layout fills every field", "[layout-file]") {
     // A group opens the socket to it, users to everyone (the peer check keeps others out).
     CHECK(layout.guests[0] ==
           GuestSpec{"ivi-vm", "/run/vms/ivi.sock", 2, 64, 512, 0666, 0, {65534, 4343}});
-    CHECK(layout.guests[1] == GuestSpec{"nav", "nav.sock", 1, 1024, 256, 0660});
+    CHECK(layout.guests[1] ==
+          GuestSpec{"nav", "nav.sock", 1, 1024, 256, 0660, {}, {}, input_keyboard | input_touch});
+    // Each input device has a socket of its own, named after the guest's.
+    CHECK(input_devices(layout.guests[1]) ==
+          std::vector<GuestInputDevice>{{input_touch, 0, "nav-touch-0.sock"},
+                                        {input_keyboard, 0, "nav-keyboard.sock"}});
+    CHECK(input_devices(layout.guests[0]).empty());
     CHECK(layout.find_guest("nav") == &layout.guests[1]);
     CHECK_FALSE(layout.find_guest("ivi"));
 
@@ -629,4 +636,28 @@ TEST_CASE("no input makes the parser throw", "[layout-file]") {
     }
     auto error = error_of(std::string("zones = 1\0x", 11));
     CHECK(error.key.empty());
+}
+
+TEST_CASE("a guest with every input device gets a touchscreen per scanout", "[layout-file]") {
+    auto parsed = parse_layout(R"(
+[guests.vm]
+socket = "/run/vm"
+scanouts = 2
+input = ["pointer", "touch", "keyboard"]
+
+[outputs.main]
+index = 0
+
+[zones.a]
+output = "main"
+rect = { x = 0, y = 0, width = "100%", height = "100%" }
+)",
+                               "inline.toml");
+    REQUIRE(parsed);
+    REQUIRE(parsed->guests.size() == 1);
+    CHECK(input_devices(parsed->guests[0]) ==
+          std::vector<GuestInputDevice>{{input_touch, 0, "/run/vm-touch-0.sock"},
+                                        {input_touch, 1, "/run/vm-touch-1.sock"},
+                                        {input_pointer, 0, "/run/vm-pointer.sock"},
+                                        {input_keyboard, 0, "/run/vm-keyboard.sock"}});
 }
