@@ -164,6 +164,22 @@ json guest_json(const Guest& guest) {
         device["last_failure"] = guest.last_device_failure();
     }
     item["device"] = device;
+    json inputs = json::array();
+    for (const auto& input : guest.inputs().status()) {
+        const auto& d = input.device_stats;
+        inputs.push_back({{"kind", ivi::input_kind_name(input.device.kind)},
+                          {"scanout", input.device.scanout},
+                          {"socket", input.socket_path},
+                          {"state", input.state},
+                          {"connections", input.connections},
+                          {"frames_sent", input.frames_sent},
+                          {"events_delivered", d.events_delivered},
+                          {"frames_dropped", d.frames_dropped},
+                          {"queued", d.queued},
+                          {"refused_events", d.refused_events},
+                          {"leds", input.leds}});
+    }
+    item["inputs"] = inputs;
     if (!guest.error().empty()) {
         item["error"] = guest.error();
     }

@@ -88,6 +88,9 @@ void Keyboard::handle_key(const wlr_keyboard_key_event& event) {
         }
     }
     wlr_seat_set_keyboard(seat_.wlr(), keyboard_);
+    if (seat_.guest_input().key(event.keycode, event.state == WL_KEYBOARD_KEY_STATE_PRESSED)) {
+        return; // a guest has the keyboard
+    }
     wlr_seat_keyboard_notify_key(seat_.wlr(), event.time_msec, event.keycode, event.state);
 }
 

@@ -1,5 +1,6 @@
 #include "seat.hpp"
 
+#include "guest/guest.hpp"
 #include "keyboard.hpp"
 #include "log_scopes.hpp"
 #include "output.hpp"
@@ -17,7 +18,8 @@ Seat::Seat(Server& server)
     : server_(server), seat_(wlr_seat_create(server.display(), "seat0")),
       cursor_(wlr_cursor_create()), xcursor_manager_(wlr_xcursor_manager_create(nullptr, 24)),
       virtual_keyboards_(wlr_virtual_keyboard_manager_v1_create(server.display())),
-      virtual_pointers_(wlr_virtual_pointer_manager_v1_create(server.display())) {
+      virtual_pointers_(wlr_virtual_pointer_manager_v1_create(server.display())),
+      guest_input_(server) {
     wlr_cursor_attach_output_layout(cursor_, server.output_layout());
 
     on_motion_.connect(&cursor_->events.motion, [this](wlr_pointer_motion_event* event) {
@@ -32,6 +34,10 @@ Seat::Seat(Server& server)
     on_button_.connect(&cursor_->events.button,
                        [this](wlr_pointer_button_event* event) { handle_button(*event); });
     on_axis_.connect(&cursor_->events.axis, [this](wlr_pointer_axis_event* e) {
+        if (guest_input_.pointer_axis(e->orientation == WL_POINTER_AXIS_HORIZONTAL_SCROLL, e->delta,
+                                      e->delta_discrete)) {
+            return;
+        }
         wlr_seat_pointer_notify_axis(seat_, e->time_msec, e->orientation, e->delta,
                                      e->delta_discrete, e->source, e->relative_direction);
     });
@@ -41,12 +47,17 @@ Seat::Seat(Server& server)
     on_touch_down_.connect(&cursor_->events.touch_down,
                            [this](wlr_touch_down_event* event) { handle_touch_down(*event); });
     on_touch_up_.connect(&cursor_->events.touch_up, [this](wlr_touch_up_event* event) {
-        wlr_seat_touch_notify_up(seat_, event->time_msec, event->touch_id);
+        if (!guest_input_.touch_up(event->touch_id)) {
+            wlr_seat_touch_notify_up(seat_, event->time_msec, event->touch_id);
+        }
     });
     on_touch_motion_.connect(&cursor_->events.touch_motion, [this](wlr_touch_motion_event* event) {
         handle_touch_motion(*event);
     });
     on_touch_cancel_.connect(&cursor_->events.touch_cancel, [this](wlr_touch_cancel_event* e) {
+        if (guest_input_.touch_up(e->touch_id)) {
+            return;
+        }
         if (auto* point = wlr_seat_touch_get_point(seat_, e->touch_id); point && point->client) {
             wlr_seat_touch_notify_cancel(seat_, point->client);
         }
@@ -173,6 +184,9 @@ wlr_surface* Seat::surface_at(double lx, double ly, ivi::InputKind kind, double*
 }
 
 void Seat::focus_surface(wlr_surface* surface) {
+    if (surface) {
+        guest_input_.leave_keyboard(); // a window or surface takes the keyboard from a guest
+    }
     if (seat_->keyboard_state.focused_surface == surface) {
         return;
     }
@@ -231,6 +245,20 @@ void Seat::focus_at(double lx, double ly, ivi::InputKind kind) {
     }
 }
 
+void Seat::focus_guest(Guest* guest, wlr_scene_node* node) {
+    auto* zones = server_.zones();
+    if (!guest || !guest->inputs().has(ivi::input_keyboard) ||
+        (zones && !zones->accepts_input(node, ivi::input_keyboard))) {
+        return;
+    }
+    if (focused_) {
+        focused_->set_activated(false);
+        focused_ = nullptr;
+    }
+    wlr_seat_keyboard_notify_clear_focus(seat_);
+    guest_input_.focus_keyboard(*guest, wlr_seat_get_keyboard(seat_));
+}
+
 void Seat::begin_move(Toplevel* toplevel) {
     grab_ = Grab::move;
     grabbed_ = toplevel;
@@ -281,7 +309,19 @@ void Seat::handle_motion(uint32_t time_msec) {
         return;
     }
     double sx = 0, sy = 0;
-    auto* surface = surface_at(cursor_->x, cursor_->y, ivi::input_pointer, &sx, &sy);
+    wlr_scene_node* node = nullptr;
+    auto* surface = surface_at(cursor_->x, cursor_->y, ivi::input_pointer, &sx, &sy, &node);
+    if (guest_input_.pointer_motion(node, cursor_->x, cursor_->y)) {
+        // The guest draws its own pointer where it has one.
+        auto* guest = guest_input_.pointer_guest();
+        if (guest && guest->inputs().running(ivi::input_pointer)) {
+            wlr_cursor_unset_image(cursor_);
+        } else {
+            wlr_cursor_set_xcursor(cursor_, xcursor_manager_, "default");
+        }
+        wlr_seat_pointer_clear_focus(seat_);
+        return;
+    }
     if (!surface) {
         wlr_cursor_set_xcursor(cursor_, xcursor_manager_, "default");
         wlr_seat_pointer_clear_focus(seat_);
@@ -292,6 +332,16 @@ void Seat::handle_motion(uint32_t time_msec) {
 }
 
 void Seat::handle_button(const wlr_pointer_button_event& event) {
+    bool pressed = event.state == WL_POINTER_BUTTON_STATE_PRESSED;
+    if (guest_input_.pointer_button(event.button, pressed)) {
+        if (pressed) {
+            double sx = 0, sy = 0;
+            wlr_scene_node* node = nullptr;
+            surface_at(cursor_->x, cursor_->y, ivi::input_pointer, &sx, &sy, &node);
+            focus_guest(guest_input_.pointer_guest(), node);
+        }
+        return;
+    }
     wlr_seat_pointer_notify_button(seat_, event.time_msec, event.button, event.state);
     if (event.state == WL_POINTER_BUTTON_STATE_RELEASED) {
         grab_ = Grab::none;
@@ -305,7 +355,12 @@ void Seat::handle_touch_down(const wlr_touch_down_event& event) {
     double lx = 0, ly = 0;
     wlr_cursor_absolute_to_layout_coords(cursor_, &event.touch->base, event.x, event.y, &lx, &ly);
     double sx = 0, sy = 0;
-    auto* surface = surface_at(lx, ly, ivi::input_touch, &sx, &sy);
+    wlr_scene_node* node = nullptr;
+    auto* surface = surface_at(lx, ly, ivi::input_touch, &sx, &sy, &node);
+    if (guest_input_.touch_down(event.touch_id, node, lx, ly)) {
+        focus_guest(guest_input_.touch_guest(event.touch_id), node);
+        return;
+    }
     focus_at(lx, ly, ivi::input_touch);
     if (surface) {
         wlr_seat_touch_notify_down(seat_, surface, event.time_msec, event.touch_id, sx, sy);
@@ -313,12 +368,15 @@ void Seat::handle_touch_down(const wlr_touch_down_event& event) {
 }
 
 void Seat::handle_touch_motion(const wlr_touch_motion_event& event) {
+    double lx = 0, ly = 0;
+    wlr_cursor_absolute_to_layout_coords(cursor_, &event.touch->base, event.x, event.y, &lx, &ly);
+    if (guest_input_.touch_motion(event.touch_id, lx, ly)) {
+        return;
+    }
     auto* point = wlr_seat_touch_get_point(seat_, event.touch_id);
     if (!point || !point->surface) {
         return;
     }
-    double lx = 0, ly = 0;
-    wlr_cursor_absolute_to_layout_coords(cursor_, &event.touch->base, event.x, event.y, &lx, &ly);
     // A touch point belongs to the surface it went down on; motion elsewhere is not sent.
     double sx = 0, sy = 0;
     if (surface_at(lx, ly, ivi::input_touch, &sx, &sy) == point->surface) {

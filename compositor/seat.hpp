@@ -1,5 +1,6 @@
 #pragma once
 
+#include "guest/guest_input_router.hpp"
 #include "ivi/layout.hpp"
 #include "listener.hpp"
 #include "wlr.hpp"
@@ -10,12 +11,15 @@
 
 namespace tessera::compositor {
 
+class Guest;
 class Keyboard;
 class Server;
 class Toplevel;
 
 // The seat: keyboard focus, the cursor (pointer and touch), interactive move/resize, and the
 // input devices behind them, real (libinput, nested) or virtual (virtual-keyboard/-pointer).
+// Input over a guest's zone goes to the guest's own input devices (GuestInputRouter) instead
+// of Wayland clients; a click or touch there gives the guest the keyboard.
 class Seat {
 public:
     explicit Seat(Server& server);
@@ -27,6 +31,7 @@ public:
     [[nodiscard]] wlr_seat* wlr() const { return seat_; }
     [[nodiscard]] wlr_cursor* cursor() const { return cursor_; }
     [[nodiscard]] Toplevel* focused_toplevel() const { return focused_; }
+    [[nodiscard]] GuestInputRouter& guest_input() { return guest_input_; }
 
     void add_device(wlr_input_device* device);
     void remove_keyboard(Keyboard* keyboard);
@@ -55,6 +60,9 @@ private:
     void handle_touch_motion(const wlr_touch_motion_event& event);
     void process_grab();
     void focus_at(double lx, double ly, ivi::InputKind kind);
+    // Keyboard focus to a guest (a click or touch on its zone `node`), when it has a keyboard
+    // and the zone passes keys on.
+    void focus_guest(Guest* guest, wlr_scene_node* node);
 
     Server& server_;
     wlr_seat* seat_;
@@ -68,6 +76,7 @@ private:
     std::map<wlr_input_device*, std::unique_ptr<Listener<void>>> pointer_devices_;
     std::map<wlr_input_device*, std::unique_ptr<Listener<void>>> touch_devices_;
 
+    GuestInputRouter guest_input_;
     Toplevel* focused_ = nullptr;
     Grab grab_ = Grab::none;
     Toplevel* grabbed_ = nullptr;

@@ -256,6 +256,16 @@ void print_guests(const json& guests) {
                          number_or_dash(s.value("bytes_copied_per_frame", json()), "{:.0f}"),
                          number_or_dash(s.value("blits_per_frame", json()), "{:.2f}"), path);
         }
+        for (const auto& input : g.value("inputs", json::array())) {
+            std::string device = input.value("kind", "");
+            if (device == "touch") {
+                device += std::format(" {}", input.value("scanout", 0));
+            }
+            std::println("{:<14} {:<11} input {:<10} events {} delivered, {} frames dropped, "
+                         "{} queued",
+                         name, input.value("state", ""), device, input.value("events_delivered", 0),
+                         input.value("frames_dropped", 0), input.value("queued", 0));
+        }
         if (g.contains("error")) {
             std::println("{:<14} error: {}", name, g.value("error", ""));
         }

@@ -327,6 +327,19 @@ void DeviceLink::set_scanout_mode(uint32_t index, const gpu::ScanoutConfig& mode
             .add(channel::ScanoutConfigChange{index, {mode.width, mode.height, mode.refresh_mhz}}));
 }
 
+void DeviceLink::attach_input(const channel::AttachInput& attach, UniqueFd socket) {
+    send(channel::Outgoing(channel::Type::attach_input).add(attach).add_fd(socket.get()));
+}
+
+void DeviceLink::send_input(uint32_t slot, std::span<const channel::WireInputEvent> events) {
+    if (events.empty() || events.size() > channel::max_input_frame) {
+        return;
+    }
+    send(channel::Outgoing(channel::Type::input_frame)
+             .add(channel::InputFrame{slot, static_cast<uint32_t>(events.size())})
+             .add_bytes(std::as_bytes(events)));
+}
+
 void DeviceLink::set_log_levels(std::string_view spec) {
     if (spec.size() > channel::max_log_spec) {
         log::warn(gpu_log, "guest {}: log levels of {} bytes not passed on to its device process",
@@ -457,13 +470,24 @@ std::optional<std::string> DeviceLink::handle(channel::Message& message) {
     }
     case Type::stats: {
         channel::Stats m{};
-        if (!message.read(m)) {
+        if (!message.read(m) || m.input_count > channel::max_input_devices) {
             return "bad stats";
         }
         stats_ = m;
         if (m.sequence != 0 && m.sequence == ping_sequence_) {
             ping_sent_at_.reset();
             ++pings_answered_;
+        }
+        return std::nullopt;
+    }
+    case Type::input_state: {
+        channel::InputState m{};
+        if (!message.read(m) || m.slot >= channel::max_input_devices ||
+            m.state > channel::InputDeviceState::running) {
+            return "a bad input state";
+        }
+        if (events_.on_input_state) {
+            events_.on_input_state(m);
         }
         return std::nullopt;
     }

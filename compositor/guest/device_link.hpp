@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -46,6 +47,8 @@ struct DeviceLinkEvents {
     std::function<void(uint32_t index, gpu::ResponseToken token)> on_fence;
     std::function<void(uint32_t index, const gpu::Cursor& cursor, bool image_changed)> on_cursor;
     std::function<void(uint32_t resource_id)> on_resource_gone;
+    // An input device's state or LEDs changed (`gone`: its connection ended).
+    std::function<void(const gpu::channel::InputState&)> on_input_state;
     // The device process ended, broke the channel or stopped answering (level 2), or the VMM
     // went (`failure` false). The link is done; destroy it outside this call.
     std::function<void(std::string_view reason, bool failure)> on_ended;
@@ -82,6 +85,10 @@ public:
     void signal_fence(gpu::ResponseToken token);
     void display_released(uint32_t resource_id);
     void set_scanout_mode(uint32_t index, const gpu::ScanoutConfig& mode);
+    // Hands the device process the VMM's connection of an input device, on `attach.slot`.
+    void attach_input(const gpu::channel::AttachInput& attach, UniqueFd socket);
+    // One input frame for the device on `slot` (at most channel::max_input_frame events).
+    void send_input(uint32_t slot, std::span<const gpu::channel::WireInputEvent> events);
     // The log levels changed (tessera-ctl log-level): the device process takes them too.
     void set_log_levels(std::string_view spec);
     // Ends the device process now (SIGKILL) and reports nothing more.

@@ -24,14 +24,6 @@ namespace {
 // Offered to a scanout whose zone is hidden or absent; the guest still runs.
 constexpr gpu::ScanoutConfig unplaced_scanout{1024, 768, 60'000};
 
-std::string resolve_socket_path(const std::string& path) {
-    if (path.starts_with('/')) {
-        return path;
-    }
-    const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
-    return std::format("{}/{}", runtime_dir ? runtime_dir : "/tmp", path);
-}
-
 // tessera-device: $TESSERA_DEVICE_PROGRAM, else beside tessera's executable, else in the build
 // tree tessera was built in, else where it is installed.
 std::string device_program() {
@@ -100,7 +92,7 @@ void report_udmabuf() {
 } // namespace
 
 Guest::Guest(Server& server, ivi::GuestSpec spec)
-    : server_(server), spec_(std::move(spec)), socket_path_(resolve_socket_path(spec_.socket)),
+    : server_(server), spec_(std::move(spec)), socket_path_(runtime_socket_path(spec_.socket)),
       blob_buffers_([this](uint32_t resource_id) {
           blobs_released_.push_back(resource_id);
           queue_for_device();
@@ -126,11 +118,21 @@ Guest::Guest(Server& server, ivi::GuestSpec spec)
         offered_.push_back(scanout_config(i));
     }
     listen();
+    GuestInputs::Hooks input_hooks;
+    input_hooks.admitted = [this](int socket) { return admitted(socket); };
+    input_hooks.link = [this]() -> DeviceLink* { return link_.get(); };
+    input_hooks.scanout_size = [this](uint32_t index) {
+        const auto& mode = offered_.at(std::min<size_t>(index, offered_.size() - 1));
+        return std::pair{mode.width, mode.height};
+    };
+    inputs_ = std::make_unique<GuestInputs>(server_.event_loop(), spec_.name, spec_,
+                                            std::move(input_hooks));
 }
 
 Guest::~Guest() {
     release_link_.cancel();
     device_queue_.cancel();
+    inputs_.reset();
     link_.reset(); // ends the device process; reports nothing from here on
     listen_watch_.reset();
     if (listen_fd_) {
@@ -276,6 +278,7 @@ void Guest::accept_connection() {
     link_ = std::move(*link);
     device_state_.reset();
     log::info(gpu_log, "guest {}: VMM connected (device process {})", spec_.name, link_->pid());
+    inputs_->link_started();
 }
 
 // The layout says who may be this guest's VMM; anyone else who reached the socket is closed on
@@ -320,6 +323,9 @@ DeviceLinkEvents Guest::link_events() {
         }
     };
     events.on_resource_gone = [this](uint32_t resource_id) { blob_buffers_.forget(resource_id); };
+    events.on_input_state = [this](const gpu::channel::InputState& state) {
+        inputs_->take_state(state);
+    };
     events.on_ended = [this](std::string_view reason, bool failure) {
         link_ended(reason, failure);
     };
@@ -359,6 +365,7 @@ void Guest::release_link() {
         }
         add_stats(past_stats_, device_stats_of(link_->stats()));
         add_stats(past_backend_stats_, backend_stats_of(link_->stats()));
+        inputs_->link_ended();
         link_.reset();
     }
     device_state_.reset();

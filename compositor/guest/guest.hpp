@@ -4,6 +4,7 @@
 #include "event_loop.hpp"
 #include "device_link.hpp"
 #include "gpu-backend/backend/guest_backend.hpp"
+#include "guest_inputs.hpp"
 #include "guest_scanout.hpp"
 #include "vmm_access.hpp"
 #include "gpu-backend/base/log_limiter.hpp"
@@ -22,10 +23,10 @@ namespace tessera::compositor {
 class Server;
 
 // One guest of the layout: tessera listens on its socket, hands the VMM that connects (one at a
-// time) to a device process of its own (DeviceLink), which serves its virtio-gpu device, and
-// shows its scanouts in their zones. The guest may go away and come back (VM shut down, killed,
-// rebooted) as often as it likes, and its device process may die in any way; nothing of it
-// blocks the event loop or touches another guest.
+// time) to a device process of its own (DeviceLink), which serves its virtio-gpu device and its
+// virtio-input devices (GuestInputs), and shows its scanouts in their zones. The guest may go away
+// and come back (VM shut down, killed, rebooted) as often as it likes, and its device process may
+// die in any way; nothing of it blocks the event loop or touches another guest.
 class Guest {
 public:
     enum class State {
@@ -53,6 +54,8 @@ public:
     [[nodiscard]] uint64_t refused_connections() const { return refused_connections_; }
     // The device process of the VMM connected now, if any.
     [[nodiscard]] const DeviceLink* link() const { return link_.get(); }
+    [[nodiscard]] GuestInputs& inputs() { return *inputs_; }
+    [[nodiscard]] const GuestInputs& inputs() const { return *inputs_; }
     // Passes log levels on to the device process, if one runs.
     void set_log_levels(std::string_view spec);
     // Device processes that ended in failure (crashed, killed, broke the channel, silent).
@@ -109,6 +112,7 @@ private:
     VmmAccess access_;
     uint64_t refused_connections_ = 0;
     gpu::LogLimiter refusal_log_;
+    std::unique_ptr<GuestInputs> inputs_;
 };
 
 } // namespace tessera::compositor

@@ -52,6 +52,7 @@ GuestScanout::GuestScanout(ZoneScene& zones, wl_event_loop* loop, wlr_scene_tree
       pacer_([this](gpu::ResponseToken token) { hooks_.signal_fence(token); }),
       pace_timer_(loop, [this] { tick(); }) {
     pixman_region32_init(&to_copy_);
+    tree_->node.data = &tag_;
     wlr_scene_node_set_enabled(&tree_->node, false);
     wlr_scene_node_set_enabled(&cursor_node_->node, false);
     on_sample_.connect(&frame_node_->events.output_sample,
@@ -60,6 +61,43 @@ GuestScanout::GuestScanout(ZoneScene& zones, wl_event_loop* loop, wlr_scene_tree
                                ++blits_;
                            }
                        });
+}
+
+GuestScanout* GuestScanout::from_node(wlr_scene_node* node) {
+    return SceneTag::find<GuestScanout>(node, SceneTag::Kind::guest_scanout);
+}
+
+std::optional<std::pair<double, double>> GuestScanout::pixel_at(double lx, double ly,
+                                                                bool clamp) const {
+    auto* buffer = frame_node_->buffer;
+    if (!showing_ || !in_zone_ || !buffer || zone.empty()) {
+        return std::nullopt;
+    }
+    // The frame node is where the zone placed it even while a plane shows it (node disabled).
+    int nx = 0, ny = 0;
+    wlr_scene_node_coords(&frame_node_->node, &nx, &ny);
+    double dst_w = frame_node_->dst_width > 0 ? frame_node_->dst_width : buffer->width;
+    double dst_h = frame_node_->dst_height > 0 ? frame_node_->dst_height : buffer->height;
+    wlr_fbox src = frame_node_->src_box;
+    if (wlr_fbox_empty(&src)) {
+        src = {0, 0, static_cast<double>(buffer->width), static_cast<double>(buffer->height)};
+    }
+    double dx = lx - nx, dy = ly - ny;
+    if (dst_w <= 0 || dst_h <= 0 || width() <= 0 || height() <= 0) {
+        return std::nullopt;
+    }
+    auto box = content_box();
+    double x = src.x + dx * src.width / dst_w - box.x;
+    double y = src.y + dy * src.height / dst_h - box.y;
+    bool inside = dx >= 0 && dy >= 0 && dx < dst_w && dy < dst_h && x >= 0 && y >= 0 &&
+                  x < width() && y < height();
+    if (inside) {
+        return std::pair{x, y};
+    }
+    if (!clamp) {
+        return std::nullopt; // beside the picture: the zone's bars
+    }
+    return std::pair{std::clamp(x, 0.0, width() - 0.5), std::clamp(y, 0.0, height() - 0.5)};
 }
 
 GuestScanout::~GuestScanout() {

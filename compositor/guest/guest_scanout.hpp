@@ -6,6 +6,7 @@
 #include "frame_pacer.hpp"
 #include "gpu-backend/virtio_gpu/device.hpp"
 #include "listener.hpp"
+#include "scene_tag.hpp"
 #include "wlr.hpp"
 #include "zone_content.hpp"
 
@@ -79,6 +80,15 @@ public:
     [[nodiscard]] int width() const { return static_cast<int>(rect_.width); }
     [[nodiscard]] int height() const { return static_cast<int>(rect_.height); }
     [[nodiscard]] ScanoutStats stats() const;
+    // The scanout pixel shown at a layout point, undoing the zone's fit and scaling; nullopt
+    // where the scanout is not shown (letterbox bars, another zone, nothing shown) unless
+    // `clamp`: then the nearest pixel at the picture's edge (a touch that began on it and moved
+    // off). nullopt whenever the scanout shows nothing.
+    [[nodiscard]] std::optional<std::pair<double, double>> pixel_at(double lx, double ly,
+                                                                    bool clamp = false) const;
+    // The scanout a scene node belongs to (its frame or its cursor), or null.
+    static GuestScanout* from_node(wlr_scene_node* node);
+
     // The blob shown in place, if any (for tests and diagnostics).
     [[nodiscard]] const BlobBuffer* blob() const { return blob_; }
 
@@ -119,6 +129,7 @@ private:
     void tick();
 
     ZoneScene& zones_;
+    SceneTag tag_{SceneTag::Kind::guest_scanout, this};
     std::string guest_;
     uint32_t index_;
     Hooks hooks_;

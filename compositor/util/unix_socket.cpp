@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <format>
 
@@ -32,6 +33,14 @@ bool someone_listens(const sockaddr_un& address) {
 }
 
 } // namespace
+
+std::string runtime_socket_path(const std::string& path) {
+    if (path.starts_with('/')) {
+        return path;
+    }
+    const char* runtime_dir = std::getenv("XDG_RUNTIME_DIR");
+    return std::format("{}/{}", runtime_dir ? runtime_dir : "/tmp", path);
+}
 
 std::expected<UniqueFd, std::string> listen_unix_socket(const std::string& path,
                                                         const SocketAccess& access) {

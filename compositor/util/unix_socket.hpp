@@ -21,4 +21,8 @@ struct SocketAccess {
 std::expected<UniqueFd, std::string> listen_unix_socket(const std::string& path,
                                                         const SocketAccess& access = {});
 
+// A socket path from a configuration: absolute, or relative to $XDG_RUNTIME_DIR (/tmp when
+// unset).
+std::string runtime_socket_path(const std::string& path);
+
 } // namespace tessera

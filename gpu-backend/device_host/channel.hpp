@@ -22,7 +22,7 @@
 // (DeviceLink), and a device process that breaks the format is ended.
 namespace tessera::gpu::channel {
 
-inline constexpr uint16_t version = 2; // 2: log_levels
+inline constexpr uint16_t version = 3; // 2: log_levels; 3: input devices
 // A message and its fds at most; a lend's piece table is the largest body.
 inline constexpr size_t max_message = 160 * 1024;
 inline constexpr size_t max_fds = 8;
@@ -31,6 +31,10 @@ inline constexpr uint32_t max_scanouts = 16;
 inline constexpr uint32_t max_reason = 256;
 inline constexpr size_t max_log_spec = 1024;
 inline constexpr uint32_t max_cursor_bytes = 64 * 64 * 4;
+// Input devices a guest may have: a touchscreen per scanout, a pointer and a keyboard.
+inline constexpr uint32_t max_input_devices = max_scanouts + 2;
+// Events in one input frame, its SYN_REPORT included (EventFifo::max_frame_events).
+inline constexpr uint32_t max_input_frame = 128;
 
 enum class Type : uint16_t {
     // compositor -> device
@@ -40,6 +44,8 @@ enum class Type : uint16_t {
     scanout_config,   // ScanoutConfigChange
     ping,             // Ping: answered with Stats
     log_levels,       // a log spec (text, at most max_log_spec bytes): the levels now
+    attach_input,     // AttachInput, with the VMM's socket of a vhost-user-input device
+    input_frame,      // InputFrame + WireInputEvent[count]
     // device -> compositor
     state = 64,    // State
     memory,        // Memory, with one fd per guest RAM region
@@ -52,6 +58,7 @@ enum class Type : uint16_t {
     resource_gone, // ResourceGone
     stats,         // Stats
     closed,        // Closed + reason text: the VMM's connection ended
+    input_state,   // InputState
 };
 
 struct Header {
@@ -178,12 +185,51 @@ struct ResourceGone {
     uint32_t resource_id;
 };
 
+// Input devices are named by a slot the compositor picks (below max_input_devices).
+enum class InputKind : uint32_t { touchscreen = 1, pointer, keyboard };
+
+struct AttachInput {
+    uint32_t slot;
+    InputKind kind;
+    uint32_t scanout;       // a touchscreen's; its name says which
+    uint32_t width, height; // the absolute axes' range (touchscreen, pointer), in pixels
+};
+
+struct WireInputEvent {
+    uint16_t type;
+    uint16_t code;
+    int32_t value;
+};
+
+struct InputFrame {
+    uint32_t slot;
+    uint32_t count; // events that follow, at most max_input_frame
+};
+
+enum class InputDeviceState : uint32_t { gone = 0, connected, running };
+
+struct InputState {
+    uint32_t slot;
+    InputDeviceState state;
+    uint32_t leds; // bit n: LED code n, as the guest last set them
+};
+
+struct InputStats {
+    uint32_t slot;
+    uint32_t queued; // events waiting for the guest's buffers
+    uint64_t frames_queued, frames_dropped, events_delivered, refused_events, status_events,
+        status_garbage, device_failures, resets;
+};
+
 struct Stats {
     uint64_t sequence; // of the Ping answered; 0 when sent unasked
     uint64_t commands, errors, flushes, transfers, transfer_bytes, cursor_commands, deferred_unrefs,
         blobs, fenced_frames;
     uint64_t requests, device_failures, resets;
-    uint64_t rss_bytes; // the device process's resident memory
+    uint64_t rss_bytes;   // the device process's resident memory
+    uint32_t input_count; // entries of `inputs` in use: the input devices attached now
+    uint32_t pad;
+    InputStats inputs[max_input_devices];
 };
 
 struct Closed {

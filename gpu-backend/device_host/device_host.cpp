@@ -1,11 +1,14 @@
 #include "gpu-backend/device_host/device_host.hpp"
 
+#include "gpu-backend/base/fd_kind.hpp"
 #include "gpu-backend/base/log.hpp"
+#include "gpu-backend/virtio_input/profile.hpp"
 
 #include <poll.h>
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstring>
 #include <format>
 #include <utility>
 
@@ -116,6 +119,13 @@ bool DeviceHost::handle(channel::Message& message) {
         start(config, std::move(message.fds));
         return true;
     }
+    if (message.type == Type::attach_input) {
+        channel::AttachInput attach{};
+        if (!backend_ || message.fds.size() != 1 || !message.read(attach)) {
+            return false;
+        }
+        return attach_input(attach, std::move(message.fds.front()));
+    }
     if (!backend_ || !message.fds.empty()) {
         return false;
     }
@@ -164,6 +174,8 @@ bool DeviceHost::handle(channel::Message& message) {
         send_stats(m.sequence);
         return true;
     }
+    case Type::input_frame:
+        return take_input_frame(message);
     case Type::log_levels: {
         if (message.body.size() > channel::max_log_spec) {
             return false;
@@ -418,11 +430,127 @@ void DeviceHost::send_stats(uint64_t sequence) {
         stats.device_failures = b.device_failures;
         stats.resets = b.resets;
     }
+    for (const auto& [slot, input] : inputs_) {
+        if (stats.input_count == channel::max_input_devices) {
+            break;
+        }
+        const auto& fifo = input.backend->fifo_stats();
+        const auto& b = input.backend->stats();
+        stats.inputs[stats.input_count++] = {slot,
+                                             static_cast<uint32_t>(input.backend->queued_events()),
+                                             fifo.frames_queued,
+                                             fifo.frames_dropped,
+                                             fifo.events_delivered,
+                                             b.refused_events,
+                                             b.status_events,
+                                             b.status_garbage,
+                                             b.device_failures,
+                                             b.resets};
+    }
     rusage usage{};
     if (getrusage(RUSAGE_SELF, &usage) == 0) {
         stats.rss_bytes = static_cast<uint64_t>(usage.ru_maxrss) * 1024;
     }
     send(channel::Outgoing(channel::Type::stats).add(stats));
+}
+
+bool DeviceHost::attach_input(const channel::AttachInput& attach, UniqueFd socket) {
+    using channel::InputKind;
+    constexpr uint32_t max_axis = 16384; // pixels, as a scanout's
+    bool sized = attach.width >= 1 && attach.width <= max_axis && attach.height >= 1 &&
+                 attach.height <= max_axis;
+    if (attach.slot >= channel::max_input_devices || !sized ||
+        fd_kind::check_socket(socket.get())) {
+        return false;
+    }
+    input::InputProfile profile;
+    switch (attach.kind) {
+    case InputKind::touchscreen:
+        if (attach.scanout >= backend_->device().num_scanouts()) {
+            return false;
+        }
+        profile = input::touchscreen_profile(attach.scanout, attach.width, attach.height);
+        break;
+    case InputKind::pointer:
+        profile = input::pointer_profile(attach.width, attach.height);
+        break;
+    case InputKind::keyboard:
+        profile = input::keyboard_profile();
+        break;
+    default:
+        return false;
+    }
+    uint32_t slot = attach.slot;
+    InputBackendCallbacks callbacks;
+    callbacks.add_fd = [this, slot](int fd, std::function<void()> on_readable) {
+        std::weak_ptr<bool> alive = alive_;
+        return loop_.add_fd(fd, [this, slot, alive, on_readable = std::move(on_readable)] {
+            on_readable();
+            if (!alive.expired()) {
+                report_input(slot);
+            }
+        });
+    };
+    callbacks.remove_fd = loop_.remove_fd;
+    callbacks.on_leds = [this, slot](uint32_t) { report_input(slot); };
+    callbacks.on_disconnected = [this, slot](std::string_view reason) {
+        log::info(host_log(), "input device {} disconnected: {}", slot, reason);
+        inputs_.erase(slot); // destroys the backend calling this, as it allows
+        report_input(slot);
+    };
+    // A device attached again on its slot (the VMM reconnected it) replaces the old one.
+    inputs_.erase(slot);
+    auto& input = inputs_[slot];
+    input.backend =
+        std::make_unique<InputBackend>(std::move(socket), std::move(profile), std::move(callbacks));
+    log::info(host_log(), "input device {}: {}", slot, input.backend->profile().name);
+    if (!input.backend->connected()) {
+        inputs_.erase(slot);
+    }
+    report_input(slot);
+    return true;
+}
+
+bool DeviceHost::take_input_frame(const channel::Message& message) {
+    channel::InputFrame frame{};
+    if (!message.read(frame, true) || frame.count == 0 || frame.count > channel::max_input_frame ||
+        message.after<channel::InputFrame>().size() !=
+            frame.count * sizeof(channel::WireInputEvent)) {
+        return false;
+    }
+    auto it = inputs_.find(frame.slot);
+    if (it == inputs_.end()) {
+        return true; // the device went; the compositor hears of it soon
+    }
+    std::vector<input::InputEvent> events(frame.count);
+    auto bytes = message.after<channel::InputFrame>();
+    for (uint32_t i = 0; i < frame.count; ++i) {
+        channel::WireInputEvent wire{};
+        std::memcpy(&wire, bytes.data() + i * sizeof(wire), sizeof(wire));
+        events[i] = {wire.type, wire.code, wire.value};
+    }
+    it->second.backend->send_frame(events);
+    return true;
+}
+
+void DeviceHost::report_input(uint32_t slot) {
+    if (finished_) {
+        return;
+    }
+    channel::InputState state{slot, channel::InputDeviceState::gone, 0};
+    auto it = inputs_.find(slot);
+    if (it != inputs_.end()) {
+        const auto& backend = *it->second.backend;
+        state.state = backend.running() ? channel::InputDeviceState::running
+                                        : channel::InputDeviceState::connected;
+        state.leds = backend.leds();
+        auto& sent = it->second.sent;
+        if (sent && sent->state == state.state && sent->leds == state.leds) {
+            return;
+        }
+        sent = state;
+    }
+    send(channel::Outgoing(channel::Type::input_state).add(state));
 }
 
 } // namespace tessera::gpu

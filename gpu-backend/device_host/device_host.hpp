@@ -1,6 +1,7 @@
 #pragma once
 
 #include "gpu-backend/backend/guest_backend.hpp"
+#include "gpu-backend/backend/input_backend.hpp"
 #include "gpu-backend/base/unique_fd.hpp"
 #include "gpu-backend/device_host/channel.hpp"
 #include "gpu-backend/virtio_gpu/udmabuf.hpp"
@@ -16,7 +17,9 @@
 #include <unordered_map>
 
 // One guest's devices as a device process runs them: the VMM's vhost-user connection and the
-// virtio-gpu device (GuestBackend), reporting to the compositor over the channel instead of
+// virtio-gpu device (GuestBackend), and the guest's virtio-input devices (InputBackend), whose
+// connections the compositor hands in as the VMM makes them, and whose events it sends as
+// frames. They report to the compositor over the channel instead of
 // through calls. What the device shows is lent as memory, once per buffer: a blob's dma-buf,
 // pieces of guest RAM (region fds sent once per memory table), or a 2D resource's host pixels
 // as a sealed memfd. The compositor answers with fences signalled and buffers released.
@@ -53,6 +56,12 @@ private:
     void forget_expired();
     void send_stats(uint64_t sequence);
 
+    // Input devices.
+    bool attach_input(const channel::AttachInput& attach, UniqueFd socket);
+    bool take_input_frame(const channel::Message& message);
+    // Sends the device's state when it changed (and `gone` once it went).
+    void report_input(uint32_t slot);
+
     UniqueFd vmm_socket_; // until the Config arrives
     UniqueFd channel_;
     DeviceHostLoop loop_;
@@ -76,6 +85,11 @@ private:
     // Resources the display may still read: lent to a scanout and not released since.
     std::unordered_map<uint32_t, uint32_t> shown_serial_; // resource id -> last Scanout serial
     std::set<uint32_t> displayed_;
+    struct AttachedInput {
+        std::unique_ptr<InputBackend> backend;
+        std::optional<channel::InputState> sent;
+    };
+    std::map<uint32_t, AttachedInput> inputs_; // by slot
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

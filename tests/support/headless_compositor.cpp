@@ -44,6 +44,10 @@ std::string sim_guest_path() {
     return TESSERA_SIM_GUEST;
 }
 
+std::string sim_input_path() {
+    return TESSERA_SIM_INPUT;
+}
+
 std::string greedy_device_path() {
     return TESSERA_GREEDY_DEVICE;
 }

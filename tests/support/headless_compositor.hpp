@@ -117,6 +117,7 @@ std::string tessera_binary_path();
 std::string test_client_path();
 // Path of the simulated VM (tests/gpu/sim-guest).
 std::string sim_guest_path();
+std::string sim_input_path(); // tessera-sim-input
 // Device programs that misbehave (tests/gpu/rogue-devices): one grows past its memory limit,
 // the other breaks its channel's rules as it is told on its VMM socket.
 std::string greedy_device_path();

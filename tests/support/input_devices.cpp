@@ -67,6 +67,13 @@ void TestTouch::down(int32_t id, double x, double y) {
     wl_signal_emit_mutable(&touch_.events.frame, nullptr);
 }
 
+void TestTouch::motion(int32_t id, double x, double y) {
+    auto [nx, ny] = normalized(compositor_, x, y);
+    wlr_touch_motion_event event{&touch_, ++time_, id, nx, ny};
+    wl_signal_emit_mutable(&touch_.events.motion, &event);
+    wl_signal_emit_mutable(&touch_.events.frame, nullptr);
+}
+
 void TestTouch::up(int32_t id) {
     wlr_touch_up_event event{&touch_, ++time_, id};
     wl_signal_emit_mutable(&touch_.events.up, &event);
@@ -83,10 +90,15 @@ TestKeyboard::~TestKeyboard() {
 }
 
 void TestKeyboard::tap(uint32_t keycode) {
-    for (auto state : {WL_KEYBOARD_KEY_STATE_PRESSED, WL_KEYBOARD_KEY_STATE_RELEASED}) {
-        wlr_keyboard_key_event event{++time_, keycode, true, state};
-        wlr_keyboard_notify_key(&keyboard_, &event);
-    }
+    key(keycode, true);
+    key(keycode, false);
+}
+
+void TestKeyboard::key(uint32_t keycode, bool pressed) {
+    wlr_keyboard_key_event event{++time_, keycode, true,
+                                 pressed ? WL_KEYBOARD_KEY_STATE_PRESSED
+                                         : WL_KEYBOARD_KEY_STATE_RELEASED};
+    wlr_keyboard_notify_key(&keyboard_, &event);
 }
 
 } // namespace tessera::test

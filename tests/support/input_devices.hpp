@@ -35,6 +35,7 @@ public:
     TestTouch& operator=(const TestTouch&) = delete;
 
     void down(int32_t id, double x, double y);
+    void motion(int32_t id, double x, double y);
     void up(int32_t id);
 
 private:
@@ -52,6 +53,7 @@ public:
 
     // Press and release of an evdev key code (KEY_A = 30, ...).
     void tap(uint32_t keycode);
+    void key(uint32_t keycode, bool pressed);
 
 private:
     HeadlessCompositor& compositor_;
