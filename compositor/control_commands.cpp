@@ -4,6 +4,7 @@
 #include "ivi/layout_file.hpp"
 #include "log_scopes.hpp"
 #include "output.hpp"
+#include "seat.hpp"
 #include "server.hpp"
 #include "util/base64.hpp"
 #include "gpu-backend/base/log.hpp"
@@ -12,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include <expected>
+#include <chrono>
+#include <cmath>
 #include <format>
 #include <functional>
 #include <map>
@@ -347,6 +350,43 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
                  return std::unexpected(std::format("no surface with id {}", id->get<uint64_t>()));
              }
              return (*scene)->move(content, *zone).transform([] { return json::object(); });
+         }},
+        {"touch",
+         [&]() -> Result {
+             // A touch as a touchscreen over the outputs would give it: for demos, tests and
+             // the input benchmark.
+             auto action = string_arg(request, "action");
+             auto id = request.find("id");
+             if (!action || (*action != "down" && *action != "motion" && *action != "up")) {
+                 return std::unexpected("'action' must be \"down\", \"motion\" or \"up\"");
+             }
+             if (id == request.end() || !id->is_number_unsigned() ||
+                 id->get<uint64_t>() > 0x7fffffff) {
+                 return std::unexpected("'id' must be a touch id from 0 to 2147483647");
+             }
+             auto touch_id = static_cast<int32_t>(id->get<uint64_t>());
+             auto time =
+                 static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::steady_clock::now().time_since_epoch())
+                                           .count());
+             auto& seat = server_.seat();
+             if (*action == "up") {
+                 seat.touch_up(touch_id, time);
+             } else {
+                 auto x = request.find("x"), y = request.find("y");
+                 if (x == request.end() || y == request.end() || !x->is_number() ||
+                     !y->is_number() || !std::isfinite(x->get<double>()) ||
+                     !std::isfinite(y->get<double>())) {
+                     return std::unexpected("'x' and 'y' must be layout coordinates");
+                 }
+                 if (*action == "down") {
+                     seat.touch_down(touch_id, time, x->get<double>(), y->get<double>());
+                 } else {
+                     seat.touch_motion(touch_id, time, x->get<double>(), y->get<double>());
+                 }
+             }
+             seat.touch_frame();
+             return json::object();
          }},
         {"zone",
          [&]() -> Result {

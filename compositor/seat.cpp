@@ -44,15 +44,20 @@ Seat::Seat(Server& server)
     on_frame_.connect(&cursor_->events.frame,
                       [this](void*) { wlr_seat_pointer_notify_frame(seat_); });
 
-    on_touch_down_.connect(&cursor_->events.touch_down,
-                           [this](wlr_touch_down_event* event) { handle_touch_down(*event); });
+    on_touch_down_.connect(&cursor_->events.touch_down, [this](wlr_touch_down_event* event) {
+        double lx = 0, ly = 0;
+        wlr_cursor_absolute_to_layout_coords(cursor_, &event->touch->base, event->x, event->y, &lx,
+                                             &ly);
+        touch_down(event->touch_id, event->time_msec, lx, ly);
+    });
     on_touch_up_.connect(&cursor_->events.touch_up, [this](wlr_touch_up_event* event) {
-        if (!guest_input_.touch_up(event->touch_id)) {
-            wlr_seat_touch_notify_up(seat_, event->time_msec, event->touch_id);
-        }
+        touch_up(event->touch_id, event->time_msec);
     });
     on_touch_motion_.connect(&cursor_->events.touch_motion, [this](wlr_touch_motion_event* event) {
-        handle_touch_motion(*event);
+        double lx = 0, ly = 0;
+        wlr_cursor_absolute_to_layout_coords(cursor_, &event->touch->base, event->x, event->y, &lx,
+                                             &ly);
+        touch_motion(event->touch_id, event->time_msec, lx, ly);
     });
     on_touch_cancel_.connect(&cursor_->events.touch_cancel, [this](wlr_touch_cancel_event* e) {
         if (guest_input_.touch_up(e->touch_id)) {
@@ -62,8 +67,7 @@ Seat::Seat(Server& server)
             wlr_seat_touch_notify_cancel(seat_, point->client);
         }
     });
-    on_touch_frame_.connect(&cursor_->events.touch_frame,
-                            [this](void*) { wlr_seat_touch_notify_frame(seat_); });
+    on_touch_frame_.connect(&cursor_->events.touch_frame, [this](void*) { touch_frame(); });
 
     on_request_cursor_.connect(
         &seat_->events.request_set_cursor, [this](wlr_seat_pointer_request_set_cursor_event* e) {
@@ -351,36 +355,38 @@ void Seat::handle_button(const wlr_pointer_button_event& event) {
     }
 }
 
-void Seat::handle_touch_down(const wlr_touch_down_event& event) {
-    double lx = 0, ly = 0;
-    wlr_cursor_absolute_to_layout_coords(cursor_, &event.touch->base, event.x, event.y, &lx, &ly);
+void Seat::touch_down(int32_t id, uint32_t time_msec, double lx, double ly) {
     double sx = 0, sy = 0;
     wlr_scene_node* node = nullptr;
     auto* surface = surface_at(lx, ly, ivi::input_touch, &sx, &sy, &node);
-    if (guest_input_.touch_down(event.touch_id, node, lx, ly)) {
-        focus_guest(guest_input_.touch_guest(event.touch_id), node);
+    if (guest_input_.touch_down(id, node, lx, ly)) {
+        focus_guest(guest_input_.touch_guest(id), node);
         return;
     }
     focus_at(lx, ly, ivi::input_touch);
     if (surface) {
-        wlr_seat_touch_notify_down(seat_, surface, event.time_msec, event.touch_id, sx, sy);
+        wlr_seat_touch_notify_down(seat_, surface, time_msec, id, sx, sy);
     }
 }
 
-void Seat::handle_touch_motion(const wlr_touch_motion_event& event) {
-    double lx = 0, ly = 0;
-    wlr_cursor_absolute_to_layout_coords(cursor_, &event.touch->base, event.x, event.y, &lx, &ly);
-    if (guest_input_.touch_motion(event.touch_id, lx, ly)) {
+void Seat::touch_motion(int32_t id, uint32_t time_msec, double lx, double ly) {
+    if (guest_input_.touch_motion(id, lx, ly)) {
         return;
     }
-    auto* point = wlr_seat_touch_get_point(seat_, event.touch_id);
+    auto* point = wlr_seat_touch_get_point(seat_, id);
     if (!point || !point->surface) {
         return;
     }
     // A touch point belongs to the surface it went down on; motion elsewhere is not sent.
     double sx = 0, sy = 0;
     if (surface_at(lx, ly, ivi::input_touch, &sx, &sy) == point->surface) {
-        wlr_seat_touch_notify_motion(seat_, event.time_msec, event.touch_id, sx, sy);
+        wlr_seat_touch_notify_motion(seat_, time_msec, id, sx, sy);
+    }
+}
+
+void Seat::touch_up(int32_t id, uint32_t time_msec) {
+    if (!guest_input_.touch_up(id) && wlr_seat_touch_get_point(seat_, id)) {
+        wlr_seat_touch_notify_up(seat_, time_msec, id);
     }
 }
 

@@ -43,6 +43,12 @@ public:
     // A toplevel is going away: drop every reference to it.
     void forget_toplevel(Toplevel* toplevel);
 
+    // Touch at a layout point, from a touch device or injected (tessera-ctl touch).
+    void touch_down(int32_t id, uint32_t time_msec, double lx, double ly);
+    void touch_motion(int32_t id, uint32_t time_msec, double lx, double ly);
+    void touch_up(int32_t id, uint32_t time_msec);
+    void touch_frame() { wlr_seat_touch_notify_frame(seat_); }
+
     void begin_move(Toplevel* toplevel);
     void begin_resize(Toplevel* toplevel, uint32_t edges);
 
@@ -56,8 +62,6 @@ private:
     void update_capabilities();
     void handle_motion(uint32_t time_msec);
     void handle_button(const wlr_pointer_button_event& event);
-    void handle_touch_down(const wlr_touch_down_event& event);
-    void handle_touch_motion(const wlr_touch_motion_event& event);
     void process_grab();
     void focus_at(double lx, double ly, ivi::InputKind kind);
     // Keyboard focus to a guest (a click or touch on its zone `node`), when it has a keyboard

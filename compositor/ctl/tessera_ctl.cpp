@@ -45,6 +45,8 @@ Commands:
   screenshot output NAME FILE.png  save an output's pixels
   screenshot zone NAME FILE.png    save one zone's pixels
   log-level SPEC                   set log levels, e.g. "info,ivi=debug"
+  touch down|motion ID X Y         a touch at layout pixels X Y, as a touchscreen gives it
+  touch up ID                      (to a guest's touchscreen over its zone, or to a client)
 
 Options:
   --json         print the reply as JSON
@@ -126,6 +128,24 @@ json build_request(const std::vector<std::string_view>& args) {
             } else {
                 fail(exit_usage, std::format("unexpected '{}' in 'zone'; see --help", args[i]));
             }
+        }
+    } else if (command == "touch") {
+        bool up = args.size() >= 2 && args[1] == "up";
+        need(up ? 3 : 5);
+        if (!up && args[1] != "down" && args[1] != "motion") {
+            fail(exit_usage, "touch down, motion or up; see --help");
+        }
+        request["action"] = args[1];
+        std::string id(args[2]);
+        char* end = nullptr;
+        unsigned long long value = std::strtoull(id.c_str(), &end, 10);
+        if (id.empty() || *end != '\0') {
+            fail(exit_usage, std::format("'{}' is not a touch id", args[2]));
+        }
+        request["id"] = value;
+        if (!up) {
+            request["x"] = value_of(args[3]);
+            request["y"] = value_of(args[4]);
         }
     } else if (command == "screenshot") {
         need(4);

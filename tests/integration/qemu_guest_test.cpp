@@ -5,10 +5,13 @@
 #include "guest/guests.hpp"
 #include "guest_pattern_check.hpp"
 #include "headless_compositor.hpp"
+#include "input_devices.hpp"
 #include "output.hpp"
 #include "test_paths.hpp"
 
 #include <catch2/catch_test_macros.hpp>
+
+#include <linux/input-event-codes.h>
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -21,6 +24,7 @@
 #include <filesystem>
 #include <format>
 #include <fstream>
+#include <functional>
 
 using namespace tessera;
 using namespace tessera::test;
@@ -112,40 +116,49 @@ std::expected<GuestImage, std::string> build_guest_image(HeadlessCompositor& com
 }
 
 // `options`: more of the guest kernel's command line (flipper.c reads tessera.* options).
-std::vector<std::string> qemu_command(const GuestImage& image, const std::string& socket,
+std::vector<std::string> qemu_command(const GuestImage& image, const Guest& guest,
                                       const std::string& monitor, const std::string& options = "") {
     const char* accel = std::getenv("TESSERA_QEMU_ACCEL"); // the test rig's KVM cannot boot it
-    return {qemu_program(),
-            "-accel",
-            accel ? accel : "tcg",
-            "-cpu",
-            "max",
-            "-m",
-            "256M",
-            "-object",
-            "memory-backend-memfd,id=mem,size=256M,share=on",
-            "-numa",
-            "node,memdev=mem",
-            "-chardev",
-            "socket,id=gpu,path=" + socket,
-            "-device",
-            "vhost-user-gpu-pci,chardev=gpu",
-            "-vga",
-            "none",
-            "-nic",
-            "none",
-            "-display",
-            "none",
-            "-monitor",
-            "unix:" + monitor + ",server,nowait",
-            "-serial",
-            "stdio",
-            "-kernel",
-            image.kernel,
-            "-initrd",
-            image.initramfs,
-            "-append",
-            "console=ttyS0 quiet loglevel=3 " + options};
+    // Its input devices, each on its socket, as data/vms/qemu-my-vm.sh gives them.
+    std::vector<std::string> inputs;
+    for (const auto& input : guest.inputs().status()) {
+        auto id = std::format("input{}", inputs.size() / 4);
+        inputs.insert(inputs.end(), {"-chardev", "socket,id=" + id + ",path=" + input.socket_path,
+                                     "-device", "vhost-user-input-pci,chardev=" + id});
+    }
+    std::vector<std::string> command{qemu_program(),
+                                     "-accel",
+                                     accel ? accel : "tcg",
+                                     "-cpu",
+                                     "max",
+                                     "-m",
+                                     "256M",
+                                     "-object",
+                                     "memory-backend-memfd,id=mem,size=256M,share=on",
+                                     "-numa",
+                                     "node,memdev=mem",
+                                     "-chardev",
+                                     "socket,id=gpu,path=" + guest.socket_path(),
+                                     "-device",
+                                     "vhost-user-gpu-pci,chardev=gpu",
+                                     "-vga",
+                                     "none",
+                                     "-nic",
+                                     "none",
+                                     "-display",
+                                     "none",
+                                     "-monitor",
+                                     "unix:" + monitor + ",server,nowait",
+                                     "-serial",
+                                     "stdio",
+                                     "-kernel",
+                                     image.kernel,
+                                     "-initrd",
+                                     image.initramfs,
+                                     "-append",
+                                     "console=ttyS0 quiet loglevel=3 " + options};
+    command.insert(command.end(), inputs.begin(), inputs.end());
+    return command;
 }
 
 // Sends one human-monitor command to QEMU (system_reset: the machine reboots).
@@ -173,10 +186,21 @@ std::unique_ptr<ClientProcess> start_qemu(HeadlessCompositor& compositor, const 
     // QEMU's messages (stderr) join the guest's console (stdout) in the lines tests read; the
     // shell execs QEMU, so the process is QEMU's.
     std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$@\" 2>&1", "qemu"};
-    auto qemu = qemu_command(image, guest.socket_path(), monitor_path(compositor), options);
+    auto qemu = qemu_command(image, guest, monitor_path(compositor), options);
     argv.insert(argv.end(), qemu.begin(), qemu.end());
     return compositor.spawn(argv);
 }
+
+// The guest's console goes to test-output/qemu-guest/NAME, whatever happens.
+struct SaveConsole {
+    ClientProcess& qemu;
+    std::string name;
+    ~SaveConsole() {
+        auto path = fs::path(TESSERA_TEST_OUTPUT_DIR) / "qemu-guest" / name;
+        std::ofstream(path) << qemu.output();
+        std::fprintf(stderr, "guest console: %s\n", path.c_str());
+    }
+};
 
 } // namespace
 
@@ -191,15 +215,7 @@ TEST_CASE("A Linux guest under QEMU shows its frames in its zone, reboots and co
     auto& guest = *compositor.server().guests()->find("linux");
     auto& scanout = *guest.scanouts()[0];
     auto qemu = start_qemu(compositor, *image);
-    // The guest's console goes to test-output/qemu-guest/console.log, whatever happens.
-    struct SaveConsole {
-        ClientProcess& qemu;
-        ~SaveConsole() {
-            auto path = fs::path(TESSERA_TEST_OUTPUT_DIR) / "qemu-guest" / "console.log";
-            std::ofstream(path) << qemu.output();
-            std::fprintf(stderr, "guest console: %s\n", path.c_str());
-        }
-    } save_console{*qemu};
+    SaveConsole save_console{*qemu, "console.log"};
 
     // The guest took the mode it was offered: its zone's size.
     REQUIRE(qemu->wait_for_line("tessera-guest: mode 640x480@60", boot_timeout));
@@ -332,6 +348,175 @@ TEST_CASE("A Linux guest that picks another mode of its EDID is shown at that si
     CHECK(guest.offered(0).width == 1024); // still the preferred
     // Shown in the zone: not its fallback.
     CHECK(compositor.capture().at(512, 384) != Rgba{0x40, 0, 0, 255});
+    qemu->kill(SIGKILL);
+    qemu->wait_exit();
+}
+
+namespace {
+
+// The guest's console lines of one input device ("tessera-guest: input TAG ..."), from `from`
+// on: "TYPE CODE VALUE" each, key repeats (value 2, the guest's own) left out.
+std::vector<std::string> guest_events(const ClientProcess& qemu, const std::string& tag,
+                                      size_t& from) {
+    std::vector<std::string> events;
+    const auto prefix = "tessera-guest: input " + tag + " ";
+    const auto& lines = qemu.lines();
+    for (; from < lines.size(); ++from) {
+        if (lines[from].starts_with(prefix) && !lines[from].ends_with(" 2")) {
+            events.push_back(lines[from].substr(prefix.size()));
+        }
+    }
+    return events;
+}
+
+std::string ev(int type, int code, int value) {
+    return std::format("{} {} {}", type, code, value);
+}
+
+// Runs the compositor until `done`, reading QEMU's console meanwhile: a console left unread
+// fills its pipe, and the guest then blocks writing to it.
+bool run_reading_console(ClientProcess& qemu, const std::function<bool()>& done,
+                         std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            return false;
+        }
+        (void)qemu.wait_for_line("\x01 never printed", 50ms);
+    }
+    return true;
+}
+
+} // namespace
+
+TEST_CASE("A Linux guest under QEMU reads touch and pointer and keys from a scaled zone",
+          "[qemu-guest]") {
+    HeadlessCompositor compositor{
+        {{1024, 768, 60000}}, "us", test_data_path("layouts/qemu-guest-input.toml")};
+    auto image = build_guest_image(compositor);
+    if (!image) {
+        SKIP("real-QEMU guest test skipped: " << image.error());
+    }
+    auto& guest = *compositor.server().guests()->find("linux");
+    auto& scanout = *guest.scanouts()[0];
+    // 800x600 of its EDID in a zone that offered 1024x768: the devices' axes span 1024x768.
+    auto qemu = start_qemu(compositor, *image, "tessera.mode=800x600 tessera.input=3");
+    SaveConsole save_console{*qemu, "console-input.log"};
+    REQUIRE(qemu->wait_for_line("tessera-guest: mode 800x600@60", boot_timeout));
+    // What a guest compositor reads of each device with its ioctls.
+    REQUIRE(qemu->wait_for_line("tessera-guest: input-device touchscreen name=\"tessera "
+                                "touchscreen Virtual-1\" props=02 x=0..1023 y=0..767 slots=10",
+                                60s));
+    REQUIRE(qemu->wait_for_line("tessera-guest: input-device pointer name=\"tessera pointer\" "
+                                "props=00 x=0..1023 y=0..767 slots=0",
+                                60s));
+    REQUIRE(qemu->wait_for_line("tessera-guest: input-device keyboard name=\"tessera keyboard\" "
+                                "props=00 x=0..0 y=0..0 slots=0",
+                                60s));
+    REQUIRE(run_reading_console(
+        *qemu,
+        [&] {
+            return guest.inputs().running(ivi::input_touch) &&
+                   guest.inputs().running(ivi::input_pointer) &&
+                   guest.inputs().running(ivi::input_keyboard);
+        },
+        30s));
+    // The zone shrinks to 512x300: the 800x600 picture is shown at half size, 400x300, between
+    // bars 56 pixels wide left and right.
+    auto resized =
+        compositor.run_command({tessera_ctl_path(), "zone", "vm", "rect", "0", "0", "512", "300"});
+    REQUIRE(resized.status == 0);
+    uint64_t frames = scanout.frames();
+    REQUIRE(run_reading_console(*qemu, [&] { return scanout.frames() >= frames + 5; }, 60s));
+    REQUIRE(scanout.width() == 800);
+
+    size_t touch_from = 0, pointer_from = 0, keyboard_from = 0;
+    TestTouch finger(compositor);
+    finger.down(9, 20, 150); // a bar: nothing for the guest
+    finger.up(9);
+    finger.down(1, 256, 150); // guest pixel (400, 300): axes (512, 384)
+    finger.down(2, 156, 50);  // guest pixel (200, 100): axes (256, 128)
+    finger.up(1);
+    finger.up(2);
+    REQUIRE(qemu->wait_for_line("tessera-guest: touch 400 300", 60s));
+    // tessera sends ABS_MT_SLOT 0 first too; the guest's input core drops it, as it drops any
+    // absolute value that did not change (the slot starts at 0).
+    const std::vector<std::string> touches{ev(EV_ABS, ABS_MT_TRACKING_ID, 0),
+                                           ev(EV_ABS, ABS_MT_POSITION_X, 512),
+                                           ev(EV_ABS, ABS_MT_POSITION_Y, 384),
+                                           ev(EV_ABS, ABS_X, 512),
+                                           ev(EV_ABS, ABS_Y, 384),
+                                           ev(EV_KEY, BTN_TOUCH, 1),
+                                           ev(0, 0, 0),
+                                           ev(EV_ABS, ABS_MT_SLOT, 1),
+                                           ev(EV_ABS, ABS_MT_TRACKING_ID, 1),
+                                           ev(EV_ABS, ABS_MT_POSITION_X, 256),
+                                           ev(EV_ABS, ABS_MT_POSITION_Y, 128),
+                                           ev(0, 0, 0),
+                                           ev(EV_ABS, ABS_MT_SLOT, 0),
+                                           ev(EV_ABS, ABS_MT_TRACKING_ID, -1),
+                                           ev(0, 0, 0),
+                                           ev(EV_ABS, ABS_MT_SLOT, 1),
+                                           ev(EV_ABS, ABS_MT_TRACKING_ID, -1),
+                                           ev(EV_KEY, BTN_TOUCH, 0),
+                                           ev(0, 0, 0)};
+    REQUIRE(run_reading_console(
+        *qemu,
+        [&] {
+            size_t from = 0;
+            return guest_events(*qemu, "touchscreen", from).size() >= touches.size();
+        },
+        60s));
+    CHECK(guest_events(*qemu, "touchscreen", touch_from) == touches);
+    // The guest drew its marker where it was touched: the screenshot shows it at the point
+    // touched in the zone.
+    frames = scanout.frames();
+    REQUIRE(run_reading_console(*qemu, [&] { return scanout.frames() >= frames + 5; }, 60s));
+    CHECK(compositor.capture().at(256, 150) == Rgba{0xff, 0, 0xff, 255});
+
+    TestPointer mouse(compositor);
+    TestKeyboard keys(compositor);
+    mouse.move_to(156, 50);
+    mouse.click(BTN_LEFT);
+    const std::vector<std::string> pointing{ev(EV_ABS, ABS_X, 256),
+                                            ev(EV_ABS, ABS_Y, 128),
+                                            ev(0, 0, 0),
+                                            ev(EV_KEY, BTN_LEFT, 1),
+                                            ev(0, 0, 0),
+                                            ev(EV_KEY, BTN_LEFT, 0),
+                                            ev(0, 0, 0)};
+    // The click gave the guest the keyboard.
+    keys.tap(KEY_T);
+    keys.tap(KEY_S);
+    auto describe_inputs = [&] {
+        std::string text;
+        for (const auto& input : guest.inputs().status()) {
+            text +=
+                std::format("{} {}: sent {} delivered {} dropped {} queued {} failures {}\n",
+                            ivi::input_kind_name(input.device.kind), input.state, input.frames_sent,
+                            input.device_stats.events_delivered, input.device_stats.frames_dropped,
+                            input.device_stats.queued, input.device_stats.device_failures);
+        }
+        return text;
+    };
+    const std::vector<std::string> typing{
+        ev(EV_KEY, KEY_T, 1), ev(0, 0, 0), ev(EV_KEY, KEY_T, 0), ev(0, 0, 0),
+        ev(EV_KEY, KEY_S, 1), ev(0, 0, 0), ev(EV_KEY, KEY_S, 0), ev(0, 0, 0)};
+    CHECK(run_reading_console(
+        *qemu,
+        [&] {
+            size_t p = pointer_from, k = keyboard_from;
+            return guest_events(*qemu, "pointer", p).size() >= pointing.size() &&
+                   guest_events(*qemu, "keyboard", k).size() >= typing.size();
+        },
+        60s));
+    INFO(describe_inputs());
+    CHECK(guest_events(*qemu, "pointer", pointer_from) == pointing);
+    CHECK(guest_events(*qemu, "keyboard", keyboard_from) == typing);
+    for (const auto& input : guest.inputs().status()) {
+        CAPTURE(ivi::input_kind_name(input.device.kind));
+        CHECK(input.device_stats.frames_dropped == 0);
+    }
     qemu->kill(SIGKILL);
     qemu->wait_exit();
 }

@@ -64,17 +64,23 @@ else
 	vm_kind=sim
 fi
 # The command that runs one VM against a guest socket ($XDG_RUNTIME_DIR/tessera-NAME.sock).
-vm_command() { # name, scanouts
-	local socket='$XDG_RUNTIME_DIR/tessera-'$1'.sock'
+# touchscreens: how many the layout gives it (one per screen), each on its socket beside the GPU's.
+vm_command() { # name, scanouts, touchscreens
+	local socket='$XDG_RUNTIME_DIR/tessera-'$1'.sock' inputs= i
 	if [[ $vm_kind == sim ]]; then
 		echo "tessera-sim-guest --socket $socket"
 		return
 	fi
+	for ((i = 0; i < $3; i++)); do
+		inputs+=" -chardev socket,id=touch$i,path=\$XDG_RUNTIME_DIR/tessera-$1-touch-$i.sock"
+		inputs+=" -device vhost-user-input-pci,chardev=touch$i"
+	done
 	echo "qemu-system-x86_64 -accel tcg -cpu max -m 256M" \
 		"-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem" \
 		"-chardev socket,id=gpu,path=$socket -device vhost-user-gpu-pci,chardev=gpu,max_outputs=$2" \
-		"-vga none -nic none -display none -monitor none -serial null" \
-		"-kernel $kernel -initrd $guest_dir/initramfs.cpio -append 'console=ttyS0 quiet'"
+		"$inputs -vga none -nic none -display none -monitor none -serial null" \
+		"-kernel $kernel -initrd $guest_dir/initramfs.cpio" \
+		"-append 'console=ttyS0 quiet tessera.input=$3'"
 }
 
 cat >"$runtime/status.sh" <<'SH'
@@ -83,8 +89,8 @@ SH
 
 clients=(
 	-s "foot --app-id tessera-status -o colors.background=101018 -o pad=8x4 sh $runtime/status.sh"
-	-s "$(vm_command cluster-vm 1)"
-	-s "$(vm_command ivi-vm 2)"
+	-s "$(vm_command cluster-vm 1 0)"
+	-s "$(vm_command ivi-vm 2 2)"
 )
 
 if [[ -n ${WAYLAND_DISPLAY:-} || -n ${DISPLAY:-} ]]; then
@@ -155,6 +161,39 @@ tessera-ctl profile parked
 wait_frames $(($(frames_shown passenger) + 2)) passenger
 tessera-ctl screenshot output HEADLESS-1 "$out" >/dev/null
 say "profile 'parked' (three screens): $out"
+
+# A touch in the middle of the centre screen (the IVI VM's first screen): the guest draws a
+# magenta marker where it is touched, and the next screenshot shows it there.
+if [[ $vm_kind == qemu ]]; then
+	read -r tx ty < <(tessera-ctl --json zones | python3 -c '
+import json, sys
+z = next(z for z in json.load(sys.stdin)["zones"] if z["name"] == "centre")
+print(z["x"] + z["width"] // 2, z["y"] + z["height"] // 2)')
+	tessera-ctl touch down 1 "$tx" "$ty" >/dev/null
+	tessera-ctl touch up 1 >/dev/null
+	touched=${out%.png}-touch.png
+	for _ in $(seq 300); do
+		wait_frames $(($(frames_shown centre) + 2)) centre
+		if python3 - "$tx" "$ty" <<'PY'; then
+import base64, json, os, socket, sys
+x, y = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_UNIX)
+s.connect(os.environ["TESSERA_SOCKET"])
+s.sendall(b'{"command": "screenshot", "output": "HEADLESS-1"}\n')
+reply = json.loads(s.makefile().readline())
+rgba = base64.b64decode(reply["rgba"])
+i = (y * reply["width"] + x) * 4
+sys.exit(0 if rgba[i:i + 3] == bytes([255, 0, 255]) else 1)
+PY
+			tessera-ctl screenshot output HEADLESS-1 "$touched" >/dev/null
+			say "touched the centre screen at $tx,$ty: the guest drew its marker there: $touched"
+			break
+		fi
+	done
+	[[ -f $touched ]] || { say "the guest's touch marker did not appear at $tx,$ty"; exit 1; }
+else
+	say "simulated guests take no input: no touch shown (QEMU runs the real guests)"
+fi
 say "guests, per zone (frames and fps over the last second):"
 for _ in 1 2 3; do
 	tessera-ctl guests

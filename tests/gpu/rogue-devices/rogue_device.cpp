@@ -142,6 +142,23 @@ const std::map<std::string, std::function<void()>> misdeeds = {
      [] { send(channel::Outgoing(channel::Type::fence).add(channel::Fence{99, 0, 7})); }},
     {"closed-length",
      [] { send(channel::Outgoing(channel::Type::closed).add(channel::Closed{300})); }},
+    {"stats-inputs",
+     [] {
+         channel::Stats stats{};
+         stats.input_count = channel::max_input_devices + 1;
+         send(channel::Outgoing(channel::Type::stats).add(stats));
+     }},
+    {"input-slot",
+     [] {
+         send(channel::Outgoing(channel::Type::input_state)
+                  .add(channel::InputState{channel::max_input_devices,
+                                           channel::InputDeviceState::running, 0}));
+     }},
+    {"input-state",
+     [] {
+         send(channel::Outgoing(channel::Type::input_state)
+                  .add(channel::InputState{0, static_cast<channel::InputDeviceState>(7), 0}));
+     }},
     // Memory it lends.
     {"memory-count",
      [] {

@@ -33,6 +33,9 @@
  * QEMU exit instead. tessera.mode=WxH takes the connector's first mode of that size
  * instead of its preferred one (a user picking another resolution); none: an error.
  *
+ * tessera.input=N: waits for N of tessera's virtio-input devices and logs their events, and
+ * draws a 16x16 magenta marker centred on the last touch or pointer position (guest-input.h).
+ *
  * Frame numbering: frame 0 is the one shown by SETCRTC; frame n (n >= 1) is the one
  * shown by the n-th page flip. "frame N" is logged when flip N has completed.
  *
@@ -344,6 +347,11 @@ static void pattern_init(struct pattern* p, uint32_t w, uint32_t h) {
     fill(p->bottom, w / 2, w, WHITE);
 }
 
+#include "guest-input.h"
+
+#define MAGENTA 0xff00ffu
+#define MARKER 16 // the touch marker's side, in pixels
+
 static void draw_frame(const struct pattern* p, struct buffer* b, uint64_t frame) {
     const uint32_t w = p->w, h = p->h, cell = w / 16;
     const uint32_t strip_end = h / 16, band_begin = 3 * h / 8, band_end = 5 * h / 8;
@@ -374,6 +382,18 @@ static void draw_frame(const struct pattern* p, struct buffer* b, uint64_t frame
         }
     }
     b->static_drawn = 1;
+    // The last touch or pointer position: a magenta square centred on it.
+    if (marker_x >= 0) {
+        for (int y = marker_y - MARKER / 2; y < marker_y + MARKER / 2; y++) {
+            if (y < 0 || y >= (int)h)
+                continue;
+            uint32_t* row = (uint32_t*)(b->map + (size_t)y * b->pitch);
+            for (int x = marker_x - MARKER / 2; x < marker_x + MARKER / 2; x++)
+                if (x >= 0 && x < (int)w)
+                    row[x] = MAGENTA;
+        }
+        b->static_drawn = 0; // the marker may move: draw everything again next time
+    }
 }
 
 static int wait_flip(int fd) {
@@ -452,6 +472,7 @@ int main(void) {
 
     const uint64_t reboot_after = read_reboot_after();
     read_wanted_mode(&wanted_width, &wanted_height);
+    const int input_wanted = wanted_inputs();
     (void)load_modules();
     wait_for_card();
 
@@ -491,6 +512,7 @@ int main(void) {
     struct pattern pat = {0};
     uint64_t frame = 0;
     set_mode(fd, crtc, &conn, bufs, &pat, frame);
+    open_inputs(input_wanted);
 
     double last_t = now_s();
     for (;;) {
@@ -521,6 +543,7 @@ int main(void) {
         if (drm_ioctl(fd, DRM_IOCTL_MODE_PAGE_FLIP, &flip) != 0)
             fail("PAGE_FLIP frame %llu: %s", (unsigned long long)frame, strerror(errno));
         wait_flip(fd);
+        read_inputs(conn.mode.hdisplay, conn.mode.vdisplay);
 
         double t = now_s();
         if (frame == 1)

@@ -27,7 +27,9 @@ import sys
 # virtio-gpu's dependencies are resolved from modules.dep. On the Debian 6.12 kernel the
 # transport (virtio, virtio_ring, virtio_pci) is built in; virtio-gpu, virtio_dma_buf,
 # drm, drm_kms_helper and drm_shmem_helper are modules.
-DEFAULT_MODULES = ["virtio-gpu"]
+# virtio_input and evdev (modules there too) give the guest tessera's input devices as
+# /dev/input/event*.
+DEFAULT_MODULES = ["virtio-gpu", "virtio_input", "evdev"]
 
 
 class Error(Exception):
