@@ -8,6 +8,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <linux/input-event-codes.h>
+#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 
@@ -190,6 +191,8 @@ TEST_CASE("The pointer and keys go to the guest under them; focus moves with a t
     CHECK(pointer_a.frames(3) ==
           std::vector<std::string>{ev(EV_ABS, ABS_X, 40), ev(EV_ABS, ABS_Y, 30), syn,
                                    ev(EV_KEY, BTN_LEFT, 1), syn, ev(EV_KEY, BTN_LEFT, 0), syn});
+    mouse.scroll(2); // down: the wheel turns towards the user, negative in evdev
+    CHECK(pointer_a.frames(1) == std::vector<std::string>{ev(EV_REL, REL_WHEEL, -2), syn});
     // The click gave guest a the keyboard, with the shift held.
     keys.tap(KEY_A);
     CHECK(keyboard_a.frames(3) == std::vector<std::string>{ev(EV_KEY, KEY_LEFTSHIFT, 1), syn,
@@ -305,4 +308,32 @@ TEST_CASE("tessera-ctl guests shows each input device", "[guest-input]") {
     INFO(text.output);
     CHECK(text.output.find("input touch 0    events 12 delivered, 0 frames dropped") !=
           std::string::npos);
+}
+
+TEST_CASE("tessera-ctl touch reaches the guest under it; a malformed one is refused",
+          "[guest-input]") {
+    InputRig rig;
+    auto vm = rig.start("a");
+    REQUIRE(vm->wait_for_line("mode 0 320x240"));
+    REQUIRE(rig.frames_reach("a", 2));
+    auto touch = rig.attach("a", ivi::input_touch);
+    REQUIRE(
+        rig.compositor.run_command({tessera_ctl_path(), "touch", "down", "4", "30", "40"}).status ==
+        0);
+    REQUIRE(rig.compositor.run_command({tessera_ctl_path(), "touch", "up", "4"}).status == 0);
+    CHECK(touch.frames(2) ==
+          std::vector<std::string>{ev(EV_ABS, ABS_MT_SLOT, 0), ev(EV_ABS, ABS_MT_TRACKING_ID, 0),
+                                   ev(EV_ABS, ABS_MT_POSITION_X, 30),
+                                   ev(EV_ABS, ABS_MT_POSITION_Y, 40), ev(EV_ABS, ABS_X, 30),
+                                   ev(EV_ABS, ABS_Y, 40), ev(EV_KEY, BTN_TOUCH, 1), syn,
+                                   ev(EV_ABS, ABS_MT_SLOT, 0), ev(EV_ABS, ABS_MT_TRACKING_ID, -1),
+                                   ev(EV_KEY, BTN_TOUCH, 0), syn});
+    for (std::vector<std::string> bad : {std::vector<std::string>{"touch", "press", "1", "2", "3"},
+                                         {"touch", "down", "1", "2"},
+                                         {"touch", "down", "x", "2", "3"}}) {
+        bad.insert(bad.begin(), tessera_ctl_path());
+        auto refused = rig.compositor.run_command(bad);
+        CHECK(WIFEXITED(refused.status));
+        CHECK(WEXITSTATUS(refused.status) == 2); // a bad command line
+    }
 }
