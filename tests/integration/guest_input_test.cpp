@@ -72,14 +72,17 @@ struct InputRig : GuestRig {
         REQUIRE(compositor.run_until([&] { return guest(name).inputs().running(kind); }, 10s));
         return sim;
     }
-    // Both guests' VMs, showing frames.
+    // A guest's VM, showing frames (a touch needs a picture to land on).
+    std::unique_ptr<ClientProcess> start_shown(const char* name) {
+        auto vm = start(name);
+        REQUIRE(vm->wait_for_line("mode 0 320x240"));
+        REQUIRE(frames_reach(name, 2));
+        return vm;
+    }
     std::vector<std::unique_ptr<ClientProcess>> start_both() {
         std::vector<std::unique_ptr<ClientProcess>> vms;
-        for (const char* name : {"a", "b"}) {
-            vms.push_back(start(name));
-            REQUIRE(vms.back()->wait_for_line("mode 0 320x240"));
-            REQUIRE(frames_reach(name, 2));
-        }
+        vms.push_back(start_shown("a"));
+        vms.push_back(start_shown("b"));
         return vms;
     }
     compositor::GuestInputStatus status(const char* name, ivi::InputKind kind) {
@@ -97,8 +100,7 @@ struct InputRig : GuestRig {
 
 TEST_CASE("A guest's touchscreen is named after its scanout and spans it", "[guest-input]") {
     InputRig rig;
-    auto vm = rig.start("a");
-    REQUIRE(vm->wait_for_line("mode 0 320x240"));
+    auto vm = rig.start_shown("a");
     auto touch = rig.attach("a", ivi::input_touch);
     const auto& lines = touch.process->lines();
     auto has = [&](const std::string& line) { return std::ranges::contains(lines, line); };
@@ -113,9 +115,7 @@ TEST_CASE("A guest's touchscreen is named after its scanout and spans it", "[gue
 TEST_CASE("Touches on a guest's zone arrive as multitouch contacts at its pixels, in order",
           "[guest-input]") {
     InputRig rig;
-    auto vm = rig.start("a");
-    REQUIRE(vm->wait_for_line("mode 0 320x240"));
-    REQUIRE(rig.frames_reach("a", 2));
+    auto vm = rig.start_shown("a");
     auto touch = rig.attach("a", ivi::input_touch);
     TestTouch finger(rig.compositor);
 
@@ -285,8 +285,7 @@ TEST_CASE("Input devices that connect before the GPU wait for it; a VMM restart 
 
 TEST_CASE("tessera-ctl guests shows each input device", "[guest-input]") {
     InputRig rig;
-    auto vm = rig.start("a");
-    REQUIRE(vm->wait_for_line("mode 0 320x240"));
+    auto vm = rig.start_shown("a");
     auto touch = rig.attach("a", ivi::input_touch);
     TestTouch finger(rig.compositor);
     finger.down(1, 10, 10);
@@ -313,9 +312,7 @@ TEST_CASE("tessera-ctl guests shows each input device", "[guest-input]") {
 TEST_CASE("tessera-ctl touch reaches the guest under it; a malformed one is refused",
           "[guest-input]") {
     InputRig rig;
-    auto vm = rig.start("a");
-    REQUIRE(vm->wait_for_line("mode 0 320x240"));
-    REQUIRE(rig.frames_reach("a", 2));
+    auto vm = rig.start_shown("a");
     auto touch = rig.attach("a", ivi::input_touch);
     REQUIRE(
         rig.compositor.run_command({tessera_ctl_path(), "touch", "down", "4", "30", "40"}).status ==
