@@ -175,6 +175,7 @@ json guest_json(const Guest& guest) {
                           {"socket", input.socket_path},
                           {"state", input.state},
                           {"connections", input.connections},
+                          {"refused_connections", input.refused},
                           {"frames_sent", input.frames_sent},
                           {"events_delivered", d.events_delivered},
                           {"frames_dropped", d.frames_dropped},
@@ -360,9 +361,8 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
              if (!action || (*action != "down" && *action != "motion" && *action != "up")) {
                  return std::unexpected("'action' must be \"down\", \"motion\" or \"up\"");
              }
-             if (id == request.end() || !id->is_number_unsigned() ||
-                 id->get<uint64_t>() > 0x7fffffff) {
-                 return std::unexpected("'id' must be a touch id from 0 to 2147483647");
+             if (id == request.end() || !id->is_number_unsigned() || id->get<uint64_t>() > 63) {
+                 return std::unexpected("'id' must be a touch id from 0 to 63");
              }
              auto touch_id = static_cast<int32_t>(id->get<uint64_t>());
              auto time =

@@ -356,6 +356,7 @@ void Seat::handle_button(const wlr_pointer_button_event& event) {
 }
 
 void Seat::touch_down(int32_t id, uint32_t time_msec, double lx, double ly) {
+    touch_up(id, time_msec); // an id that is down again without its lift
     double sx = 0, sy = 0;
     wlr_scene_node* node = nullptr;
     auto* surface = surface_at(lx, ly, ivi::input_touch, &sx, &sy, &node);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace tessera::compositor {
 
@@ -100,14 +101,19 @@ bool GuestInputRouter::pointer_motion(wlr_scene_node* node, double lx, double ly
         pointer_.reset();
         return false;
     }
-    pointer_ = PointerSpot{hit->guest->spec().name, hit->scanout->index()};
-    // The guest's one pointer is over its first scanout (its desktop's origin).
-    if (hit->scanout->index() == 0) {
-        auto [aw, ah] = hit->guest->inputs().axes(ivi::input_pointer, 0);
-        send(*hit->guest, ivi::input_pointer, 0,
-             {{EV_ABS, ABS_X, axis_value(hit->x, hit->scanout->width(), aw)},
-              {EV_ABS, ABS_Y, axis_value(hit->y, hit->scanout->height(), ah)}});
+    // The guest's one pointer is over its first scanout; its other screens are the host's.
+    if (hit->scanout->index() != 0) {
+        pointer_.reset();
+        return false;
     }
+    if (!pointer_ || pointer_->guest != hit->guest->spec().name) {
+        wheel_ = {};
+    }
+    pointer_ = PointerSpot{hit->guest->spec().name, 0};
+    auto [aw, ah] = hit->guest->inputs().axes(ivi::input_pointer, 0);
+    send(*hit->guest, ivi::input_pointer, 0,
+         {{EV_ABS, ABS_X, axis_value(hit->x, hit->scanout->width(), aw)},
+          {EV_ABS, ABS_Y, axis_value(hit->y, hit->scanout->height(), ah)}});
     return true;
 }
 
@@ -119,6 +125,9 @@ bool GuestInputRouter::pointer_button(uint32_t button, bool pressed) {
     if (!guest) {
         pointer_.reset();
         return false;
+    }
+    if (button != BTN_LEFT && button != BTN_RIGHT && button != BTN_MIDDLE) {
+        return true; // the guest's pointer has three buttons
     }
     auto& held = buttons_[pointer_->guest];
     if (pressed ? !held.insert(button).second : held.erase(button) == 0) {
@@ -133,12 +142,16 @@ bool GuestInputRouter::pointer_axis(bool horizontal, double delta, int32_t delta
     if (!guest) {
         return pointer_.has_value();
     }
-    // Wayland's axes grow down and right; evdev's wheel grows up (REL_WHEEL) and right.
-    int32_t steps =
-        delta_discrete != 0 ? delta_discrete / 120 : (delta > 0 ? 1 : (delta < 0 ? -1 : 0));
-    if (delta_discrete != 0 && steps == 0) {
-        steps = delta_discrete > 0 ? 1 : -1; // a high-resolution fraction of a notch
+    // Whole notches: a high-resolution wheel's 120ths, or a touchpad's continuous scroll in
+    // notches of 15 (libinput's degrees per notch), add up until they make one.
+    auto& sum = wheel_[horizontal ? 1 : 0];
+    sum += delta_discrete != 0 ? delta_discrete : delta * 120 / 15;
+    if (!std::isfinite(sum)) {
+        sum = 0;
     }
+    auto steps = static_cast<int32_t>(std::clamp(std::trunc(sum / 120), -1e6, 1e6));
+    sum -= steps * 120.0;
+    // Wayland's axes grow down and right; evdev's wheel grows up (REL_WHEEL) and right.
     if (steps != 0) {
         send(*guest, ivi::input_pointer, 0,
              {{EV_REL, static_cast<uint16_t>(horizontal ? REL_HWHEEL : REL_WHEEL),
@@ -182,7 +195,6 @@ void GuestInputRouter::send_touch_position(Frame& frame, Guest& guest, const Con
 }
 
 bool GuestInputRouter::touch_down(int32_t id, wlr_scene_node* node, double lx, double ly) {
-    touch_up(id); // a host id reused without its lift
     auto hit = target(node, lx, ly);
     if (!hit) {
         return false;
@@ -298,8 +310,7 @@ void GuestInputRouter::focus_keyboard(Guest& guest, wlr_keyboard* keyboard) {
         };
         auto sync = [&](const char* name, uint32_t led, uint32_t key) {
             if (locked(name) != ((leds >> led) & 1)) {
-                frame.push_back(key_event(key, true));
-                frame.push_back(syn_report); // a tap: press and release in two reports
+                frame.push_back(key_event(key, true)); // a tap
                 frame.push_back(key_event(key, false));
             }
         };
@@ -318,11 +329,17 @@ void GuestInputRouter::leave_keyboard() {
     if (!guest || held.empty()) {
         return;
     }
+    // In frames of at most a frame's length, each with its report.
     Frame frame;
     for (auto key : held) {
         frame.push_back(key_event(key, false));
+        if (frame.size() == gpu::channel::max_input_frame - 1) {
+            send(*guest, ivi::input_keyboard, 0, std::exchange(frame, {}));
+        }
     }
-    send(*guest, ivi::input_keyboard, 0, std::move(frame));
+    if (!frame.empty()) {
+        send(*guest, ivi::input_keyboard, 0, std::move(frame));
+    }
 }
 
 bool GuestInputRouter::key(uint32_t keycode, bool pressed) {
@@ -331,6 +348,9 @@ bool GuestInputRouter::key(uint32_t keycode, bool pressed) {
         keyboard_guest_.clear();
         keys_.clear();
         return false;
+    }
+    if (keycode > KEY_MAX) {
+        return true; // no key a keyboard has
     }
     if (pressed) {
         keys_.insert(keycode);

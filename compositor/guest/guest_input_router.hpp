@@ -3,6 +3,7 @@
 #include "gpu-backend/device_host/channel.hpp"
 #include "wlr.hpp"
 
+#include <array>
 #include <bitset>
 #include <cstdint>
 #include <map>
@@ -98,6 +99,7 @@ private:
     std::map<std::pair<std::string, uint32_t>, Touchscreen> touchscreens_;
     std::optional<PointerSpot> pointer_;
     std::map<std::string, std::set<uint32_t>> buttons_; // held in each guest
+    std::array<double, 2> wheel_{}; // vertical, horizontal: 120ths not yet sent as a notch
     std::string keyboard_guest_;
     std::set<uint32_t> keys_; // held in the focused guest
 };

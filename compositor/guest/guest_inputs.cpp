@@ -76,6 +76,14 @@ void GuestInputs::accept(Device& device) {
     if (!socket || !hooks_.admitted(socket.get())) {
         return;
     }
+    if (device.state == State::waiting || device.state == State::connected ||
+        device.state == State::running) {
+        // One connection per device, as one VMM per guest: another would take its input.
+        ++device.refused;
+        log::warn(input_log, "guest {}: refused a second connection to its {} device", guest_,
+                  ivi::input_kind_name(device.spec.kind));
+        return;
+    }
     ++device.connections;
     auto slot = static_cast<uint32_t>(&device - devices_.data());
     auto* link = hooks_.link();
@@ -222,10 +230,14 @@ std::vector<GuestInputStatus> GuestInputs::status() const {
     std::vector<GuestInputStatus> result;
     for (uint32_t slot = 0; slot < devices_.size(); ++slot) {
         const auto& device = devices_[slot];
-        GuestInputStatus status{
-            device.spec, device.path,        state_names[static_cast<int>(device.state)],
-            device.leds, device.connections, device.frames_sent,
-            device.past};
+        GuestInputStatus status{.device = device.spec,
+                                .socket_path = device.path,
+                                .state = state_names[static_cast<int>(device.state)],
+                                .leds = device.leds,
+                                .connections = device.connections,
+                                .refused = device.refused,
+                                .frames_sent = device.frames_sent,
+                                .device_stats = device.past};
         bool live = device.state == State::connected || device.state == State::running;
         if (const auto* stats = live ? reported(slot) : nullptr) {
             add_stats(status.device_stats, *stats);

@@ -23,6 +23,7 @@ struct GuestInputStatus {
     std::string state;            // listening, waiting, connected, running, unavailable
     uint32_t leds = 0;
     uint64_t connections = 0;
+    uint64_t refused = 0;                    // second connections while one was there
     uint64_t frames_sent = 0;                // handed to the device process
     gpu::channel::InputStats device_stats{}; // summed over its connections
 };
@@ -30,7 +31,7 @@ struct GuestInputStatus {
 // A guest's virtio-input devices (QEMU vhost-user-input-pci): tessera listens on a socket per
 // device and hands each connection the guest's VMM makes to its device process (DeviceLink),
 // which runs the device beside the guest's GPU. A device that connects before the GPU waits
-// for the device process; one that reconnects replaces its earlier connection.
+// for the device process; while a device has a connection, another is refused.
 class GuestInputs {
 public:
     struct Hooks {
@@ -76,7 +77,7 @@ private:
         State state = State::listening;
         uint32_t leds = 0;
         uint32_t axis_width = 1, axis_height = 1;
-        uint64_t connections = 0, frames_sent = 0;
+        uint64_t connections = 0, refused = 0, frames_sent = 0;
         gpu::channel::InputStats past{};
     };
 

@@ -495,8 +495,11 @@ bool DeviceHost::attach_input(const channel::AttachInput& attach, UniqueFd socke
     callbacks.on_leds = [this, slot](uint32_t) { report_input(slot); };
     callbacks.on_disconnected = [this, slot](std::string_view reason) {
         log::info(host_log(), "input device {} disconnected: {}", slot, reason);
-        inputs_.erase(slot); // destroys the backend calling this, as it allows
-        report_input(slot);
+        // Erasing destroys the backend and this callback with its captures: copy them first.
+        DeviceHost* host = this;
+        uint32_t gone = slot;
+        host->inputs_.erase(gone);
+        host->report_input(gone);
     };
     // A device attached again on its slot (the VMM reconnected it) replaces the old one.
     inputs_.erase(slot);

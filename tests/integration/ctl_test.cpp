@@ -214,7 +214,7 @@ TEST_CASE("malformed control messages get an error reply and change nothing", "[
         R"({"command": "log-level", "spec": "comp=shouty"})",
         R"({"command": "touch", "action": "press", "id": 1, "x": 1, "y": 1})",
         R"({"command": "touch", "action": "down", "id": -1, "x": 1, "y": 1})",
-        R"({"command": "touch", "action": "down", "id": 4294967296, "x": 1, "y": 1})",
+        R"({"command": "touch", "action": "down", "id": 64, "x": 1, "y": 1})",
         R"({"command": "touch", "action": "down", "id": 1, "x": "1", "y": 1})",
         R"({"command": "touch", "action": "motion", "id": 1})",
         "{\"command\": \"zones\"\xff}",

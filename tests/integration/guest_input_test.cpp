@@ -191,8 +191,11 @@ TEST_CASE("The pointer and keys go to the guest under them; focus moves with a t
     CHECK(pointer_a.frames(3) ==
           std::vector<std::string>{ev(EV_ABS, ABS_X, 40), ev(EV_ABS, ABS_Y, 30), syn,
                                    ev(EV_KEY, BTN_LEFT, 1), syn, ev(EV_KEY, BTN_LEFT, 0), syn});
-    mouse.scroll(2); // down: the wheel turns towards the user, negative in evdev
+    mouse.scroll(240); // two notches down: towards the user, negative in evdev
     CHECK(pointer_a.frames(1) == std::vector<std::string>{ev(EV_REL, REL_WHEEL, -2), syn});
+    mouse.scroll(-60); // a high-resolution wheel's half notches add up to one
+    mouse.scroll(-60);
+    CHECK(pointer_a.frames(1) == std::vector<std::string>{ev(EV_REL, REL_WHEEL, 1), syn});
     // The click gave guest a the keyboard, with the shift held.
     keys.tap(KEY_A);
     CHECK(keyboard_a.frames(3) == std::vector<std::string>{ev(EV_KEY, KEY_LEFTSHIFT, 1), syn,
@@ -260,6 +263,12 @@ TEST_CASE("Input devices that connect before the GPU wait for it; a VMM restart 
     TestTouch finger(rig.compositor);
     finger.down(1, 10, 10);
     CHECK(early.frames(1).size() == 8);
+    // Another connection to the device while it has one is refused: it would take its input.
+    auto intruder = rig.compositor.spawn(argv);
+    REQUIRE(intruder->wait_exit());
+    CHECK(rig.status("a", ivi::input_touch).refused == 1);
+    finger.motion(1, 12, 10);
+    CHECK(early.frames(1).size() == 6); // still the first connection's
 
     // The VMM goes: its input devices go with its device process.
     vm->kill(SIGKILL);

@@ -46,14 +46,14 @@ void TestPointer::button(uint32_t code, bool pressed) {
     wl_signal_emit_mutable(&pointer_.events.frame, &pointer_);
 }
 
-void TestPointer::scroll(int32_t notches) {
+void TestPointer::scroll(int32_t value120) {
     wlr_pointer_axis_event event{&pointer_,
                                  ++time_,
                                  WL_POINTER_AXIS_SOURCE_WHEEL,
                                  WL_POINTER_AXIS_VERTICAL_SCROLL,
                                  WL_POINTER_AXIS_RELATIVE_DIRECTION_IDENTICAL,
-                                 15.0 * notches,
-                                 120 * notches};
+                                 15.0 * value120 / 120,
+                                 value120};
     wl_signal_emit_mutable(&pointer_.events.axis, &event);
     wl_signal_emit_mutable(&pointer_.events.frame, &pointer_);
 }

@@ -20,8 +20,8 @@ public:
     void move_to(double x, double y);
     void button(uint32_t code, bool pressed);
     void click(uint32_t code);
-    // Wheel notches, down (positive) or up, as a mouse wheel gives them.
-    void scroll(int32_t notches);
+    // The wheel turned down (positive) or up by `value120` 120ths of a notch.
+    void scroll(int32_t value120);
 
 private:
     HeadlessCompositor& compositor_;
