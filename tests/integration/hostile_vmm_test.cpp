@@ -58,7 +58,9 @@ struct HostileRig : GuestRig {
         double a_rate = static_cast<double>(presented("a") - a0) / seconds;
         INFO("over " << seconds << " s: output " << output_rate << " presents/s, guest a " << a_rate
                      << " frames presented/s");
-        CHECK(output_rate > 50);
+        // A loop the hostile guest blocked would lose seconds of presents; a busy machine may
+        // drop a few frames of 60.
+        CHECK(output_rate > 40);
         CHECK(std::abs(a_rate - output_rate) <= 2.0);
     }
 
