@@ -233,6 +233,14 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
     };
 
     // Commands that answer later.
+    if (command == "watch") {
+        // The reply goes first; every event after it (HealthEvents) until the peer goes.
+        send(json::object());
+        server_.health().subscribe({[reply](std::string line) { reply(std::move(line)); },
+                                    [reply] { return reply.open(); },
+                                    [reply] { return reply.backlog_bytes(); }});
+        return;
+    }
     if (command == "screenshot") {
         Output* output = nullptr;
         std::optional<wlr_box> crop;
@@ -316,6 +324,9 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
                                  {"fit", ivi::fit_mode_name(zone.fit)},
                                  {"floating", zone.floating},
                                  {"plane_priority", zone.plane_priority},
+                                 {"watchdog_ms", zone.watchdog.count()},
+                                 {"stalled", (*scene)->watchdog().stalled(zone.name)},
+                                 {"stalls", (*scene)->watchdog().stalls(zone.name)},
                                  {"contents", contents}});
              }
              return json{{"profile", (*scene)->model().profile()},

@@ -120,17 +120,7 @@ void ControlSocket::read_from(Client& client) {
     while ((newline = client.input.find('\n')) != std::string::npos) {
         std::string line = client.input.substr(0, newline);
         client.input.erase(0, newline + 1);
-        std::weak_ptr<bool> alive = client.alive;
-        Client* target = &client;
-        handler_(line, [this, alive, target](std::string reply) {
-            auto still_open = alive.lock();
-            if (!still_open || !*still_open) {
-                return;
-            }
-            target->output += reply;
-            target->output += '\n';
-            flush(*target);
-        });
+        handler_(line, Reply(this, &client, client.alive));
         if (client.closing) {
             break;
         }
@@ -138,6 +128,24 @@ void ControlSocket::read_from(Client& client) {
     if (client.closing && client.output.empty()) {
         close(client);
     }
+}
+
+void ControlSocket::Reply::operator()(std::string line) const {
+    if (!open()) {
+        return;
+    }
+    client_->output += line;
+    client_->output += '\n';
+    socket_->flush(*client_);
+}
+
+bool ControlSocket::Reply::open() const {
+    auto alive = alive_.lock();
+    return alive && *alive;
+}
+
+size_t ControlSocket::Reply::backlog_bytes() const {
+    return open() ? client_->output.size() : 0;
 }
 
 void ControlSocket::flush(Client& client) {

@@ -17,8 +17,27 @@ namespace tessera::compositor {
 // moves lines; the handler gives meaning to them and may reply later (screenshots wait for a
 // frame).
 class ControlSocket {
+    struct Client;
+
 public:
-    using Reply = std::function<void(std::string)>;
+    // Where the answers to one request go. It may be called again later (a subscription sends
+    // event lines until the peer goes); calls after the peer went do nothing.
+    class Reply {
+    public:
+        void operator()(std::string line) const;
+        // Whether the peer is still connected.
+        [[nodiscard]] bool open() const;
+        // What was answered but not yet written to the socket because the peer does not read.
+        [[nodiscard]] size_t backlog_bytes() const;
+
+    private:
+        friend class ControlSocket;
+        Reply(ControlSocket* socket, Client* client, std::weak_ptr<bool> alive)
+            : socket_(socket), client_(client), alive_(std::move(alive)) {}
+        ControlSocket* socket_;
+        Client* client_;
+        std::weak_ptr<bool> alive_;
+    };
     using Handler = std::function<void(std::string_view request, Reply reply)>;
 
     static std::expected<std::unique_ptr<ControlSocket>, std::string>
@@ -34,7 +53,6 @@ public:
     static constexpr size_t max_request_bytes = 64 * 1024;
 
 private:
-    struct Client;
     ControlSocket(wl_event_loop* loop, std::string path, UniqueFd fd, Handler handler);
     void accept_clients();
     void read_from(Client& client);

@@ -610,8 +610,18 @@ void PlanePlanner::after_commit(const std::vector<Candidate*>& offered,
     if (freed) {
         std::erase_if(refused_, [&](auto& entry) { return !offered_now.contains(entry.first); });
     }
+    bool changed = !std::ranges::equal(std::views::keys(accepted_), std::views::keys(accepted_now));
     offered_ = std::move(offered_now);
     accepted_ = std::move(accepted_now);
+    if (changed) {
+        auto zones = nlohmann::json::array();
+        for (const auto* c : offered) {
+            if (accepted_.contains(c->content->id())) {
+                zones.push_back(c->zone);
+            }
+        }
+        server_.health().publish("planes", {{"output", output_.name()}, {"zones", zones}});
+    }
     if (lost) {
         auto keep = std::views::keys(accepted_);
         set_hidden({keep.begin(), keep.end()});

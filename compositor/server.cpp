@@ -221,6 +221,10 @@ void Server::handle_new_output(wlr_output* output) {
         return;
     }
     outputs_.push_back(std::move(*created));
+    const auto& added = *outputs_.back();
+    health_.publish(
+        "output-added",
+        {{"output", added.name()}, {"width", output->width}, {"height", output->height}});
     arrange_outputs();
 }
 
@@ -275,8 +279,10 @@ void Server::remove_output(Output* output) {
     if (layer_shell_) {
         layer_shell_->close_on(output->wlr());
     }
+    std::string name(output->name());
     std::erase_if(outputs_, [&](const auto& o) { return o.get() == output; });
     arrange_outputs();
+    health_.publish("output-removed", {{"output", name}});
 }
 
 void Server::raise(Toplevel* toplevel) {

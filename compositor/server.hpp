@@ -1,5 +1,6 @@
 #pragma once
 
+#include "health_events.hpp"
 #include "ivi/layout.hpp"
 #include "listener.hpp"
 #include "util/options.hpp"
@@ -79,6 +80,9 @@ public:
     // (no linux-dmabuf global then).
     [[nodiscard]] ScanoutFeedback* scanout_feedback() const { return scanout_feedback_.get(); }
 
+    // Health events for the control socket's watchers.
+    [[nodiscard]] HealthEvents& health() { return health_; }
+
     // Outputs by wlroots output, in creation order.
     [[nodiscard]] const std::vector<std::unique_ptr<Output>>& outputs() const { return outputs_; }
     Output* find_output(wlr_output* output) const;
@@ -106,6 +110,7 @@ private:
     void handle_new_input(wlr_input_device* device);
 
     Options options_;
+    HealthEvents health_; // before everything that publishes
     std::string socket_name_;
     wl_display* display_ = nullptr;
     wl_event_loop* loop_ = nullptr;

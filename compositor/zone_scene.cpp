@@ -93,7 +93,8 @@ std::string_view frame_path_kind_name(FramePathKind kind) {
 
 ZoneScene::ZoneScene(Server& server, ivi::Layout layout)
     : server_(server), model_(std::move(layout)),
-      hidden_(wlr_scene_tree_create(&server.scene()->tree)) {
+      hidden_(wlr_scene_tree_create(&server.scene()->tree)),
+      watchdog_timer_(server.event_loop(), [this] { check_watchdog(); }) {
     wlr_scene_node_set_enabled(&hidden_->node, false);
     outputs_changed();
 }
@@ -142,6 +143,7 @@ bool ZoneScene::commit() {
         }
         wlr_scene_node_reparent(&entry.second->content->node, hidden_);
         wlr_scene_node_destroy(&entry.second->tree->node);
+        watchdog_.forget(entry.first);
         return true;
     });
     for (const auto& zone : model_.zones()) {
@@ -155,6 +157,10 @@ bool ZoneScene::commit() {
     }
     for (auto& [name, node] : nodes_) {
         update_fallback(*node);
+    }
+    if (model_.profile() != profile_) {
+        profile_ = model_.profile();
+        server_.health().publish("profile", {{"name", profile_}});
     }
     if (changed) {
         // Plane assignments follow zone changes even when no pixel of the scene changed.
@@ -199,6 +205,14 @@ void ZoneScene::update_node(ZoneNode& node, const ivi::Zone& zone) {
 void ZoneScene::update_fallback(ZoneNode& node) {
     bool empty = std::ranges::none_of(
         contents_, [&](ZoneContent* c) { return c->zone == node.state.name && c->ready(); });
+    // Floating zones' windows live outside the zone's tree: the watchdog leaves them alone.
+    bool showing = !empty && !node.state.floating && node.tree->node.enabled;
+    watchdog_.update(node.state.name, node.state.watchdog, showing,
+                     std::chrono::steady_clock::now());
+    arm_watchdog();
+    bool stalled = watchdog_.stalled(node.state.name);
+    wlr_scene_node_set_enabled(&node.content->node, !stalled);
+    empty = empty || stalled;
     wlr_scene_node_set_enabled(&node.fallback->node, empty);
 
     const auto& path = node.state.fallback.image;
@@ -252,11 +266,7 @@ void ZoneScene::add(ZoneContent* content) {
         contents_.push_back(content);
         frames_counted_[content] = content->frames();
     }
-    content->on_frame = [this, content] {
-        if (auto box = zone_box(content->zone)) {
-            box->first->content_frame(*content);
-        }
-    };
+    content->on_frame = [this, content] { content_frame(content); };
     assign(content);
     if (auto* node = node_of(*content)) {
         update_fallback(*node);
@@ -264,6 +274,12 @@ void ZoneScene::add(ZoneContent* content) {
 }
 
 void ZoneScene::remove(ZoneContent* content) {
+    if (!content->zone.empty()) {
+        server_.health().publish("zone-content", {{"zone", ""},
+                                                  {"previous", content->zone},
+                                                  {"content", content->describe()},
+                                                  {"id", content->id()}});
+    }
     std::erase(contents_, content);
     frames_counted_.erase(content);
     content->on_frame = nullptr;
@@ -300,6 +316,12 @@ void ZoneScene::assign(ZoneContent* content) {
     const auto* zone = zone_for(*content);
     std::string name = zone ? zone->name : std::string();
     bool moved = name != content->zone;
+    if (moved) {
+        server_.health().publish("zone-content", {{"zone", name},
+                                                  {"previous", content->zone},
+                                                  {"content", content->describe()},
+                                                  {"id", content->id()}});
+    }
     content->zone = name;
     auto* tree = content->content_tree();
     if (!zone) {
@@ -358,6 +380,80 @@ void ZoneScene::content_committed(ZoneContent* content) {
         return;
     }
     place(content);
+    if (watchdog_.stalled(content->zone)) {
+        // Hidden, it gets no frame callbacks from the scene; a client that asked for one
+        // before drawing again would never draw the frame that ends the stall.
+        timespec now{};
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        find_scene_buffer(&content->content_tree()->node, [&](wlr_scene_buffer* buffer) {
+            wlr_scene_buffer_send_frame_done(buffer, &now);
+            return false; // every buffer
+        });
+    }
+}
+
+void ZoneScene::content_frame(ZoneContent* content) {
+    if (auto change = watchdog_.frame(content->zone, std::chrono::steady_clock::now())) {
+        report_stall(*change);
+        if (auto it = nodes_.find(content->zone); it != nodes_.end()) {
+            update_fallback(*it->second);
+        }
+    }
+    arm_watchdog();
+    if (auto box = zone_box(content->zone)) {
+        box->first->content_frame(*content);
+    }
+}
+
+void ZoneScene::check_watchdog() {
+    for (const auto& change : watchdog_.check(std::chrono::steady_clock::now())) {
+        report_stall(change);
+        if (auto it = nodes_.find(change.zone); it != nodes_.end()) {
+            update_fallback(*it->second);
+            // Send frame callbacks once: a client blocked on one may be slow, not hung.
+            for (auto* content : contents_) {
+                if (content->zone == change.zone) {
+                    content_committed(content);
+                }
+            }
+        }
+    }
+    arm_watchdog();
+}
+
+void ZoneScene::arm_watchdog() {
+    auto next = watchdog_.next_check();
+    if (!next) {
+        watchdog_timer_.disarm();
+        return;
+    }
+    auto delay =
+        std::chrono::ceil<std::chrono::milliseconds>(*next - std::chrono::steady_clock::now());
+    watchdog_timer_.arm(std::max(delay, std::chrono::milliseconds(1)));
+}
+
+void ZoneScene::report_stall(const ZoneWatchdog::Change& change) {
+    std::string shown;
+    for (auto* content : contents_) {
+        if (content->zone == change.zone) {
+            shown += (shown.empty() ? "" : ", ") + content->describe();
+        }
+    }
+    auto silent_ms = std::chrono::duration_cast<std::chrono::milliseconds>(change.silence);
+    const auto* zone = model_.find(change.zone);
+    auto period = zone ? zone->watchdog.count() : 0;
+    if (change.stalled) {
+        log::warn(ivi_log, "zone {}: {} sent no frame for {} ms: showing the fallback", change.zone,
+                  shown, silent_ms.count());
+    } else {
+        log::info(ivi_log, "zone {}: {} sends frames again after {} ms", change.zone, shown,
+                  silent_ms.count());
+    }
+    server_.health().publish(change.stalled ? "stalled" : "recovered",
+                             {{"zone", change.zone},
+                              {"content", shown},
+                              {"watchdog_ms", period},
+                              {"silent_ms", silent_ms.count()}});
 }
 
 ivi::PlanesMode ZoneScene::output_planes(const Output& output) const {
@@ -374,7 +470,7 @@ std::vector<PlaneCandidate> ZoneScene::plane_candidates(const Output& output) co
     for (auto* content : contents_) {
         auto* node = node_of(*content);
         if (!node || node->state.floating || !node->tree->node.enabled || !content->ready() ||
-            output_for(node->state.output) != &output) {
+            watchdog_.stalled(node->state.name) || output_for(node->state.output) != &output) {
             continue;
         }
         auto* spec = model_.layout().find_output(node->state.output);

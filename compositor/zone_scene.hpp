@@ -1,9 +1,11 @@
 #pragma once
 
+#include "event_loop.hpp"
 #include "ivi/zone_model.hpp"
 #include "scene_tag.hpp"
 #include "wlr.hpp"
 #include "zone_content.hpp"
+#include "zone_watchdog.hpp"
 
 #include <expected>
 #include <functional>
@@ -88,6 +90,9 @@ public:
         return frame_paths_;
     }
 
+    // Zones whose content stopped sending frames (watchdog-ms): they show their fallback.
+    [[nodiscard]] const ZoneWatchdog& watchdog() const { return watchdog_; }
+
     // Whether the zone holding a scene node passes this kind of input on (nodes outside zones
     // always do).
     [[nodiscard]] bool accepts_input(wlr_scene_node* node, ivi::InputKind kind) const;
@@ -113,7 +118,12 @@ private:
 
     ZoneNode& node_for(const ivi::Zone& zone);
     void update_node(ZoneNode& node, const ivi::Zone& zone);
+    // Shows the content, or the fallback while there is none or the content stalled.
     void update_fallback(ZoneNode& node);
+    void content_frame(ZoneContent* content);
+    void check_watchdog();
+    void arm_watchdog();
+    void report_stall(const ZoneWatchdog::Change& change);
     void assign(ZoneContent* content);
     void place(ZoneContent* content);
     [[nodiscard]] ZoneNode* node_of(const ZoneContent& content) const;
@@ -126,6 +136,9 @@ private:
     std::map<wlr_surface*, Scaling> scaling_;
     std::map<std::string, ZoneFramePaths, std::less<>> frame_paths_;
     std::map<const ZoneContent*, uint64_t> frames_counted_;
+    std::string profile_; // the one last reported
+    ZoneWatchdog watchdog_;
+    Timer watchdog_timer_;
 };
 
 } // namespace tessera::compositor

@@ -53,6 +53,10 @@ struct ZoneSpec {
     std::optional<PlanesMode> planes; // unset: the output's
     Fallback fallback;
     std::chrono::milliseconds freeze_timeout{1000};
+    // Content that stays connected but sends no new frame for this long while the zone is
+    // shown is stalled: the zone shows its fallback until the next frame. 0: off (content may
+    // legitimately stay still).
+    std::chrono::milliseconds watchdog{0};
     // Floating zones hold ordinary windows at their own size, like a desktop; other zones
     // configure their content to the zone's size and place it with `fit`.
     bool floating = false;

@@ -686,9 +686,9 @@ private:
 
     ZoneSpec read_zone(const Entry& entry) {
         static constexpr std::string_view keys[] = {
-            "output",   "rect",           "z",      "background", "fit",
-            "opacity",  "visible",        "input",  "fallback",   "freeze-timeout-ms",
-            "floating", "plane-priority", "planes",
+            "output",   "rect",           "z",      "background",  "fit",
+            "opacity",  "visible",        "input",  "fallback",    "freeze-timeout-ms",
+            "floating", "plane-priority", "planes", "watchdog-ms",
         };
         Field f{entry.node, join("zones", entry.key->str())};
         const auto& table = read_table(f);
@@ -736,6 +736,9 @@ private:
         }
         if (auto timeout = field(table, path, "freeze-timeout-ms")) {
             zone.freeze_timeout = std::chrono::milliseconds(read_integer(timeout, 1, 3'600'000));
+        }
+        if (auto watchdog = field(table, path, "watchdog-ms")) {
+            zone.watchdog = std::chrono::milliseconds(read_integer(watchdog, 10, 60'000));
         }
         if (auto floating = field(table, path, "floating")) {
             zone.floating = read_bool(floating);

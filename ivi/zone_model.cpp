@@ -104,6 +104,7 @@ std::vector<Zone> ZoneModel::resolve(const State& state) {
                   spec.planes,
                   spec.fallback,
                   spec.freeze_timeout,
+                  spec.watchdog,
                   spec.floating};
         auto apply = [&](const ZoneOverride& change) {
             rect = change.rect.value_or(rect);

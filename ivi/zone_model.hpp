@@ -27,6 +27,7 @@ struct Zone {
     std::optional<PlanesMode> planes; // unset: the output's
     Fallback fallback;
     std::chrono::milliseconds freeze_timeout{1000};
+    std::chrono::milliseconds watchdog{0}; // 0: off
     bool floating = false;
     bool operator==(const Zone&) const = default;
 };

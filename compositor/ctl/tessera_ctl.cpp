@@ -1,6 +1,7 @@
 // tessera-ctl: scripts and inspects a running tessera over its control socket.
 // The protocol is described in PROTOCOL.md beside this file.
 #include "util/base64.hpp"
+#include "util/health_line.hpp"
 #include "util/image.hpp"
 #include "gpu-backend/base/unique_fd.hpp"
 
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <format>
@@ -47,6 +49,9 @@ Commands:
   log-level SPEC                   set log levels, e.g. "info,ivi=debug"
   touch down|motion ID X Y         a touch at layout pixels X Y, as a touchscreen gives it
   touch up ID                      (to a guest's touchscreen over its zone, or to a client)
+  watch [--count N]                print health events as they happen (guests connecting,
+                                   stalling, failing; zones, profiles, outputs), one per line,
+                                   until interrupted or after N events
 
 Options:
   --json         print the reply as JSON
@@ -94,7 +99,7 @@ json build_request(const std::vector<std::string_view>& args) {
     std::string_view command = args[0];
     json request{{"command", command}};
     if (command == "outputs" || command == "zones" || command == "surfaces" ||
-        command == "guests" || command == "stats" || command == "reload") {
+        command == "guests" || command == "stats" || command == "reload" || command == "watch") {
         need(1);
     } else if (command == "move") {
         need(3);
@@ -159,7 +164,44 @@ json build_request(const std::vector<std::string_view>& args) {
     return request;
 }
 
-json exchange(const std::string& path, const json& request) {
+// Lines from the control socket, one at a time.
+class LineReader {
+public:
+    explicit LineReader(int fd) : fd_(fd) {}
+    // The next line; fails when tessera closed the connection first.
+    std::string next(std::string_view waiting_for) {
+        size_t newline = 0;
+        while ((newline = buffer_.find('\n')) == std::string::npos) {
+            char chunk[65536];
+            ssize_t n = read(fd_, chunk, sizeof(chunk));
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                fail(exit_connection, std::format("tessera closed the connection {}", waiting_for));
+            }
+            buffer_.append(chunk, static_cast<size_t>(n));
+        }
+        std::string line = buffer_.substr(0, newline);
+        buffer_.erase(0, newline + 1);
+        return line;
+    }
+
+private:
+    int fd_;
+    std::string buffer_;
+};
+
+json parse_line(const std::string& line) {
+    auto parsed = json::parse(line, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+        fail(exit_connection, "tessera's reply is not JSON");
+    }
+    return parsed;
+}
+
+// Connects and sends the request.
+UniqueFd send_request(const std::string& path, const json& request) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     if (path.size() >= sizeof(address.sun_path)) {
@@ -178,20 +220,21 @@ json exchange(const std::string& path, const json& request) {
         }
         sent += static_cast<size_t>(n);
     }
-    std::string reply;
-    char buffer[65536];
-    while (reply.find('\n') == std::string::npos) {
-        ssize_t n = read(fd.get(), buffer, sizeof(buffer));
-        if (n <= 0) {
-            fail(exit_connection, "tessera closed the connection without a reply");
+    return fd;
+}
+
+// `watch`, after its reply: one event per line until tessera goes or `count` events came
+// (0: no end). Each line is flushed at once, for whatever reads the output.
+void print_events(LineReader& reader, uint64_t count, bool as_json) {
+    for (uint64_t seen = 0; count == 0 || seen < count; ++seen) {
+        auto line = reader.next("while watching");
+        if (as_json) {
+            std::println("{}", line);
+        } else {
+            std::println("{}", describe_health_event(parse_line(line)));
         }
-        reply.append(buffer, static_cast<size_t>(n));
+        std::fflush(stdout);
     }
-    auto parsed = json::parse(reply.substr(0, reply.find('\n')), nullptr, false);
-    if (parsed.is_discarded() || !parsed.is_object()) {
-        fail(exit_connection, "tessera's reply is not JSON");
-    }
-    return parsed;
 }
 
 void print_outputs(const json& outputs) {
@@ -373,10 +416,26 @@ int main(int argc, char** argv) {
         std::print(stderr, "{}", usage);
         return exit_usage;
     }
+    uint64_t watch_count = 0;
+    if (args[0] == "watch" && args.size() == 3 && args[1] == "--count") {
+        std::string text(args[2]);
+        char* end = nullptr;
+        watch_count = std::strtoull(text.c_str(), &end, 10);
+        if (text.empty() || *end != '\0' || watch_count == 0) {
+            fail(exit_usage, std::format("'{}' is not a number of events", args[2]));
+        }
+        args.resize(1);
+    }
     json request = build_request(args);
-    json reply = exchange(socket_path.empty() ? default_socket() : socket_path, request);
+    auto fd = send_request(socket_path.empty() ? default_socket() : socket_path, request);
+    LineReader reader(fd.get());
+    json reply = parse_line(reader.next("without a reply"));
     if (!reply.value("ok", false)) {
         fail(exit_refused, reply.value("error", "tessera refused the request"));
+    }
+    if (args[0] == "watch") {
+        print_events(reader, watch_count, as_json);
+        return 0;
     }
     if (args[0] == "screenshot") {
         save_screenshot(reply, args[3]);

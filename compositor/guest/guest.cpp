@@ -127,6 +127,7 @@ Guest::Guest(Server& server, ivi::GuestSpec spec)
     };
     inputs_ = std::make_unique<GuestInputs>(server_.event_loop(), spec_.name, spec_,
                                             std::move(input_hooks));
+    report_state(error_);
 }
 
 Guest::~Guest() {
@@ -176,6 +177,25 @@ void Guest::warn_if_directory_closed() const {
                   "the socket; put it in a directory like /run/tessera (mode 0711)",
                   spec_.name, directory.string(), st.st_mode & 07777);
     }
+}
+
+void Guest::report_state(std::string_view reason) {
+    State now = state();
+    if (now == reported_) {
+        return;
+    }
+    reported_ = now;
+    nlohmann::json fields{{"guest", spec_.name}};
+    if (!reason.empty()) {
+        fields["reason"] = reason;
+    }
+    if (now == State::connected && link_) {
+        fields["pid"] = link_->pid();
+    }
+    static constexpr std::string_view names[] = {"guest-disconnected", "guest-connected",
+                                                 "guest-running", "guest-stopped",
+                                                 "guest-unavailable"};
+    server_.health().publish(names[static_cast<size_t>(now)], std::move(fields));
 }
 
 Guest::State Guest::state() const {
@@ -273,12 +293,15 @@ void Guest::accept_connection() {
         last_failure_ = link.error();
         log::error(gpu_log, "guest {}: no device process for its VMM: {}", spec_.name,
                    link.error());
+        server_.health().publish("device-failed",
+                                 {{"guest", spec_.name}, {"reason", last_failure_}});
         return;
     }
     link_ = std::move(*link);
     device_state_.reset();
     log::info(gpu_log, "guest {}: VMM connected (device process {})", spec_.name, link_->pid());
     inputs_->link_started();
+    report_state();
 }
 
 // The layout says who may be this guest's VMM; anyone else who reached the socket is closed on
@@ -301,7 +324,10 @@ bool Guest::admitted(int socket) {
 
 DeviceLinkEvents Guest::link_events() {
     DeviceLinkEvents events;
-    events.on_state = [this](gpu::channel::DeviceState state) { device_state_ = state; };
+    events.on_state = [this](gpu::channel::DeviceState state) {
+        device_state_ = state;
+        report_state();
+    };
     events.on_scanout = [this](uint32_t index, const LentFrame* frame) {
         if (index < scanouts_.size()) {
             scanouts_[index]->show(frame);
@@ -342,9 +368,11 @@ void Guest::link_ended(std::string_view reason, bool failure) {
         ++device_failures_;
         last_failure_ = std::string(reason);
         log::warn(gpu_log, "guest {}: {}; its VMM is disconnected", spec_.name, reason);
+        server_.health().publish("device-failed", {{"guest", spec_.name}, {"reason", reason}});
     } else {
         log::info(gpu_log, "guest {}: VMM disconnected ({})", spec_.name, reason);
     }
+    report_state(reason);
     release_link_.schedule(server_.event_loop(), [this] { release_link(); });
 }
 

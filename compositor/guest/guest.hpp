@@ -74,6 +74,8 @@ public:
 
 private:
     void listen();
+    // Publishes a health event when the state changed since the last one.
+    void report_state(std::string_view reason = {});
     void warn_if_directory_closed() const;
     void accept_connection();
     bool admitted(int socket);
@@ -113,6 +115,7 @@ private:
     uint64_t refused_connections_ = 0;
     gpu::LogLimiter refusal_log_;
     std::unique_ptr<GuestInputs> inputs_;
+    State reported_ = State::listening;
 };
 
 } // namespace tessera::compositor

@@ -166,10 +166,20 @@ TEST_CASE("tessera-ctl changes a zone and switches profiles", "[ctl]") {
     CHECK(shot.at(10, 10) == Rgba{0, 0x40, 0, 255});
     CHECK(shot.at(10, 70) == Rgba{0x40, 0, 0, 255}); // left zone below it again
 
+    // A watcher started before the switch is told of it, in its human form, and stops after
+    // the one event it asked for.
+    auto watcher = compositor.spawn({tessera_ctl_path(), "watch", "--count", "1"});
+    REQUIRE(compositor.run_until([&] { return compositor.server().health().subscribers() == 1; }));
     REQUIRE(Ctl::exit_code(ctl("profile swapped")) == 0);
     auto zones = ctl.json_of("zones");
     CHECK(zones["profile"] == "swapped");
     CHECK(zones["zones"][0]["x"] == 160);
+    auto status = watcher->wait_exit();
+    REQUIRE(status);
+    CHECK(WIFEXITED(*status));
+    CHECK(WEXITSTATUS(*status) == 0);
+    REQUIRE(watcher->lines().size() == 1);
+    CHECK(watcher->lines()[0].ends_with(" profile name=swapped"));
 }
 
 TEST_CASE("tessera-ctl reports errors with a message and a status", "[ctl]") {
@@ -187,6 +197,10 @@ TEST_CASE("tessera-ctl reports errors with a message and a status", "[ctl]") {
     CHECK(Ctl::exit_code(no_surface) == 1);
     CHECK(Ctl::exit_code(ctl("frobnicate")) == 2);
     CHECK(Ctl::exit_code(ctl("move x left")) == 2);
+    CHECK(Ctl::exit_code(ctl("watch --count")) == 2);
+    CHECK(Ctl::exit_code(ctl("watch --count 0")) == 2);
+    CHECK(Ctl::exit_code(ctl("watch --count many")) == 2);
+    CHECK(Ctl::exit_code(ctl("watch now")) == 2);
     CHECK(Ctl::exit_code(ctl("--socket /nonexistent/socket zones")) == 3);
 }
 

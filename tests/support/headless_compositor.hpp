@@ -45,9 +45,10 @@ public:
     [[nodiscard]] const std::vector<std::string>& lines() const { return lines_; }
     [[nodiscard]] std::string output() const;
 
-private:
     // Runs the compositor, reading the client's lines, until `seen` or the client exits.
     bool wait_for_lines(const std::function<bool()>& seen, std::chrono::milliseconds timeout);
+
+private:
     void read_available();
     bool poll_exit();
     void exited(int status);

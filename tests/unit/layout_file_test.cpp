@@ -314,6 +314,9 @@ TEST_CASE("numbers accept their whole documented range", "[layout-file]") {
     CHECK(zone("planes = \"force\"").planes == PlanesMode::force);
     CHECK(zone("planes = \"auto\"").planes == PlanesMode::automatic);
     CHECK(zone("freeze-timeout-ms = 1").freeze_timeout == std::chrono::milliseconds(1));
+    CHECK(zone("").watchdog == std::chrono::milliseconds(0));
+    CHECK(zone("watchdog-ms = 10").watchdog == std::chrono::milliseconds(10));
+    CHECK(zone("watchdog-ms = 60000").watchdog == std::chrono::milliseconds(60'000));
     CHECK(zone("z = -2147483648").z == -2147483648);
     CHECK(zone("z = 2147483647").z == 2147483647);
     CHECK(zone("input = [\"pointer\"]").input == input_pointer);

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 DRI = "/sys/kernel/debug/dri/0"
@@ -166,6 +167,22 @@ class Tessera:
         self.guests.append(proc)
         return proc, out
 
+    def watch(self):
+        """tessera-ctl watch: the health events from now on, in self.events as they come."""
+        self.events = []
+        proc = subprocess.Popen([f"{self.build}/compositor/tessera-ctl", "--json", "--socket",
+                                 self.socket, "watch"], stdout=subprocess.PIPE, text=True,
+                                stderr=self.log)
+        self.guests.append(proc)  # ended with the others
+
+        def read():
+            for line in proc.stdout:
+                self.events.append(json.loads(line))
+        threading.Thread(target=read, daemon=True).start()
+
+    def wait_event(self, what, predicate):
+        wait_for(what, lambda: any(predicate(e) for e in list(self.events)))
+
     def stop(self):
         for proc in self.guests + [self.proc]:
             proc.send_signal(signal.SIGTERM)
@@ -285,9 +302,12 @@ def case_unscaled_on_plane_scaled_blit(build):
     blit; planes off: blits as well."""
     t = Tessera(build, layout([("a", ZONE, "")], [("vm", 1)], PROFILES_ONE), "flipping.log")
     try:
+        t.watch()
         # It keeps its mode when the zone is scaled (else it would follow the zone's size).
         t.guest("vm", "--fps", "10", "--fixed-mode")
         wait_for("zone a on a plane", lambda: t.zone("a")["last"] == "plane")
+        t.wait_event("a health event for zone a on a plane",
+                     lambda e: e["event"] == "planes" and e["zones"] == ["a"])
         check(overlays_in_use() == [ZONE], f"overlays: {overlays_in_use()}, want {[ZONE]}\n"
               + open(f"{DRI}/state").read())
         before, zone_before = t.output(), t.zone("a")
@@ -306,6 +326,9 @@ def case_unscaled_on_plane_scaled_blit(build):
                                ("off", "planes off")):
             t.ctl("profile", profile)
             wait_overlays([], f"no overlay in use ({label})")
+            if label == "translucent":
+                t.wait_event("a health event for zone a off its plane",
+                             lambda e: e["event"] == "planes" and e["zones"] == [])
             # The window starts once the new path is steady: a guest frame blitted and one
             # composition for it (the switch's own commits, with libliftoff's tests, are slow).
             steady = t.steady_blits("a")
