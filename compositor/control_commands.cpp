@@ -505,6 +505,39 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
                          {"guests", guests_json(server_)},
                          {"windows", server_.stacking().size()}};
          }},
+        {"output",
+         [&]() -> Result {
+             auto action = string_arg(request, "action");
+             if (!action) {
+                 return std::unexpected(action.error());
+             }
+             if (*action == "add") {
+                 auto mode = string_arg(request, "mode");
+                 if (!mode) {
+                     return std::unexpected(mode.error());
+                 }
+                 auto spec = parse_headless_output(*mode);
+                 if (!spec) {
+                     return std::unexpected(spec.error());
+                 }
+                 auto name = server_.add_headless_output(*spec);
+                 if (!name) {
+                     return std::unexpected(name.error());
+                 }
+                 return json{{"name", *name}};
+             }
+             if (*action == "remove") {
+                 auto name = string_arg(request, "name");
+                 if (!name) {
+                     return std::unexpected(name.error());
+                 }
+                 if (auto removed = server_.destroy_headless_output(*name); !removed) {
+                     return std::unexpected(removed.error());
+                 }
+                 return json::object();
+             }
+             return std::unexpected("'action' must be \"add\" or \"remove\"");
+         }},
         {"log-level",
          [&]() -> Result {
              auto spec = string_arg(request, "spec");

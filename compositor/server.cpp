@@ -285,6 +285,37 @@ void Server::remove_output(Output* output) {
     health_.publish("output-removed", {{"output", name}});
 }
 
+std::expected<std::string, std::string>
+Server::add_headless_output(const HeadlessOutputSpec& spec) {
+    if (!wlr_backend_is_headless(backend_)) {
+        return std::unexpected("outputs are only added at run time on the headless backend");
+    }
+    if (outputs_.size() >= max_outputs) {
+        return std::unexpected(std::format("there are {} outputs already", outputs_.size()));
+    }
+    // new_output is emitted from inside wlr_headless_add_output.
+    pending_headless_spec_ = spec;
+    auto* output = wlr_headless_add_output(backend_, static_cast<unsigned>(spec.width),
+                                           static_cast<unsigned>(spec.height));
+    pending_headless_spec_.reset();
+    if (!output || !find_output(output)) {
+        return std::unexpected("the output could not be created");
+    }
+    return std::string(output->name);
+}
+
+std::expected<void, std::string> Server::destroy_headless_output(std::string_view name) {
+    auto* output = find_output(name);
+    if (!output) {
+        return std::unexpected(std::format("no output named '{}'", name));
+    }
+    if (!wlr_output_is_headless(output->wlr())) {
+        return std::unexpected(std::format("{} is not a headless output", name));
+    }
+    wlr_output_destroy(output->wlr()); // removes it (Output's destroy listener)
+    return {};
+}
+
 void Server::raise(Toplevel* toplevel) {
     unstack(toplevel);
     stacking_.push_front(toplevel);

@@ -93,6 +93,11 @@ public:
     // The output at a layout point, else the first one; null without outputs.
     Output* output_at(double lx, double ly) const;
     void remove_output(Output* output);
+    // The headless backend only (tests, demos): outputs plugged and unplugged at run time.
+    // The new output's name.
+    std::expected<std::string, std::string> add_headless_output(const HeadlessOutputSpec& spec);
+    std::expected<void, std::string> destroy_headless_output(std::string_view name);
+    static constexpr size_t max_outputs = 16;
 
     // Mapped toplevels, top-most first.
     [[nodiscard]] const std::list<Toplevel*>& stacking() const { return stacking_; }

@@ -187,6 +187,14 @@ ZoneScene::ZoneNode& ZoneScene::node_for(const ivi::Zone& zone) {
 }
 
 void ZoneScene::update_node(ZoneNode& node, const ivi::Zone& zone) {
+    if (!node.state.output.empty() && node.state.output != zone.output) {
+        // Its output went or came back (outputs = [...]): in the same commit.
+        log::info(ivi_log, "zone {}: now on output {} (was on {})", zone.name, zone.output,
+                  node.state.output);
+        server_.health().publish(
+            "zone-output",
+            {{"zone", zone.name}, {"output", zone.output}, {"previous", node.state.output}});
+    }
     node.state = zone;
     auto* output = output_for(zone.output);
     wlr_box origin = output ? output->layout_box() : wlr_box{};

@@ -42,6 +42,8 @@ struct Fallback {
 struct ZoneSpec {
     std::string name;
     std::string output; // key of an OutputSpec
+    // Where the zone goes while `output` is absent: the first of these that is present.
+    std::vector<std::string> fallback_outputs;
     RectSpec rect;
     int z = 0; // higher is above; equal z: declaration order
     Color background{0, 0, 0, 1};

@@ -688,22 +688,54 @@ private:
         static constexpr std::string_view keys[] = {
             "output",   "rect",           "z",      "background",  "fit",
             "opacity",  "visible",        "input",  "fallback",    "freeze-timeout-ms",
-            "floating", "plane-priority", "planes", "watchdog-ms",
+            "floating", "plane-priority", "planes", "watchdog-ms", "outputs",
         };
         Field f{entry.node, join("zones", entry.key->str())};
         const auto& table = read_table(f);
         check_keys(table, f.path, keys);
         ZoneSpec zone;
         zone.name = entry.key->str();
-        auto output = required(table, f.path, "output");
-        zone.output = read_string(output);
-        if (!layout_.find_output(zone.output)) {
-            output.fail(std::format("no output named {} ({})", quote(zone.output),
-                                    known(layout_.outputs, &OutputSpec::key, "outputs")));
-        }
+        read_zone_outputs(table, f.path, zone);
         zone.rect = read_rect(required(table, f.path, "rect"));
         read_zone_options(table, f.path, zone);
         return zone;
+    }
+
+    // `output = "key"`, or `outputs = ["key", ...]`: the first present output of the list.
+    void read_zone_outputs(const toml::table& table, const std::string& path, ZoneSpec& zone) {
+        auto check_output = [&](const Field& f, const std::string& key) {
+            if (!layout_.find_output(key)) {
+                f.fail(std::format("no output named {} ({})", quote(key),
+                                   known(layout_.outputs, &OutputSpec::key, "outputs")));
+            }
+        };
+        auto list = field(table, path, "outputs");
+        if (!list) {
+            auto output = required(table, path, "output");
+            zone.output = read_string(output);
+            check_output(output, zone.output);
+            return;
+        }
+        if (field(table, path, "output")) {
+            list.fail("give either output or outputs, not both");
+        }
+        if (!list.node->is_array() || list.node->as_array()->empty() ||
+            list.node->as_array()->size() > max_outputs) {
+            list.fail(std::format("expected an array of 1 to {} output names", max_outputs));
+        }
+        const auto& array = *list.node->as_array();
+        std::vector<std::string> keys;
+        for (size_t i = 0; i < array.size(); ++i) {
+            Field element{array.get(i), std::format("{}[{}]", list.path, i)};
+            auto key = read_string(element);
+            check_output(element, key);
+            if (std::ranges::find(keys, key) != keys.end()) {
+                element.fail(std::format("{} is listed twice", quote(key)));
+            }
+            keys.push_back(std::move(key));
+        }
+        zone.output = keys.front();
+        zone.fallback_outputs.assign(keys.begin() + 1, keys.end());
     }
 
     void read_zone_options(const toml::table& table, const std::string& path, ZoneSpec& zone) {

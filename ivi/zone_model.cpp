@@ -121,7 +121,18 @@ std::vector<Zone> ZoneModel::resolve(const State& state) {
         if (auto it = state.runtime.find(spec.name); it != state.runtime.end()) {
             apply(it->second);
         }
-        if (auto size = state.output_sizes.find(spec.output); size != state.output_sizes.end()) {
+        // The first present of its outputs; with none present, its own, with an empty
+        // rectangle.
+        auto present = [&](const std::string& key) { return state.output_sizes.contains(key); };
+        const std::string* chosen = &spec.output;
+        if (!present(spec.output)) {
+            if (auto it = std::ranges::find_if(spec.fallback_outputs, present);
+                it != spec.fallback_outputs.end()) {
+                chosen = &*it;
+            }
+        }
+        if (auto size = state.output_sizes.find(*chosen); size != state.output_sizes.end()) {
+            zone.output = *chosen;
             zone.rect = rect.resolve(size->second);
         }
         zones.push_back(std::move(zone));

@@ -49,6 +49,8 @@ Commands:
   log-level SPEC                   set log levels, e.g. "info,ivi=debug"
   touch down|motion ID X Y         a touch at layout pixels X Y, as a touchscreen gives it
   touch up ID                      (to a guest's touchscreen over its zone, or to a client)
+  output add WxH[@HZ]               plug in a headless output (headless backend only)
+  output remove NAME               unplug a headless output
   watch [--count N]                print health events as they happen (guests connecting,
                                    stalling, failing; zones, profiles, outputs), one per line,
                                    until interrupted or after N events
@@ -152,6 +154,14 @@ json build_request(const std::vector<std::string_view>& args) {
             request["x"] = value_of(args[3]);
             request["y"] = value_of(args[4]);
         }
+    } else if (command == "output") {
+        bool add = args.size() >= 2 && args[1] == "add";
+        if (!add && !(args.size() >= 2 && args[1] == "remove")) {
+            fail(exit_usage, "output add WxH[@HZ] or output remove NAME; see --help");
+        }
+        need(3);
+        request["action"] = args[1];
+        request[add ? "mode" : "name"] = args[2];
     } else if (command == "screenshot") {
         need(4);
         if (args[1] != "output" && args[1] != "zone") {
@@ -372,6 +382,8 @@ void print_human(std::string_view command, const json& reply,
         if (!reply["guests"].empty()) {
             print_guests(reply["guests"]);
         }
+    } else if (command == "output" && args[1] == "add") {
+        std::println("added {}", reply.value("name", ""));
     } else if (command == "screenshot") {
         std::println("wrote {} ({}x{})", args[3], reply.value("width", 0),
                      reply.value("height", 0));

@@ -664,3 +664,27 @@ rect = { x = 0, y = 0, width = "100%", height = "100%" }
                                         {input_pointer, 0, "/run/vm-pointer.sock"},
                                         {input_keyboard, 0, "/run/vm-keyboard.sock"}});
 }
+
+TEST_CASE("a zone's outputs list names its output and the ones it falls back to", "[layout-file]") {
+    auto parsed = parse_layout(R"(
+[outputs.cluster]
+index = 0
+[outputs.centre]
+index = 1
+[outputs.rear]
+index = 2
+[zones.speed]
+outputs = ["cluster", "rear", "centre"]
+rect = { x = 0, y = 0, width = 10, height = 10 }
+[zones.nav]
+output = "centre"
+rect = { x = 0, y = 0, width = 10, height = 10 }
+)",
+                               "t.toml");
+    INFO((parsed ? "" : parsed.error().describe()));
+    REQUIRE(parsed);
+    CHECK(parsed->zones[0].output == "cluster");
+    CHECK(parsed->zones[0].fallback_outputs == std::vector<std::string>{"rear", "centre"});
+    CHECK(parsed->zones[1].output == "centre");
+    CHECK(parsed->zones[1].fallback_outputs.empty());
+}

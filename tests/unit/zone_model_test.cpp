@@ -168,3 +168,36 @@ TEST_CASE("a profile turns a zone's planes off and back", "[zone-model]") {
     model.commit();
     CHECK(model.find("left")->planes == PlanesMode::force);
 }
+
+TEST_CASE("a zone with fallback outputs is on the first present one, at its size", "[zone-model]") {
+    Layout layout;
+    layout.outputs = {{"cluster", std::nullopt, 0}, {"centre", std::nullopt, 1}};
+    ZoneSpec speed;
+    speed.name = "speed";
+    speed.output = "cluster";
+    speed.fallback_outputs = {"centre"};
+    speed.rect = percent(0, 0, 50, 100);
+    layout.zones = {speed};
+    ZoneModel model(layout);
+    model.set_output_size("cluster", Size{800, 400});
+    model.set_output_size("centre", Size{1920, 1080});
+    REQUIRE(model.commit());
+    CHECK(model.find("speed")->output == "cluster");
+    CHECK(model.find("speed")->rect == Rect{0, 0, 400, 400});
+
+    // The cluster display goes: the zone moves in the same commit, resolved on the centre.
+    model.set_output_size("cluster", std::nullopt);
+    REQUIRE(model.commit());
+    CHECK(model.find("speed")->output == "centre");
+    CHECK(model.find("speed")->rect == Rect{0, 0, 960, 1080});
+
+    // Both gone: on its own output again, empty; back when the cluster returns.
+    model.set_output_size("centre", std::nullopt);
+    REQUIRE(model.commit());
+    CHECK(model.find("speed")->output == "cluster");
+    CHECK(model.find("speed")->rect.empty());
+    model.set_output_size("cluster", Size{800, 400});
+    REQUIRE(model.commit());
+    CHECK(model.find("speed")->output == "cluster");
+    CHECK(model.find("speed")->rect == Rect{0, 0, 400, 400});
+}
