@@ -47,8 +47,7 @@ void HealthEvents::publish(std::string_view event, nlohmann::json fields) {
 void HealthEvents::deliver(const std::string& text) {
     // Subscribers are only erased here, never during a send.
     std::erase_if(subscribers_, [](const Entry& entry) { return !entry.subscriber.open(); });
-    for (size_t i = 0; i < subscribers_.size(); ++i) {
-        auto& entry = subscribers_[i];
+    for (auto& entry : subscribers_) {
         if (entry.subscriber.backlog_bytes() + text.size() > max_backlog_bytes) {
             ++entry.lost;
             ++lost_;
@@ -58,7 +57,7 @@ void HealthEvents::deliver(const std::string& text) {
             uint64_t lost = std::exchange(entry.lost, 0);
             entry.subscriber.send(nlohmann::json{{"event", "lost"}, {"count", lost}}.dump());
         }
-        subscribers_[i].subscriber.send(text);
+        entry.subscriber.send(text);
     }
 }
 

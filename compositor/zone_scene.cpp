@@ -283,10 +283,7 @@ void ZoneScene::add(ZoneContent* content) {
 
 void ZoneScene::remove(ZoneContent* content) {
     if (!content->zone.empty()) {
-        server_.health().publish("zone-content", {{"zone", ""},
-                                                  {"previous", content->zone},
-                                                  {"content", content->describe()},
-                                                  {"id", content->id()}});
+        report_zone_content(*content, "");
     }
     std::erase(contents_, content);
     frames_counted_.erase(content);
@@ -325,10 +322,7 @@ void ZoneScene::assign(ZoneContent* content) {
     std::string name = zone ? zone->name : std::string();
     bool moved = name != content->zone;
     if (moved) {
-        server_.health().publish("zone-content", {{"zone", name},
-                                                  {"previous", content->zone},
-                                                  {"content", content->describe()},
-                                                  {"id", content->id()}});
+        report_zone_content(*content, name);
     }
     content->zone = name;
     auto* tree = content->content_tree();
@@ -400,14 +394,15 @@ void ZoneScene::content_committed(ZoneContent* content) {
     }
 }
 
+// On every frame of every content: no timer is touched here. A frame only moves its zone's
+// deadline later, so the timer armed for the earlier one fires, finds nothing due and re-arms.
 void ZoneScene::content_frame(ZoneContent* content) {
     if (auto change = watchdog_.frame(content->zone, std::chrono::steady_clock::now())) {
         report_stall(*change);
         if (auto it = nodes_.find(content->zone); it != nodes_.end()) {
-            update_fallback(*it->second);
+            update_fallback(*it->second); // waits for frames again: arms the timer
         }
     }
-    arm_watchdog();
     if (auto box = zone_box(content->zone)) {
         box->first->content_frame(*content);
     }
@@ -438,6 +433,13 @@ void ZoneScene::arm_watchdog() {
     auto delay =
         std::chrono::ceil<std::chrono::milliseconds>(*next - std::chrono::steady_clock::now());
     watchdog_timer_.arm(std::max(delay, std::chrono::milliseconds(1)));
+}
+
+void ZoneScene::report_zone_content(const ZoneContent& content, const std::string& zone) {
+    server_.health().publish("zone-content", {{"zone", zone},
+                                              {"previous", content.zone},
+                                              {"content", content.describe()},
+                                              {"id", content.id()}});
 }
 
 void ZoneScene::report_stall(const ZoneWatchdog::Change& change) {

@@ -124,6 +124,8 @@ private:
     void check_watchdog();
     void arm_watchdog();
     void report_stall(const ZoneWatchdog::Change& change);
+    // `content` goes from its zone to `zone` ("": none).
+    void report_zone_content(const ZoneContent& content, const std::string& zone);
     void assign(ZoneContent* content);
     void place(ZoneContent* content);
     [[nodiscard]] ZoneNode* node_of(const ZoneContent& content) const;

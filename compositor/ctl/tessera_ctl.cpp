@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -91,6 +92,17 @@ json value_of(std::string_view text) {
     return std::string(text);
 }
 
+// A whole number given on the command line; `what` names it in the error.
+uint64_t number_arg(std::string_view text, std::string_view what) {
+    std::string copy(text);
+    char* end = nullptr;
+    uint64_t value = std::strtoull(copy.c_str(), &end, 10);
+    if (copy.empty() || *end != '\0') {
+        fail(exit_usage, std::format("'{}' is not {}", text, what));
+    }
+    return value;
+}
+
 json build_request(const std::vector<std::string_view>& args) {
     auto need = [&](size_t count) {
         if (args.size() != count) {
@@ -105,13 +117,7 @@ json build_request(const std::vector<std::string_view>& args) {
         need(1);
     } else if (command == "move") {
         need(3);
-        char* end = nullptr;
-        std::string id(args[1]);
-        unsigned long long value = std::strtoull(id.c_str(), &end, 10);
-        if (id.empty() || *end != '\0') {
-            fail(exit_usage, std::format("'{}' is not a surface id", args[1]));
-        }
-        request["surface"] = value;
+        request["surface"] = number_arg(args[1], "a surface id");
         request["zone"] = args[2];
     } else if (command == "profile" || command == "log-level") {
         need(2);
@@ -143,13 +149,7 @@ json build_request(const std::vector<std::string_view>& args) {
             fail(exit_usage, "touch down, motion or up; see --help");
         }
         request["action"] = args[1];
-        std::string id(args[2]);
-        char* end = nullptr;
-        unsigned long long value = std::strtoull(id.c_str(), &end, 10);
-        if (id.empty() || *end != '\0') {
-            fail(exit_usage, std::format("'{}' is not a touch id", args[2]));
-        }
-        request["id"] = value;
+        request["id"] = number_arg(args[2], "a touch id");
         if (!up) {
             request["x"] = value_of(args[3]);
             request["y"] = value_of(args[4]);
@@ -430,10 +430,8 @@ int main(int argc, char** argv) {
     }
     uint64_t watch_count = 0;
     if (args[0] == "watch" && args.size() == 3 && args[1] == "--count") {
-        std::string text(args[2]);
-        char* end = nullptr;
-        watch_count = std::strtoull(text.c_str(), &end, 10);
-        if (text.empty() || *end != '\0' || watch_count == 0) {
+        watch_count = number_arg(args[2], "a number of events");
+        if (watch_count == 0) {
             fail(exit_usage, std::format("'{}' is not a number of events", args[2]));
         }
         args.resize(1);
