@@ -349,11 +349,15 @@ void DeviceLink::set_log_levels(std::string_view spec) {
     send(channel::Outgoing(channel::Type::log_levels).add_bytes(std::as_bytes(std::span(spec))));
 }
 
-// The heartbeat: a device that leaves a ping unanswered past the timeout is ended.
+// The heartbeat: a device that leaves a ping unanswered past the timeout is ended. Until it
+// has said anything, it is still starting (exec, loading, its sandbox: slow under sanitizers
+// and emulation) and has the start timeout.
 void DeviceLink::ping() {
     auto now = std::chrono::steady_clock::now();
-    if (ping_sent_at_ && now - *ping_sent_at_ > config_.answer_timeout) {
-        fail(std::format("stopped answering (no answer in {} ms)", config_.answer_timeout.count()));
+    auto timeout = heard_from_ ? config_.answer_timeout : config_.start_timeout;
+    if (ping_sent_at_ && now - *ping_sent_at_ > timeout) {
+        fail(heard_from_ ? std::format("stopped answering (no answer in {} ms)", timeout.count())
+                         : std::format("did not start (no answer in {} ms)", timeout.count()));
         return;
     }
     if (!ping_sent_at_) {
@@ -394,6 +398,7 @@ void DeviceLink::drain(bool exited) {
             fail(std::format("broke its channel: {}", *wrong));
             return;
         }
+        heard_from_ = true;
     }
 }
 
@@ -477,6 +482,9 @@ std::optional<std::string> DeviceLink::handle(channel::Message& message) {
         if (m.sequence != 0 && m.sequence == ping_sequence_) {
             ping_sent_at_.reset();
             ++pings_answered_;
+        }
+        if (events_.on_stats) {
+            events_.on_stats(m);
         }
         return std::nullopt;
     }

@@ -49,6 +49,8 @@ struct DeviceLinkEvents {
     std::function<void(uint32_t resource_id)> on_resource_gone;
     // An input device's state or LEDs changed (`gone`: its connection ended).
     std::function<void(const gpu::channel::InputState&)> on_input_state;
+    // The device's figures, sent with each heartbeat.
+    std::function<void(const gpu::channel::Stats&)> on_stats;
     // The device process ended, broke the channel or stopped answering (level 2), or the VMM
     // went (`failure` false). The link is done; destroy it outside this call.
     std::function<void(std::string_view reason, bool failure)> on_ended;
@@ -66,6 +68,7 @@ struct DeviceLinkConfig {
     std::string log_spec; // the device process's log levels
     std::chrono::milliseconds ping_period{500};
     std::chrono::milliseconds answer_timeout{3000}; // a device silent this long is ended
+    std::chrono::milliseconds start_timeout{15000}; // likewise, one that never said anything
 };
 
 // The compositor's end of one guest's device process: it starts the process with the VMM's
@@ -152,6 +155,7 @@ private:
     uint64_t ping_sequence_ = 0;
     std::optional<std::chrono::steady_clock::time_point> ping_sent_at_;
     uint64_t pings_answered_ = 0;
+    bool heard_from_ = false; // a valid message came: the process has started
     gpu::channel::Stats stats_{};
     std::string closed_reason_;
     bool ended_ = false;
