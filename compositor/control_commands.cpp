@@ -167,6 +167,9 @@ json guest_json(const Guest& guest) {
         device["last_failure"] = guest.last_device_failure();
     }
     item["device"] = device;
+    // Queues whose answers or input buffers the guest stopped taking back.
+    item["driver_stalled"] = guest.driver_stalls().stalled();
+    item["driver_stalls"] = guest.driver_stalls().stalls();
     json inputs = json::array();
     for (const auto& input : guest.inputs().status()) {
         const auto& d = input.device_stats;

@@ -352,15 +352,39 @@ DeviceLinkEvents Guest::link_events() {
     events.on_input_state = [this](const gpu::channel::InputState& state) {
         inputs_->take_state(state);
     };
+    events.on_stats = [this](const gpu::channel::Stats& stats) { judge_driver(stats); };
     events.on_ended = [this](std::string_view reason, bool failure) {
         link_ended(reason, failure);
     };
     return events;
 }
 
+void Guest::judge_driver(const gpu::channel::Stats& stats) {
+    for (const auto& change : driver_stalls_.update(stats)) {
+        // The control queue: answers unread; an input queue: events without buffers.
+        bool input = change.input_slot.has_value();
+        nlohmann::json fields{{"guest", spec_.name}, {"queue", change.queue}};
+        if (input) {
+            fields["device"] = inputs_->device_name(*change.input_slot);
+        }
+        if (!change.stalled) {
+            log::info(gpu_log, "guest {}: takes from its {} queue again", spec_.name, change.queue);
+            server_.health().publish("recovered", std::move(fields));
+            continue;
+        }
+        fields["waiting"] = change.waiting;
+        fields["silent_ms"] = change.stuck_ms;
+        log::warn(gpu_log, "guest {}: took nothing from its {} queue for {} ms ({} {} waiting)",
+                  spec_.name, change.queue, change.stuck_ms, change.waiting,
+                  input ? "events" : "answers");
+        server_.health().publish("stalled", std::move(fields));
+    }
+}
+
 // The VMM went, or the device process failed (level 2 for this guest): its scanouts freeze on
 // their last frame for the zone's freeze timeout, then show the fallback.
 void Guest::link_ended(std::string_view reason, bool failure) {
+    driver_stalls_.clear(); // guest-disconnected says the rest
     for (auto& scanout : scanouts_) {
         scanout->show(nullptr);
     }

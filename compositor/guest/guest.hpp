@@ -3,6 +3,7 @@
 #include "blob_buffer.hpp"
 #include "event_loop.hpp"
 #include "device_link.hpp"
+#include "driver_stall.hpp"
 #include "gpu-backend/backend/guest_backend.hpp"
 #include "guest_inputs.hpp"
 #include "guest_scanout.hpp"
@@ -54,6 +55,8 @@ public:
     [[nodiscard]] uint64_t refused_connections() const { return refused_connections_; }
     // The device process of the VMM connected now, if any.
     [[nodiscard]] const DeviceLink* link() const { return link_.get(); }
+    // Whether the guest stopped taking back its devices' answers or input buffers.
+    [[nodiscard]] const DriverStallWatch& driver_stalls() const { return driver_stalls_; }
     [[nodiscard]] GuestInputs& inputs() { return *inputs_; }
     [[nodiscard]] const GuestInputs& inputs() const { return *inputs_; }
     // Passes log levels on to the device process, if one runs.
@@ -76,6 +79,8 @@ private:
     void listen();
     // Publishes a health event when the state changed since the last one.
     void report_state(std::string_view reason = {});
+    // The device's heartbeat figures: publishes a queue that stalled or recovered.
+    void judge_driver(const gpu::channel::Stats& stats);
     void warn_if_directory_closed() const;
     void accept_connection();
     bool admitted(int socket);
@@ -116,6 +121,7 @@ private:
     gpu::LogLimiter refusal_log_;
     std::unique_ptr<GuestInputs> inputs_;
     State reported_ = State::listening;
+    DriverStallWatch driver_stalls_;
 };
 
 } // namespace tessera::compositor

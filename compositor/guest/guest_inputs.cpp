@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <format>
 #include <utility>
 
 namespace tessera::compositor {
@@ -247,6 +248,16 @@ std::vector<GuestInputStatus> GuestInputs::status() const {
         result.push_back(std::move(status));
     }
     return result;
+}
+
+std::string GuestInputs::device_name(uint32_t slot) const {
+    if (slot >= devices_.size()) {
+        return std::format("input {}", slot);
+    }
+    const auto& spec = devices_[slot].spec;
+    auto kind = ivi::input_kind_name(spec.kind);
+    return spec.kind == ivi::input_touch ? std::format("{} {}", kind, spec.scanout)
+                                         : std::string(kind);
 }
 
 } // namespace tessera::compositor

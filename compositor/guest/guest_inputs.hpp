@@ -65,6 +65,8 @@ public:
     [[nodiscard]] uint32_t keyboard_leds() const;
 
     [[nodiscard]] std::vector<GuestInputStatus> status() const;
+    // A device by its slot, as users know it: "touch 0" (over scanout 0), "pointer", "keyboard".
+    [[nodiscard]] std::string device_name(uint32_t slot) const;
 
 private:
     enum class State { unavailable, listening, waiting, connected, running };

@@ -97,6 +97,15 @@ bool GuestBackend::running() const {
            connection_->vring(control_queue).queue.has_value();
 }
 
+std::optional<GuestBackend::UnreadAnswers> GuestBackend::unread_answers() const {
+    const SplitQueue* ring = running() ? connection_->queue(control_queue) : nullptr;
+    auto unread = ring ? ring->unread_used() : std::nullopt;
+    if (!unread) {
+        return std::nullopt;
+    }
+    return UnreadAnswers{*unread, ring->used_event()};
+}
+
 void GuestBackend::on_kick(unsigned queue) {
     device_.set_guest_ram(connection_->memory());
     process_queue(queue);

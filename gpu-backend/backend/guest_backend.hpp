@@ -58,6 +58,13 @@ public:
     // Tells the VMM the device's displays changed (Connection::notify_config_change).
     bool notify_display_change() { return connected() && connection_->notify_config_change(); }
     [[nodiscard]] const BackendStats& stats() const { return stats_; }
+    // The control queue's answers the driver has not taken back, and its used_event (which
+    // moves as it takes them); nullopt while the ring does not run or has no event-idx.
+    struct UnreadAnswers {
+        uint16_t count;
+        uint16_t used_event;
+    };
+    [[nodiscard]] std::optional<UnreadAnswers> unread_answers() const;
 
 private:
     void on_kick(unsigned queue);

@@ -219,6 +219,8 @@ struct InputStats {
     uint32_t queued; // events waiting for the guest's buffers
     uint64_t frames_queued, frames_dropped, events_delivered, refused_events, status_events,
         status_garbage, device_failures, resets;
+    uint32_t stuck_ms; // events have waited this long with the guest taking no buffer (0: none)
+    uint32_t pad;
 };
 
 struct Stats {
@@ -228,7 +230,11 @@ struct Stats {
     uint64_t requests, device_failures, resets;
     uint64_t rss_bytes;   // the device process's resident memory
     uint32_t input_count; // entries of `inputs` in use: the input devices attached now
-    uint32_t pad;
+    // Control-queue answers the guest has not taken back, where the ring says so (event-idx:
+    // answers_watched 1), and for how long it has taken none while some waited (0: none wait).
+    uint32_t answers_watched;
+    uint32_t answers_unread;
+    uint32_t answers_stuck_ms;
     InputStats inputs[max_input_devices];
 };
 

@@ -16,6 +16,10 @@ namespace tessera::gpu {
 
 namespace {
 
+uint32_t clamp_ms(std::chrono::milliseconds ms) {
+    return static_cast<uint32_t>(std::min<int64_t>(ms.count(), UINT32_MAX));
+}
+
 log::Scope& host_log() {
     static log::Scope scope("gpu.device");
     return scope;
@@ -412,6 +416,7 @@ void DeviceHost::forget_expired() {
 }
 
 void DeviceHost::send_stats(uint64_t sequence) {
+    const auto now = DriverProgress::Clock::now();
     channel::Stats stats{};
     stats.sequence = sequence;
     if (backend_) {
@@ -429,15 +434,25 @@ void DeviceHost::send_stats(uint64_t sequence) {
         stats.requests = b.requests;
         stats.device_failures = b.device_failures;
         stats.resets = b.resets;
+        if (auto unread = backend_->unread_answers()) {
+            answers_progress_.observe(unread->count > 0, unread->used_event, now);
+            stats.answers_watched = 1;
+            stats.answers_unread = unread->count;
+            stats.answers_stuck_ms = clamp_ms(answers_progress_.stuck_for(now));
+        } else {
+            answers_progress_.observe(false, 0, now);
+        }
     }
-    for (const auto& [slot, input] : inputs_) {
+    for (auto& [slot, input] : inputs_) {
         if (stats.input_count == channel::max_input_devices) {
             break;
         }
         const auto& fifo = input.backend->fifo_stats();
         const auto& b = input.backend->stats();
+        auto queued = static_cast<uint32_t>(input.backend->queued_events());
+        input.progress.observe(queued > 0, fifo.events_delivered, now);
         stats.inputs[stats.input_count++] = {slot,
-                                             static_cast<uint32_t>(input.backend->queued_events()),
+                                             queued,
                                              fifo.frames_queued,
                                              fifo.frames_dropped,
                                              fifo.events_delivered,
@@ -445,7 +460,9 @@ void DeviceHost::send_stats(uint64_t sequence) {
                                              b.status_events,
                                              b.status_garbage,
                                              b.device_failures,
-                                             b.resets};
+                                             b.resets,
+                                             clamp_ms(input.progress.stuck_for(now)),
+                                             0};
     }
     rusage usage{};
     if (getrusage(RUSAGE_SELF, &usage) == 0) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "gpu-backend/backend/driver_progress.hpp"
 #include "gpu-backend/backend/guest_backend.hpp"
 #include "gpu-backend/backend/input_backend.hpp"
 #include "gpu-backend/base/unique_fd.hpp"
@@ -88,7 +89,9 @@ private:
     struct AttachedInput {
         std::unique_ptr<InputBackend> backend;
         std::optional<channel::InputState> sent;
+        DriverProgress progress; // does the guest take buffers for the events that wait?
     };
+    DriverProgress answers_progress_;          // does the guest take its control-queue answers?
     std::map<uint32_t, AttachedInput> inputs_; // by slot
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

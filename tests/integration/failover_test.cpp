@@ -2,7 +2,7 @@
 // same frame as its output goes, and back when it returns; headless outputs are plugged and
 // unplugged at run time with tessera-ctl output.
 #include "headless_compositor.hpp"
-#include "health_events.hpp"
+#include "health_watcher.hpp"
 #include "output.hpp"
 #include "zone_scene.hpp"
 
@@ -35,17 +35,13 @@ TEST_CASE("A zone moves to its fallback output in the frame its output goes, and
           "[failover]") {
     HeadlessCompositor compositor({{320, 240, 60000}, {320, 240, 60000}}, "us",
                                   test_data_path("layouts/failover.toml"));
-    std::vector<json> events;
     std::optional<size_t> frames_before_removal; // output 0's frames recorded until then
-    auto take = [&](std::string line) {
-        events.push_back(json::parse(line));
-        if (events.back()["event"] == "output-removed") {
+    HealthWatcher watcher(compositor.server().health(), [&](const json& event) {
+        if (event["event"] == "output-removed") {
             frames_before_removal = compositor.recorded_frames().size();
         }
-    };
-    auto alive = std::make_shared<bool>(true);
-    compositor.server().health().subscribe(
-        {take, [alive] { return *alive; }, [] { return size_t{0}; }});
+    });
+    auto& events = watcher.events;
     auto& zones = *compositor.server().zones();
     CHECK(zones.model().find("speed")->output == "cluster");
     CHECK(compositor.capture(0).at(80, 120) == blue);
@@ -91,7 +87,6 @@ TEST_CASE("A zone moves to its fallback output in the frame its output goes, and
     REQUIRE(named("output-added") != events.end());
     CHECK((*named("output-added"))["output"] == "HEADLESS-3");
     CHECK((*named("zone-output"))["output"] == "cluster");
-    *alive = false;
 }
 
 TEST_CASE("Unplugging and plugging outputs is refused with a reason when it cannot be done",

@@ -3,6 +3,7 @@
 // driver), at the scanout's pixels through the zone's fit, and nothing of one guest reaches or
 // slows another.
 #include "guest_rig.hpp"
+#include "health_watcher.hpp"
 #include "input_devices.hpp"
 
 #include <catch2/catch_test_macros.hpp>
@@ -225,6 +226,7 @@ TEST_CASE("The pointer and keys go to the guest under them; focus moves with a t
 TEST_CASE("A guest that stops reading input loses frames, counted; its neighbour loses none",
           "[guest-input]") {
     InputRig rig;
+    HealthWatcher watcher(rig.compositor.server().health());
     auto vms = rig.start_both();
     auto touch_a = rig.attach("a", ivi::input_touch);
     auto stalled = rig.attach("b", ivi::input_touch, {"--stall"});
@@ -245,6 +247,14 @@ TEST_CASE("A guest that stops reading input loses frames, counted; its neighbour
     CHECK(b.device_stats.queued <= 256u); // the FIFO's bound, whatever the guest does
     CHECK(rig.status("a", ivi::input_touch).device_stats.frames_dropped == 0);
     CHECK(rig.guest("b").state() == compositor::Guest::State::running);
+    // Its events waited with no buffer taken: the guest is reported stalled on that device.
+    REQUIRE(rig.compositor.run_until([&] { return watcher.find("stalled", "b"); }, 10s));
+    const auto& event = *watcher.find("stalled", "b");
+    INFO(event.dump());
+    CHECK(event["device"] == "touch 0");
+    CHECK(event["queue"].get<std::string>().starts_with("input "));
+    CHECK(event["waiting"].get<int>() > 0);
+    CHECK_FALSE(watcher.find("stalled", "a"));
 }
 
 TEST_CASE("Input devices that connect before the GPU wait for it; a VMM restart reconnects all",

@@ -4,6 +4,8 @@
 #include "guest_pattern.hpp"
 #include "guest_rig.hpp"
 #include "health_events.hpp"
+#include "health_watcher.hpp"
+#include "guest/driver_stall.hpp"
 #include "zone_scene.hpp"
 
 #include <catch2/catch_test_macros.hpp>
@@ -26,30 +28,6 @@ using json = nlohmann::json;
 namespace {
 
 constexpr Rgba cluster_fallback{0x40, 0, 0, 255};
-
-// Every health event tessera publishes from now on, as a watcher in this process sees it.
-struct Watcher {
-    std::vector<json> events;
-    std::shared_ptr<bool> alive = std::make_shared<bool>(true);
-    explicit Watcher(compositor::HealthEvents& health) {
-        health.subscribe({[this](std::string line) { events.push_back(json::parse(line)); },
-                          [alive = alive] { return *alive; }, [] { return size_t{0}; }});
-    }
-    ~Watcher() { *alive = false; }
-    Watcher(const Watcher&) = delete;
-    Watcher& operator=(const Watcher&) = delete;
-    // The first event named `name` (with `zone` or `guest` if given) after index `from`.
-    const json* find(std::string_view name, std::string_view subject = {}, size_t from = 0) const {
-        for (size_t i = from; i < events.size(); ++i) {
-            const auto& e = events[i];
-            if (e["event"] == name && (subject.empty() || e.value("zone", "") == subject ||
-                                       e.value("guest", "") == subject)) {
-                return &e;
-            }
-        }
-        return nullptr;
-    }
-};
 
 // A raw connection to the control socket.
 UniqueFd connect_control(HeadlessCompositor& compositor) {
@@ -90,7 +68,7 @@ TEST_CASE("A zone whose guest stops sending frames shows its fallback within its
           "and recovers at its next frame",
           "[health]") {
     GuestRig rig(test_data_path("layouts/watchdog.toml"));
-    Watcher watcher(rig.compositor.server().health());
+    HealthWatcher watcher(rig.compositor.server().health());
     auto cli = rig.compositor.spawn({tessera_ctl_path(), "--json", "watch"});
     auto& zones = *rig.compositor.server().zones();
 
@@ -233,4 +211,39 @@ TEST_CASE("A watcher that does not read loses events, not tessera's memory, and 
     REQUIRE(after.size() == 2);
     CHECK(after[0]["event"] == "lost");
     CHECK(after[0]["count"] == published - kept_events);
+}
+
+TEST_CASE("A guest that hangs with a frame in flight, taking no answers back, is reported stalled",
+          "[health]") {
+    GuestRig rig(test_data_path("layouts/watchdog.toml"));
+    HealthWatcher watcher(rig.compositor.server().health());
+    // The centre zone has no watchdog: a still picture is allowed there, a hung guest is not.
+    auto vm = rig.start("b", {"--blob", "--hang-after", "20"});
+    REQUIRE(vm->wait_for_line("hung", 20s));
+    auto hung_at = std::chrono::steady_clock::now();
+    REQUIRE(rig.compositor.run_until([&] { return watcher.find("stalled", "b"); }, 10s));
+    const auto& stalled = *watcher.find("stalled", "b");
+    INFO(stalled.dump());
+    CHECK(stalled["queue"] == "control");
+    CHECK(stalled["waiting"].get<int>() >= 1); // its fence's answer at least
+    CHECK(stalled["silent_ms"].get<int>() >= compositor::DriverStallWatch::threshold.count());
+    // Within the threshold and a heartbeat or two of the hang.
+    CHECK(std::chrono::steady_clock::now() - hung_at <
+          compositor::DriverStallWatch::threshold + 2s);
+    CHECK_FALSE(watcher.find("stalled", "centre")); // the zone's content did not stall
+
+    auto listed = json::parse(
+        rig.compositor.run_command({tessera_ctl_path(), "--json", "guests"}).output)["guests"];
+    auto b = std::ranges::find_if(listed, [](const json& g) { return g["name"] == "b"; });
+    REQUIRE(b != listed.end());
+    CHECK((*b)["driver_stalled"] == json::array({"control"}));
+    CHECK((*b)["driver_stalls"] == 1);
+
+    // An idle guest that took all its answers is not stalled: the other one, still.
+    auto still = rig.start("a", {"--blob", "--frames", "10", "--hold"});
+    REQUIRE(still->wait_for_line("holding", 20s));
+    rig.compositor.run_for(compositor::DriverStallWatch::threshold + 1s);
+    CHECK_FALSE(watcher.find("stalled", "a"));
+    vm->kill(SIGKILL);
+    REQUIRE(vm->wait_exit());
 }

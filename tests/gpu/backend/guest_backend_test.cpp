@@ -1,6 +1,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include "frontend.hpp"
+#include "gpu-backend/backend/driver_progress.hpp"
 #include "gpu-backend/backend/guest_backend.hpp"
 #include "gpu-backend/base/bytes.hpp"
 #include "gpu-backend/vhost_user/message.hpp"
@@ -8,6 +9,7 @@
 #include "guest_driver.hpp"
 #include "test_loop.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,7 +24,7 @@ namespace {
 
 struct BackendRig {
     TestEventLoop loop;
-    Frontend frontend{loop};
+    Frontend frontend;
     GuestDriver driver{frontend};
     std::unique_ptr<GuestBackend> backend;
 
@@ -35,7 +37,7 @@ struct BackendRig {
     std::vector<Cursor> cursors;
     std::optional<std::string> disconnected;
 
-    BackendRig() {
+    explicit BackendRig(FrontendOptions options = {}) : frontend(loop, std::move(options)) {
         DeviceConfig config{{{640, 480, 60'000}, {800, 600, 60'000}}, {}};
         BackendCallbacks callbacks;
         callbacks.add_fd = loop.add_fd_callback();
@@ -198,4 +200,66 @@ TEST_CASE("The VMM going away is reported once", "[guest-backend]") {
     CHECK_FALSE(rig.backend->connected());
     CHECK(rig.scanouts.back().resource_id == 0);
     CHECK(rig.loop.watch_count() == 0);
+}
+
+TEST_CASE("Answers the driver has not taken back are seen through its used_event",
+          "[guest-backend]") {
+    BackendRig rig;
+    CHECK_FALSE(rig.backend->unread_answers()); // no ring runs yet
+    REQUIRE(rig.frontend.start());
+    REQUIRE(rig.driver.display_info()); // asked and taken
+    auto taken = rig.backend->unread_answers();
+    REQUIRE(taken);
+    CHECK(taken->count == 0);
+
+    // Two requests answered while the driver takes nothing (a guest kernel that hangs).
+    for (int i = 0; i < 2; ++i) {
+        REQUIRE(rig.frontend.submit(0, {get_display_info()}, {512}));
+    }
+    rig.frontend.kick(0);
+    rig.loop.run_until_idle();
+    auto waiting = rig.backend->unread_answers();
+    REQUIRE(waiting);
+    CHECK(waiting->count == 2);
+    CHECK(waiting->used_event == taken->used_event);
+
+    // It takes them: its used_event moves past them.
+    REQUIRE(rig.frontend.wait_used(0));
+    REQUIRE(rig.frontend.wait_used(0));
+    auto after = rig.backend->unread_answers();
+    REQUIRE(after);
+    CHECK(after->count == 0);
+    CHECK(after->used_event != taken->used_event);
+}
+
+TEST_CASE("Without event-idx the device cannot tell what the driver took", "[guest-backend]") {
+    FrontendOptions options;
+    options.features &= ~feature::ring_event_idx;
+    BackendRig rig(options);
+    REQUIRE(rig.frontend.start());
+    REQUIRE(rig.driver.display_info());
+    CHECK_FALSE(rig.backend->unread_answers());
+}
+
+TEST_CASE("A driver is stuck while something waits and it takes nothing", "[driver-progress]") {
+    using namespace std::chrono_literals;
+    DriverProgress progress;
+    const DriverProgress::Clock::time_point t0{10s};
+    CHECK(progress.stuck_for(t0) == 0ms);
+
+    progress.observe(false, 7, t0); // nothing waits: an idle guest is never stuck
+    CHECK(progress.stuck_for(t0 + 5s) == 0ms);
+
+    progress.observe(true, 7, t0 + 1s); // something waits from here
+    CHECK(progress.stuck_for(t0 + 1s) == 0ms);
+    progress.observe(true, 7, t0 + 2s);
+    CHECK(progress.stuck_for(t0 + 2500ms) == 1500ms);
+
+    progress.observe(true, 8, t0 + 3s); // it took something: counts from there
+    CHECK(progress.stuck_for(t0 + 3s) == 0ms);
+    CHECK(progress.stuck_for(t0 + 3200ms) == 200ms);
+
+    progress.observe(false, 8, t0 + 4s); // took everything
+    CHECK(progress.stuck_for(t0 + 9s) == 0ms);
+    CHECK(progress.stuck_for(t0 - 1s) == 0ms); // a clock that went back says nothing
 }

@@ -35,7 +35,9 @@ namespace {
 struct Args {
     std::string socket;
     double fps = 60;
-    uint64_t frames = 0; // 0: until killed
+    uint64_t frames = 0;       // 0: until killed
+    uint64_t reboot_every = 0; // reboots the guest after every N frames (0: never)
+    uint64_t hang_after = 0;   // blob: after N frames, hangs with a flip's answer untaken
     bool garbage = false;
     bool cursor = false;
     bool blob = false;
@@ -52,7 +54,7 @@ struct Args {
         stderr,
         "tessera-sim-guest: {}\nusage: tessera-sim-guest --socket PATH [--fps F] "
         "[--frames N [--hold]] [--garbage] [--cursor] [--blob [--rgbx] | --staged | --cheap] "
-        "[--fixed-mode]\n  --fps 0 "
+        "[--fixed-mode] [--reboot-every N] [--hang-after N]\n  --fps 0 "
         "flips as fast as the device "
         "answers; --garbage sends malformed commands between frames; --cursor shows a 16x16 "
         "magenta cursor with its hotspot at 100,60 of scanout 0; --blob uses blob framebuffers "
@@ -63,7 +65,11 @@ struct Args {
         "flip costs the device its work and the guest almost nothing (for benchmarks); "
         "--fixed-mode keeps the first mode when the device reports a display change (a guest "
         "that ignores hotplug), where it otherwise takes the new preferred size; --hold "
-        "keeps the last frame on screen after --frames until killed",
+        "keeps the last frame on screen after --frames until killed; --reboot-every N reboots the "
+        "guest after every N frames as a VM reset does (rings stopped, fresh rings and driver "
+        "on the same connection, new framebuffers); --hang-after N (--blob) sends frame N + 1's "
+        "fenced flip and then takes nothing back, as a guest kernel that hangs with a frame in "
+        "flight (its VMM stays connected; prints \"hung\")",
         error);
     std::exit(2);
 }
@@ -101,6 +107,10 @@ Args parse(int argc, char** argv) {
             args.fps_given = true;
         } else if (arg == "--frames") {
             args.frames = std::strtoull(value().c_str(), nullptr, 10);
+        } else if (arg == "--hang-after") {
+            args.hang_after = std::strtoull(value().c_str(), nullptr, 10);
+        } else if (arg == "--reboot-every") {
+            args.reboot_every = std::strtoull(value().c_str(), nullptr, 10);
         } else if (auto flag = std::ranges::find(flags, arg, &Flag::name); flag != flags.end()) {
             args.*(flag->member) = true;
         } else {
@@ -115,6 +125,9 @@ Args parse(int argc, char** argv) {
     }
     if ((args.staged || args.cheap) && args.blob) {
         usage("--staged and --cheap are for 2D framebuffers, not --blob");
+    }
+    if (args.hang_after > 0 && !args.blob) {
+        usage("--hang-after needs --blob");
     }
     if (args.blob && !args.fps_given) {
         args.fps = 0; // the fences pace it
@@ -230,6 +243,71 @@ bool follow_display_change(GuestDriver& driver, const Args& args, std::vector<Sc
     return true;
 }
 
+// What the guest's driver does at boot: read the display info, show frame 0 on every enabled
+// scanout, and the cursor if asked. False (with a message) when the device refuses.
+bool boot(GuestDriver& driver, const Args& args, std::vector<Screen>& screens) {
+    auto modes = driver.display_info();
+    if (!modes) {
+        std::println(stderr, "tessera-sim-guest: no display info");
+        return false;
+    }
+    screens.clear();
+    for (uint32_t i = 0; i < modes->size(); ++i) {
+        if (!(*modes)[i].enabled) {
+            continue;
+        }
+        auto screen = start_screen(driver, args, i, (*modes)[i]);
+        if (!screen) {
+            return false;
+        }
+        screens.push_back(std::move(*screen));
+    }
+
+    if (args.cursor && !screens.empty()) {
+        // As the Linux driver does: a 64x64 dumb buffer (B8G8R8X8, whose fourth byte the
+        // cursor uses as alpha), transferred, then UPDATE_CURSOR. An opaque magenta square and
+        // beside it a translucent one (premultiplied white at 0x77), transparent elsewhere.
+        auto image =
+            driver.create_framebuffer(64, 64, static_cast<uint32_t>(proto::Format::b8g8r8x8));
+        if (!image) {
+            std::println(stderr, "tessera-sim-guest: cannot create the cursor");
+            return false;
+        }
+        driver.draw(*image, [](uint32_t x, uint32_t y) {
+            if (y < 8 || y >= 24 || x < 8 || x >= 40) {
+                return 0u;
+            }
+            return x < 24 ? 0xffff00ffu : 0x77777777u;
+        });
+        if (!driver.ok(transfer(image->id, {0, 0, 64, 64}, 0)) ||
+            !driver.cursor_command(cursor(true, 0, 100, 60, image->id, 8, 8))) {
+            std::println(stderr, "tessera-sim-guest: the cursor update failed");
+            return false;
+        }
+        std::println("cursor");
+    }
+    return true;
+}
+
+// A VM reset: the rings stop (GET_VRING_BASE), the guest's memory is free again, and a fresh
+// driver starts over on fresh rings; the device has let go of everything the old one made.
+bool reboot(Frontend& frontend, std::optional<GuestDriver>& driver, const Args& args,
+            std::vector<Screen>& screens) {
+    driver.reset();
+    if (!frontend.stop()) {
+        std::println(stderr, "tessera-sim-guest: the device did not stop its rings");
+        return false;
+    }
+    frontend.reset_rings();
+    frontend.forget_allocations();
+    if (!frontend.driver_ok()) {
+        std::println(stderr, "tessera-sim-guest: the device did not restart");
+        return false;
+    }
+    driver.emplace(frontend);
+    return boot(*driver, args, screens);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -255,46 +333,10 @@ int main(int argc, char** argv) {
         std::println(stderr, "tessera-sim-guest: the device did not start");
         return 1;
     }
-    GuestDriver driver(*frontend);
-    auto modes = driver.display_info();
-    if (!modes) {
-        std::println(stderr, "tessera-sim-guest: no display info");
-        return 1;
-    }
+    std::optional<GuestDriver> driver(std::in_place, *frontend);
     std::vector<Screen> screens;
-    for (uint32_t i = 0; i < modes->size(); ++i) {
-        if (!(*modes)[i].enabled) {
-            continue;
-        }
-        auto screen = start_screen(driver, args, i, (*modes)[i]);
-        if (!screen) {
-            return 1;
-        }
-        screens.push_back(std::move(*screen));
-    }
-
-    if (args.cursor && !screens.empty()) {
-        // As the Linux driver does: a 64x64 dumb buffer (B8G8R8X8, whose fourth byte the
-        // cursor uses as alpha), transferred, then UPDATE_CURSOR. An opaque magenta square and
-        // beside it a translucent one (premultiplied white at 0x77), transparent elsewhere.
-        auto image =
-            driver.create_framebuffer(64, 64, static_cast<uint32_t>(proto::Format::b8g8r8x8));
-        if (!image) {
-            std::println(stderr, "tessera-sim-guest: cannot create the cursor");
-            return 1;
-        }
-        driver.draw(*image, [](uint32_t x, uint32_t y) {
-            if (y < 8 || y >= 24 || x < 8 || x >= 40) {
-                return 0u;
-            }
-            return x < 24 ? 0xffff00ffu : 0x77777777u;
-        });
-        if (!driver.ok(transfer(image->id, {0, 0, 64, 64}, 0)) ||
-            !driver.cursor_command(cursor(true, 0, 100, 60, image->id, 8, 8))) {
-            std::println(stderr, "tessera-sim-guest: the cursor update failed");
-            return 1;
-        }
-        std::println("cursor");
+    if (!boot(*driver, args, screens)) {
+        return 1;
     }
 
     auto period = args.fps > 0 ? std::chrono::duration<double>(1.0 / args.fps)
@@ -303,8 +345,14 @@ int main(int argc, char** argv) {
     uint64_t flips = 0;
     uint64_t late_fences = 0;
     for (uint64_t n = 1; args.frames == 0 || n <= args.frames; ++n) {
+        if (args.reboot_every > 0 && n > 1 && (n - 1) % args.reboot_every == 0) {
+            if (!reboot(*frontend, driver, args, screens)) {
+                return 1;
+            }
+            std::println("reboot {}", (n - 1) / args.reboot_every);
+        }
         if (!frontend->backend_requests().empty() && !args.fixed_mode &&
-            !follow_display_change(driver, args, screens)) {
+            !follow_display_change(*driver, args, screens)) {
             std::println(stderr, "tessera-sim-guest: following a display change failed");
             return 1;
         }
@@ -315,9 +363,19 @@ int main(int argc, char** argv) {
                 // Draw the hidden buffer (it holds frame n - 2: only the two bands change) and
                 // flip to it.
                 std::swap(s.fb, *s.back);
-                draw_rows(driver, s.fb, 0, h / 16, frame);
-                draw_rows(driver, s.fb, 3 * h / 8, 5 * h / 8, frame);
-                auto flip = driver.flip_blob(s.scanout, s.fb);
+                draw_rows(*driver, s.fb, 0, h / 16, frame);
+                draw_rows(*driver, s.fb, 3 * h / 8, 5 * h / 8, frame);
+                if (args.hang_after > 0 && n > args.hang_after) {
+                    if (!driver->flip_blob_and_hang(s.scanout, s.fb)) {
+                        std::println(stderr, "tessera-sim-guest: flip {} failed", n);
+                        return 1;
+                    }
+                    std::println("hung");
+                    for (;;) {
+                        pause(); // until a signal ends the process
+                    }
+                }
+                auto flip = driver->flip_blob(s.scanout, s.fb);
                 if (!flip.ok) {
                     std::println(stderr, "tessera-sim-guest: flip {} failed", n);
                     return 1;
@@ -327,16 +385,16 @@ int main(int argc, char** argv) {
                 continue;
             }
             // Two damaged bands, one flush of their union: as the Linux driver merges damage.
-            if (!update_rows(driver, s, 0, h / 16, frame, args) ||
-                !update_rows(driver, s, 3 * h / 8, 5 * h / 8, frame, args) ||
-                !driver.ok(flush(s.fb.id, {0, 0, s.fb.width, 5 * h / 8}))) {
+            if (!update_rows(*driver, s, 0, h / 16, frame, args) ||
+                !update_rows(*driver, s, 3 * h / 8, 5 * h / 8, frame, args) ||
+                !driver->ok(flush(s.fb.id, {0, 0, s.fb.width, 5 * h / 8}))) {
                 std::println(stderr, "tessera-sim-guest: flip {} failed", n);
                 return 1;
             }
             ++flips;
         }
         if (args.garbage) {
-            send_garbage(driver, n);
+            send_garbage(*driver, n);
         }
         if (n % 60 == 0) {
             std::println("frame {}", n);
@@ -348,7 +406,8 @@ int main(int argc, char** argv) {
     if (args.hold) {
         std::println("holding");
         for (;;) {
-            pause(); // until a signal ends the process
+            // A live guest kernel still takes its answers (a late fence's among them).
+            (void)frontend->wait_used(0, 1000);
         }
     }
     std::println("done");

@@ -105,6 +105,7 @@ Frontend::Frontend(TestEventLoop& loop, FrontendOptions options)
             ring.free.push_back(i);
         }
     }
+    after_rings_ = bump_;
 }
 
 Frontend::~Frontend() {
@@ -518,6 +519,10 @@ void Frontend::reset_rings() {
     }
 }
 
+void Frontend::forget_allocations() {
+    bump_ = after_rings_;
+}
+
 // ---- Rings ----
 
 std::optional<uint16_t> Frontend::submit(unsigned queue,
@@ -644,6 +649,8 @@ std::optional<UsedEntry> Frontend::wait_used(unsigned queue, int timeout_ms) {
     auto bytes = read(elem, 8);
     UsedEntry entry{load_le<uint32_t>(bytes.data()), load_le<uint32_t>(bytes.data() + 4), {}};
     ++ring.last_used;
+    // Like Linux taking answers with interrupts enabled: used_event says how far it has taken.
+    set_used_event(queue, ring.last_used);
     auto it = ring.in_flight.find(static_cast<uint16_t>(entry.id));
     if (it == ring.in_flight.end()) {
         return entry; // not a chain we submitted: the test looks at id and len only

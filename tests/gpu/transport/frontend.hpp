@@ -105,6 +105,9 @@ public:
     std::optional<std::array<uint16_t, queue_count>> stop();
     // What a guest driver re-initialising the device does: fresh, zeroed rings at index 0.
     void reset_rings();
+    // A rebooted guest's memory is free again: allocations start over after the rings (what
+    // was allocated before must no longer be used).
+    void forget_allocations();
 
     // ---- Messages ----
     bool send(vhost::RequestCode request, std::span<const std::byte> payload = {},
@@ -212,7 +215,8 @@ private:
     std::byte* ram_ = nullptr;
     size_t ram_size_ = 0;
     std::vector<MemoryRegion> regions_;
-    std::vector<uint64_t> bump_; // per region, next free offset
+    std::vector<uint64_t> bump_;        // per region, next free offset
+    std::vector<uint64_t> after_rings_; // bump_ once the rings were laid out
     std::array<Ring, queue_count> rings_;
     UniqueFd gpu_socket_;
     UniqueFd backend_channel_;

@@ -219,6 +219,11 @@ BlobFlip GuestDriver::flip_blob(uint32_t scanout, const Framebuffer& fb) {
     return result;
 }
 
+bool GuestDriver::flip_blob_and_hang(uint32_t scanout, const Framebuffer& fb) {
+    return show(scanout, fb) &&
+           submit(flush(fb.id, {0, 0, fb.width, fb.height}, fenced(next_fence_++))).has_value();
+}
+
 bool GuestDriver::disable(uint32_t scanout) {
     if (scanout < shown_.size()) {
         shown_[scanout] = 0;
