@@ -99,11 +99,11 @@ bool GuestBackend::running() const {
 
 std::optional<GuestBackend::UnreadAnswers> GuestBackend::unread_answers() const {
     const SplitQueue* ring = running() ? connection_->queue(control_queue) : nullptr;
-    auto unread = ring ? ring->unread_used() : std::nullopt;
-    if (!unread) {
+    auto used_event = ring ? ring->used_event() : std::nullopt;
+    if (!used_event) {
         return std::nullopt;
     }
-    return UnreadAnswers{*unread, ring->used_event()};
+    return UnreadAnswers{static_cast<uint16_t>(ring->next_used() - *used_event), *used_event};
 }
 
 void GuestBackend::on_kick(unsigned queue) {

@@ -250,19 +250,12 @@ std::expected<void, RingError> SplitQueue::push(const DescriptorChain& chain, ui
     return {};
 }
 
-uint16_t SplitQueue::used_event() const {
-    if (!config_.event_idx) {
-        return 0;
-    }
-    return ring_u16(avail_, ring_entries + 2 * size_t{config_.size})
-        .load(std::memory_order_relaxed);
-}
-
-std::optional<uint16_t> SplitQueue::unread_used() const {
+std::optional<uint16_t> SplitQueue::used_event() const {
     if (!config_.event_idx) {
         return std::nullopt;
     }
-    return static_cast<uint16_t>(next_used_ - used_event());
+    return ring_u16(avail_, ring_entries + 2 * size_t{config_.size})
+        .load(std::memory_order_relaxed);
 }
 
 bool SplitQueue::needs_notification() {
@@ -276,7 +269,7 @@ bool SplitQueue::needs_notification() {
         return false; // nothing pushed since the last call
     }
     if (config_.event_idx) {
-        return !valid || vring::need_event(used_event(), next_used_, old_used);
+        return !valid || vring::need_event(*used_event(), next_used_, old_used);
     }
     uint16_t flags = ring_u16(avail_, ring_flags).load(std::memory_order_relaxed);
     return (flags & vring::avail_f_no_interrupt) == 0;

@@ -82,12 +82,10 @@ public:
     // used_event, or VRING_AVAIL_F_NO_INTERRUPT without it). Call once after a batch of pushes.
     bool needs_notification();
 
-    // Answers the driver has not taken back yet: the used entries past its used_event, which a
-    // driver with event-idx moves to what it has taken whenever it wants interrupts (Linux:
-    // after each round of taking answers). nullopt without event-idx: nothing says it then.
-    [[nodiscard]] std::optional<uint16_t> unread_used() const;
-    // The driver's used_event (0 without event-idx): it moves when the driver takes answers.
-    [[nodiscard]] uint16_t used_event() const;
+    // The driver's used_event: a driver with event-idx moves it to the used entries it has
+    // taken whenever it wants interrupts (Linux: after each round of taking answers), so the
+    // entries past it are answers not taken back yet. nullopt without event-idx.
+    [[nodiscard]] std::optional<uint16_t> used_event() const;
 
     [[nodiscard]] uint32_t size() const { return config_.size; }
     [[nodiscard]] uint16_t next_avail() const { return next_avail_; }

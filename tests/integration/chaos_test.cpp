@@ -4,8 +4,7 @@
 // output's rate, the hung guest's zone must show its fallback within its watchdog time and one
 // refresh, the health events must tell all of it, and when everything has gone tessera holds
 // no more fds than before and its memory has not grown.
-#include "guest/guests.hpp"
-#include "headless_compositor.hpp"
+#include "guest_rig.hpp"
 #include "health_watcher.hpp"
 #include "listener.hpp"
 #include "output.hpp"
@@ -78,13 +77,12 @@ Clock::time_point from_event_ms(double ms) {
         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(ms)));
 }
 
-struct ChaosRig {
-    HeadlessCompositor compositor{{{640, 480, 60000}}, "us", test_data_path("layouts/chaos.toml")};
+struct ChaosRig : GuestRig {
     HealthWatcher watcher{compositor.server().health()};
     std::vector<Clock::time_point> presents; // when each output frame was presented
     Listener<wlr_output_event_present> on_present;
 
-    ChaosRig() {
+    ChaosRig() : GuestRig(test_data_path("layouts/chaos.toml"), {{640, 480, 60000}}) {
         on_present.connect(&output().wlr()->events.present, [this](wlr_output_event_present* e) {
             if (e->presented) {
                 presents.push_back(Clock::now());
@@ -92,13 +90,7 @@ struct ChaosRig {
         });
     }
     compositor::Output& output() { return *compositor.server().outputs().front(); }
-    compositor::Guest& guest(const char* name) { return *compositor.server().guests()->find(name); }
     compositor::ScanoutStats stats(const char* name) { return guest(name).scanouts()[0]->stats(); }
-    std::unique_ptr<ClientProcess> start(const char* name, std::vector<std::string> extra) {
-        std::vector<std::string> argv{sim_guest_path(), "--socket", guest(name).socket_path()};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        return compositor.spawn(argv);
-    }
     bool presenting(const char* name, uint64_t frames) {
         return compositor.run_until(
             [&] {
@@ -106,17 +98,6 @@ struct ChaosRig {
                        stats(name).presented >= frames;
             },
             30s);
-    }
-    // The first event `name` whose `field` is `value`, from index `from` on.
-    const nlohmann::json* first(std::string_view name, const char* field, std::string_view value,
-                                size_t from) const {
-        for (size_t i = from; i < watcher.events.size(); ++i) {
-            const auto& e = watcher.events[i];
-            if (e["event"] == name && e.value(field, "") == value) {
-                return &e;
-            }
-        }
-        return nullptr;
     }
     // The first present at or after `t`.
     std::optional<Clock::time_point> first_present_after(Clock::time_point t) const {
@@ -172,12 +153,12 @@ TEST_CASE("Misbehaving guests cost only their own zones: the cluster keeps its p
     // The cluster was presented with every output frame; the output kept (nearly) its rate.
     CHECK(output_rate > 40);
     CHECK(std::abs(cluster_rate - output_rate) <= 2.0);
-    CHECK_FALSE(rig.first("stalled", "zone", "cluster", events_from));
-    CHECK_FALSE(rig.first("stalled", "guest", "cluster", events_from));
+    CHECK_FALSE(rig.watcher.find_where("stalled", "zone", "cluster", events_from));
+    CHECK_FALSE(rig.watcher.find_where("stalled", "guest", "cluster", events_from));
 
     // The hung guest's zone showed its fallback within its watchdog time and a refresh of its
     // last frame (the stall's silent_ms reaches back to it).
-    const auto* stalled = rig.first("stalled", "zone", "hung", events_from);
+    const auto* stalled = rig.watcher.find_where("stalled", "zone", "hung", events_from);
     REQUIRE(stalled);
     const double silent_ms = (*stalled)["silent_ms"].get<double>();
     const auto last_frame = from_event_ms((*stalled)["time_ms"].get<double>() - silent_ms);
@@ -191,7 +172,7 @@ TEST_CASE("Misbehaving guests cost only their own zones: the cluster keeps its p
     CHECK(rig.compositor.capture().at(480, 120) == hung_fallback);
     CHECK(rig.guest("hung").state() == compositor::Guest::State::running); // hung, connected
     // Its kernel took no answers back: the guest itself is reported stalled too.
-    const auto* hung_guest = rig.first("stalled", "guest", "hung", events_from);
+    const auto* hung_guest = rig.watcher.find_where("stalled", "guest", "hung", events_from);
     REQUIRE(hung_guest);
     CHECK((*hung_guest)["queue"] == "control");
 
@@ -216,9 +197,9 @@ TEST_CASE("Misbehaving guests cost only their own zones: the cluster keeps its p
     // The hung guest wakes: its zone recovers at its next frame.
     hung->kill(SIGCONT);
     REQUIRE(rig.compositor.run_until(
-        [&] { return rig.first("recovered", "zone", "hung", events_from); }, 10s));
+        [&] { return rig.watcher.find_where("recovered", "zone", "hung", events_from); }, 10s));
     REQUIRE(rig.compositor.run_until(
-        [&] { return rig.first("recovered", "guest", "hung", events_from); }, 10s));
+        [&] { return rig.watcher.find_where("recovered", "guest", "hung", events_from); }, 10s));
     const double rss_after = rss_mib();
 
     // Everything goes: tessera is back to the fds it had before any of it came.

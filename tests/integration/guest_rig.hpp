@@ -19,8 +19,9 @@ struct GuestRig {
     HeadlessCompositor compositor;
 
     // `layout`: two-guests.toml, or a variant of it with the same zones and guests.
-    explicit GuestRig(const std::string& layout = test_data_path("layouts/two-guests.toml"))
-        : compositor({{640, 240, 60000}}, "us", layout) {}
+    explicit GuestRig(const std::string& layout = test_data_path("layouts/two-guests.toml"),
+                      std::vector<HeadlessOutputSpec> outputs = {{640, 240, 60000}})
+        : compositor(std::move(outputs), "us", layout) {}
 
     compositor::Guest& guest(const char* name) { return *compositor.server().guests()->find(name); }
     std::string socket(const char* name) { return guest(name).socket_path(); }

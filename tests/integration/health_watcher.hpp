@@ -44,6 +44,17 @@ public:
         }
         return nullptr;
     }
+    // The first event named `name` whose `field` ("zone", "guest") is `value`, from `from` on:
+    // for a zone and a guest of the same name.
+    const Json* find_where(std::string_view name, const char* field, std::string_view value,
+                           size_t from = 0) const {
+        for (size_t i = from; i < events.size(); ++i) {
+            if (events[i]["event"] == name && events[i].value(field, "") == value) {
+                return &events[i];
+            }
+        }
+        return nullptr;
+    }
     size_t count(std::string_view name, std::string_view subject = {}, size_t from = 0) const {
         size_t n = 0;
         for (size_t i = from; i < events.size(); ++i) {
