@@ -203,6 +203,41 @@ json guests_json(const Server& server) {
     return list;
 }
 
+json outcome_json(const std::string& zone, const ZoneVerifier::Outcome& outcome) {
+    json answer{{"zone", zone},
+                {"result", verdict_name(outcome.verdict)},
+                {"shown", outcome.shown},
+                {"detail", outcome.detail},
+                {"checked", outcome.checked},
+                {"mismatched", outcome.mismatched},
+                {"frame", outcome.frame},
+                {"cost_us", std::round(outcome.cost_us * 10) / 10}};
+    if (outcome.first) {
+        answer["x"] = outcome.first->first;
+        answer["y"] = outcome.first->second;
+    }
+    return answer;
+}
+
+// Zones checked every N frames or on request: counts, the last outcome, the mean cost.
+json verify_json(const ivi::Zone& zone, const ZoneVerifier& verifier) {
+    json answer{{"every", zone.verify_every}};
+    auto it = verifier.stats().find(zone.name);
+    if (it == verifier.stats().end()) {
+        return answer;
+    }
+    const auto& stats = it->second;
+    answer["checks"] = stats.checks;
+    answer["mismatches"] = stats.mismatches;
+    answer["unchecked"] = stats.unchecked;
+    answer["mean_cost_us"] =
+        stats.checks ? std::round(stats.cost_us_total / double(stats.checks) * 10) / 10 : 0.0;
+    if (stats.last) {
+        answer["last"] = outcome_json(zone.name, *stats.last);
+    }
+    return answer;
+}
+
 } // namespace
 
 void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) {
@@ -242,6 +277,24 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
         server_.health().subscribe({[reply](std::string line) { reply(std::move(line)); },
                                     [reply] { return reply.open(); },
                                     [reply] { return reply.backlog_bytes(); }});
+        return;
+    }
+    if (command == "verify") {
+        auto name = string_arg(request, "zone");
+        auto scene = need_zones();
+        if (!name || !scene) {
+            send(std::unexpected(!name ? name.error() : scene.error()));
+            return;
+        }
+        auto asked = (*scene)->verifier().request(
+            *name, [reply](const std::string& zone, const ZoneVerifier::Outcome& outcome) {
+                json answer = outcome_json(zone, outcome);
+                answer["ok"] = true;
+                reply(answer.dump());
+            });
+        if (!asked) {
+            send(std::unexpected(asked.error()));
+        }
         return;
     }
     if (command == "screenshot") {
@@ -330,6 +383,7 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
                                  {"watchdog_ms", zone.watchdog.count()},
                                  {"stalled", (*scene)->watchdog().stalled(zone.name)},
                                  {"stalls", (*scene)->watchdog().stalls(zone.name)},
+                                 {"verify", verify_json(zone, (*scene)->verifier())},
                                  {"contents", contents}});
              }
              return json{{"profile", (*scene)->model().profile()},

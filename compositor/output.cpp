@@ -1,5 +1,6 @@
 #include "output.hpp"
 
+#include "buffer_readback.hpp"
 #include "log_scopes.hpp"
 #include "plane_planner.hpp"
 #include "server.hpp"
@@ -8,57 +9,10 @@
 #include <time.h>
 
 #include <format>
+#include <utility>
 #include <vector>
 
 namespace tessera::compositor {
-namespace {
-
-std::expected<Image, std::string> read_texture(wlr_texture* texture) {
-    uint32_t format = wlr_texture_preferred_read_format(texture);
-    if (format == DRM_FORMAT_INVALID) {
-        format = DRM_FORMAT_XRGB8888;
-    }
-    auto stride = static_cast<size_t>(texture->width) * 4;
-    std::vector<std::byte> data(stride * texture->height);
-    wlr_texture_read_pixels_options options{};
-    options.data = data.data();
-    options.format = format;
-    options.stride = static_cast<uint32_t>(stride);
-    if (!wlr_texture_read_pixels(texture, &options)) {
-        return std::unexpected("cannot read the output's buffer back");
-    }
-    return Image::from_drm_buffer(format, data, stride, static_cast<int>(texture->width),
-                                  static_cast<int>(texture->height));
-}
-
-// The committed buffer is a swapchain buffer, or a client's buffer scanned out directly; the
-// latter (a wlr_client_buffer) keeps only its texture once the client's data was uploaded.
-std::expected<Image, std::string> read_buffer(wlr_renderer* renderer, wlr_buffer* buffer) {
-    void* data = nullptr;
-    uint32_t format = 0;
-    size_t stride = 0;
-    if (wlr_buffer_begin_data_ptr_access(buffer, WLR_BUFFER_DATA_PTR_ACCESS_READ, &data, &format,
-                                         &stride)) {
-        auto bytes = std::span(static_cast<const std::byte*>(data),
-                               stride * static_cast<size_t>(buffer->height));
-        auto image = Image::from_drm_buffer(format, bytes, stride, buffer->width, buffer->height);
-        wlr_buffer_end_data_ptr_access(buffer);
-        return image;
-    }
-    if (auto* client_buffer = wlr_client_buffer_get(buffer);
-        client_buffer && client_buffer->texture) {
-        return read_texture(client_buffer->texture);
-    }
-    auto* texture = wlr_texture_from_buffer(renderer, buffer);
-    if (!texture) {
-        return std::unexpected("the output's buffer can be neither mapped nor imported");
-    }
-    auto image = read_texture(texture);
-    wlr_texture_destroy(texture);
-    return image;
-}
-
-} // namespace
 
 Output::Output(Server& server, wlr_output* output) : server_(server), output_(output) {}
 
@@ -119,6 +73,9 @@ Output::create(Server& server, wlr_output* wlr_out, std::optional<HeadlessOutput
 
 Output::~Output() {
     planner_.reset();
+    if (committed_buffer_) {
+        wlr_buffer_unlock(committed_buffer_);
+    }
     for (auto& callback : pending_captures_) {
         callback(std::unexpected("the output went away"));
     }
@@ -166,8 +123,14 @@ void Output::handle_frame() {
     if (!scene_output_) {
         return;
     }
+    if (committed_buffer_) { // committed outside a frame: not what this frame renders
+        wlr_buffer_unlock(std::exchange(committed_buffer_, nullptr));
+    }
     if (auto* zones = server_.zones()) {
         zones->prepare_frame(*this);
+    }
+    if (auto* zones = server_.zones()) {
+        zones->verifier().prepare_frame(*this);
     }
     bool ok = true;
     if (planner_) {
@@ -186,6 +149,13 @@ void Output::handle_frame() {
     wlr_scene_output_send_frame_done(scene_output_, &now);
     if (planner_) {
         planner_->send_frame_done(now);
+    }
+    // After the whole commit, when the planner knows what the planes took.
+    if (committed_buffer_) {
+        if (auto* zones = server_.zones()) {
+            zones->verifier().frame_committed(*this, committed_buffer_);
+        }
+        wlr_buffer_unlock(std::exchange(committed_buffer_, nullptr));
     }
 }
 
@@ -214,6 +184,9 @@ void Output::handle_commit(const wlr_output_event_commit& event) {
     ++frames_committed_;
     if (auto* zones = server_.zones()) {
         zones->count_frame_paths(*this);
+    }
+    if (!committed_buffer_) { // the first of the frame's commits (there is one)
+        committed_buffer_ = wlr_buffer_lock(event.state->buffer);
     }
     if (pending_captures_.empty()) {
         return;

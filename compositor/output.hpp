@@ -77,6 +77,8 @@ private:
     uint64_t frames_rendered_ = 0;          // without a planner
     std::unique_ptr<PlanePlanner> planner_; // DRM outputs
     std::vector<CaptureCallback> pending_captures_;
+    // The primary buffer committed by the frame being made, locked until it has been verified.
+    wlr_buffer* committed_buffer_ = nullptr;
 
     Listener<void> on_frame_;
     Listener<wlr_output_event_request_state> on_request_state_;

@@ -391,6 +391,17 @@ bool PlanePlanner::on_plane(const ZoneContent& content) const {
     return hidden_.contains(content.id());
 }
 
+std::expected<PlanePlanner::PlaneShown, std::string>
+PlanePlanner::plane_shown(const ZoneContent& content) const {
+    auto offer = offered_.find(content.id());
+    auto accepted = accepted_.find(content.id());
+    if (offer == offered_.end() || accepted == accepted_.end()) {
+        // Left out of the composited frame, but the commit put it on no plane: not shown.
+        return std::unexpected(std::string("left out of the composited frame, on no plane"));
+    }
+    return PlaneShown{offer->second.buffer, accepted->second.dst, accepted->second.src};
+}
+
 void PlanePlanner::send_frame_done(const timespec& now) {
     for (auto& [id, hidden] : hidden_) {
         if (auto* scene_surface = wlr_scene_surface_try_from_buffer(hidden->buffer)) {

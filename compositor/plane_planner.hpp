@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include <cstdint>
+#include <expected>
 #include <map>
 #include <memory>
 #include <set>
@@ -51,6 +52,15 @@ public:
     // A content's new frame: plane content damages nothing in the scene, so ask for a frame.
     void content_frame(const ZoneContent& content);
     [[nodiscard]] bool on_plane(const ZoneContent& content) const;
+    // Content left out of the last composited frame for a plane: the buffer that commit gave
+    // the plane and where (output coordinates), or why no plane showed it.
+    struct PlaneShown {
+        wlr_buffer* buffer = nullptr; // identity only
+        wlr_box dst{};
+        wlr_fbox src{};
+    };
+    [[nodiscard]] std::expected<PlaneShown, std::string>
+    plane_shown(const ZoneContent& content) const;
     // The buffer a plane shows at a layout point, top-most first, with node-local coordinates
     // as wlr_scene_node_at gives them: its scene node is disabled, so the scene cannot find it.
     wlr_scene_buffer* buffer_at(double lx, double ly, double* nx, double* ny) const;

@@ -131,6 +131,9 @@ void ZoneScene::outputs_changed() {
                                              ? std::nullopt
                                              : std::optional(ivi::Size{box.width, box.height}));
     }
+    if (const auto* profile = model_.follow_outputs()) {
+        log::info(ivi_log, "profile {}: chosen by the outputs present", profile->name);
+    }
     commit();
 }
 
@@ -158,6 +161,7 @@ bool ZoneScene::commit() {
     for (auto& [name, node] : nodes_) {
         update_fallback(*node);
     }
+    verifier_.zones_changed();
     if (model_.profile() != profile_) {
         profile_ = model_.profile();
         server_.health().publish("profile", {{"name", profile_}});

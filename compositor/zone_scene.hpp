@@ -5,6 +5,7 @@
 #include "scene_tag.hpp"
 #include "wlr.hpp"
 #include "zone_content.hpp"
+#include "zone_verifier.hpp"
 #include "zone_watchdog.hpp"
 
 #include <expected>
@@ -92,6 +93,8 @@ public:
 
     // Zones whose content stopped sending frames (watchdog-ms): they show their fallback.
     [[nodiscard]] const ZoneWatchdog& watchdog() const { return watchdog_; }
+    // Checks that output frames show what verified zones must show.
+    [[nodiscard]] ZoneVerifier& verifier() { return verifier_; }
 
     // Whether the zone holding a scene node passes this kind of input on (nodes outside zones
     // always do).
@@ -141,6 +144,7 @@ private:
     std::string profile_; // the one last reported
     ZoneWatchdog watchdog_;
     Timer watchdog_timer_;
+    ZoneVerifier verifier_{server_, *this};
 };
 
 } // namespace tessera::compositor

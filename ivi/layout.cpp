@@ -98,6 +98,13 @@ const GuestSpec* Layout::find_guest(std::string_view name) const {
     return it == guests.end() ? nullptr : &*it;
 }
 
+const Profile* Layout::profile_for_outputs(const std::vector<std::string>& present) const {
+    auto it = std::ranges::find_if(profiles, [&](const Profile& profile) {
+        return !profile.when_outputs.empty() && profile.when_outputs == present;
+    });
+    return it == profiles.end() ? nullptr : &*it;
+}
+
 std::optional<std::string> Layout::zone_for(const ContentIdentity& content) const {
     for (const auto& rule : rules) {
         if (rule.matches(content)) {

@@ -59,6 +59,9 @@ struct ZoneSpec {
     // shown is stalled: the zone shows its fallback until the next frame. 0: off (content may
     // legitimately stay still).
     std::chrono::milliseconds watchdog{0};
+    // Every this many of its output's frames, check that the frame holds what the zone must
+    // show (its content's pixels, or its fallback colour). 0: off.
+    uint32_t verify_every = 0;
     // Floating zones hold ordinary windows at their own size, like a desktop; other zones
     // configure their content to the zone's size and place it with `fit`.
     bool floating = false;
@@ -88,6 +91,9 @@ struct ZoneOverride {
 struct Profile {
     std::string name;
     std::map<std::string, ZoneOverride> zones;
+    // Chosen by itself when exactly these outputs (keys, sorted) are present, like kanshi's
+    // profiles; empty: only by name.
+    std::vector<std::string> when_outputs;
     bool operator==(const Profile&) const = default;
 };
 
@@ -157,6 +163,8 @@ struct Layout {
     [[nodiscard]] const Profile* find_profile(std::string_view name) const;
     [[nodiscard]] const OutputSpec* find_output(std::string_view key) const;
     [[nodiscard]] const GuestSpec* find_guest(std::string_view name) const;
+    // The first profile whose when_outputs are exactly `present` (sorted keys).
+    [[nodiscard]] const Profile* profile_for_outputs(const std::vector<std::string>& present) const;
     // The zone content goes to; nullopt: hidden.
     [[nodiscard]] std::optional<std::string> zone_for(const ContentIdentity& content) const;
 };

@@ -53,6 +53,8 @@ constexpr size_t max_string_bytes = 256;
 constexpr size_t max_zone_name = 32;
 constexpr int max_pixels = 100000;
 constexpr int max_percent = 1000;
+constexpr uint32_t default_verify_every = 60; // once a second at 60 Hz
+constexpr int64_t max_verify_every = 3600;
 constexpr int64_t int_min = std::numeric_limits<int>::min();
 constexpr int64_t int_max = std::numeric_limits<int>::max();
 
@@ -689,6 +691,7 @@ private:
             "output",   "rect",           "z",      "background",  "fit",
             "opacity",  "visible",        "input",  "fallback",    "freeze-timeout-ms",
             "floating", "plane-priority", "planes", "watchdog-ms", "outputs",
+            "verify",   "verify-every",
         };
         Field f{entry.node, join("zones", entry.key->str())};
         const auto& table = read_table(f);
@@ -703,22 +706,30 @@ private:
 
     // `output = "key"`, or `outputs = ["key", ...]`: the first present output of the list.
     void read_zone_outputs(const toml::table& table, const std::string& path, ZoneSpec& zone) {
-        auto check_output = [&](const Field& f, const std::string& key) {
-            if (!layout_.find_output(key)) {
-                f.fail(std::format("no output named {} ({})", quote(key),
-                                   known(layout_.outputs, &OutputSpec::key, "outputs")));
-            }
-        };
         auto list = field(table, path, "outputs");
         if (!list) {
             auto output = required(table, path, "output");
             zone.output = read_string(output);
-            check_output(output, zone.output);
+            check_output_key(output, zone.output);
             return;
         }
         if (field(table, path, "output")) {
             list.fail("give either output or outputs, not both");
         }
+        auto keys = read_output_keys(list);
+        zone.output = keys.front();
+        zone.fallback_outputs.assign(keys.begin() + 1, keys.end());
+    }
+
+    void check_output_key(const Field& f, const std::string& key) const {
+        if (!layout_.find_output(key)) {
+            f.fail(std::format("no output named {} ({})", quote(key),
+                               known(layout_.outputs, &OutputSpec::key, "outputs")));
+        }
+    }
+
+    // An array of 1 to max_outputs distinct output keys, in the file's order.
+    std::vector<std::string> read_output_keys(const Field& list) const {
         if (!list.node->is_array() || list.node->as_array()->empty() ||
             list.node->as_array()->size() > max_outputs) {
             list.fail(std::format("expected an array of 1 to {} output names", max_outputs));
@@ -728,14 +739,13 @@ private:
         for (size_t i = 0; i < array.size(); ++i) {
             Field element{array.get(i), std::format("{}[{}]", list.path, i)};
             auto key = read_string(element);
-            check_output(element, key);
+            check_output_key(element, key);
             if (std::ranges::find(keys, key) != keys.end()) {
                 element.fail(std::format("{} is listed twice", quote(key)));
             }
             keys.push_back(std::move(key));
         }
-        zone.output = keys.front();
-        zone.fallback_outputs.assign(keys.begin() + 1, keys.end());
+        return keys;
     }
 
     void read_zone_options(const toml::table& table, const std::string& path, ZoneSpec& zone) {
@@ -775,6 +785,20 @@ private:
         if (auto floating = field(table, path, "floating")) {
             zone.floating = read_bool(floating);
         }
+        read_zone_verify(table, path, zone);
+    }
+
+    // `verify = true`: every default_verify_every frames; `verify-every = N`: every N.
+    static void read_zone_verify(const toml::table& table, const std::string& path,
+                                 ZoneSpec& zone) {
+        auto verify = field(table, path, "verify");
+        auto every = field(table, path, "verify-every");
+        bool on = verify ? read_bool(verify) : bool(every);
+        if (!on) {
+            return;
+        }
+        zone.verify_every = every ? static_cast<uint32_t>(read_integer(every, 1, max_verify_every))
+                                  : default_verify_every;
     }
 
     void read_profiles(const Field& profiles) {
@@ -785,11 +809,19 @@ private:
     }
 
     Profile read_profile(const Entry& entry) {
-        static constexpr std::string_view keys[] = {"zones"};
+        static constexpr std::string_view keys[] = {"zones", "outputs"};
         Field f{entry.node, join("profiles", entry.key->str())};
         const auto& table = read_table(f);
         check_keys(table, f.path, keys);
-        Profile profile{.name = std::string(entry.key->str()), .zones = {}};
+        Profile profile{.name = std::string(entry.key->str()), .zones = {}, .when_outputs = {}};
+        if (auto outputs = field(table, f.path, "outputs")) {
+            profile.when_outputs = read_output_keys(outputs);
+            std::ranges::sort(profile.when_outputs);
+            if (const auto* other = layout_.profile_for_outputs(profile.when_outputs)) {
+                outputs.fail(std::format("profile {} is already chosen by these outputs",
+                                         quote(other->name)));
+            }
+        }
         auto zones = field(table, f.path, "zones");
         for (const auto& zone : named_tables(zones, max_zones, "zones")) {
             auto name = std::string(zone.key->str());

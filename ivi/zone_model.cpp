@@ -61,7 +61,26 @@ void ZoneModel::set_output_size(std::string_view output_key, std::optional<Size>
     }
 }
 
+const Profile* ZoneModel::follow_outputs() {
+    std::vector<std::string> present; // sorted: output_sizes is an ordered map
+    for (const auto& [key, size] : pending_.output_sizes) {
+        present.push_back(key);
+    }
+    if (outputs_followed_ == present) {
+        return nullptr;
+    }
+    outputs_followed_ = present;
+    const auto* profile = pending_.layout.profile_for_outputs(present);
+    if (!profile || profile->name == pending_.profile) {
+        return nullptr;
+    }
+    pending_.profile = profile->name;
+    pending_.runtime.clear();
+    return profile;
+}
+
 void ZoneModel::replace_layout(Layout layout) {
+    outputs_followed_.reset();
     if (!layout.find_profile(pending_.profile)) {
         pending_.profile = layout.initial_profile;
     }
@@ -105,6 +124,7 @@ std::vector<Zone> ZoneModel::resolve(const State& state) {
                   spec.fallback,
                   spec.freeze_timeout,
                   spec.watchdog,
+                  spec.verify_every,
                   spec.floating};
         auto apply = [&](const ZoneOverride& change) {
             rect = change.rect.value_or(rect);

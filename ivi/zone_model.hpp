@@ -28,6 +28,7 @@ struct Zone {
     Fallback fallback;
     std::chrono::milliseconds freeze_timeout{1000};
     std::chrono::milliseconds watchdog{0}; // 0: off
+    uint32_t verify_every = 0;             // frames; 0: off
     bool floating = false;
     bool operator==(const Zone&) const = default;
 };
@@ -54,6 +55,10 @@ public:
     std::expected<void, std::string> set_rect(std::string_view zone, const RectSpec& rect);
     // Size of an output in layout space; nullopt when it is absent.
     void set_output_size(std::string_view output_key, std::optional<Size> size);
+    // After output sizes were set: when the set of present outputs changed since the last call
+    // (or the layout did) and a profile names exactly that set, stages a switch to it, and
+    // returns it. Between such changes the profile stays as chosen (by name or by outputs).
+    const Profile* follow_outputs();
     // A new layout (a reload): keeps the active profile if the new layout has it, drops
     // run-time changes.
     void replace_layout(Layout layout);
@@ -72,6 +77,7 @@ private:
     static std::vector<Zone> resolve(const State& state);
     std::expected<void, std::string> check_zone(std::string_view zone) const;
 
+    std::optional<std::vector<std::string>> outputs_followed_; // present keys at the last call
     State pending_;
     State committed_;
     std::vector<Zone> zones_;

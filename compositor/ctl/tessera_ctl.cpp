@@ -30,6 +30,8 @@ namespace {
 constexpr int exit_refused = 1; // tessera answered with an error
 constexpr int exit_usage = 2;
 constexpr int exit_connection = 3;
+constexpr int exit_mismatch = 4;  // verify: the frame does not show the zone's content
+constexpr int exit_unchecked = 5; // verify: the zone's frame could not be checked
 
 constexpr std::string_view usage = R"(Usage: tessera-ctl [--json] [--socket PATH] COMMAND [ARGS...]
 
@@ -47,6 +49,8 @@ Commands:
   reload                           reload the layout file; a broken file is refused
   screenshot output NAME FILE.png  save an output's pixels
   screenshot zone NAME FILE.png    save one zone's pixels
+  verify zone NAME                 check that the next frame shows the zone's content (or
+                                   fallback): exit 4 when it does not, 5 when it cannot tell
   log-level SPEC                   set log levels, e.g. "info,ivi=debug"
   touch down|motion ID X Y         a touch at layout pixels X Y, as a touchscreen gives it
   touch up ID                      (to a guest's touchscreen over its zone, or to a client)
@@ -162,6 +166,12 @@ json build_request(const std::vector<std::string_view>& args) {
         need(3);
         request["action"] = args[1];
         request[add ? "mode" : "name"] = args[2];
+    } else if (command == "verify") {
+        need(3);
+        if (args[1] != "zone") {
+            fail(exit_usage, "verify zone NAME; see --help");
+        }
+        request["zone"] = args[2];
     } else if (command == "screenshot") {
         need(4);
         if (args[1] != "output" && args[1] != "zone") {
@@ -352,20 +362,25 @@ void print_human(std::string_view command, const json& reply,
     } else if (command == "zones") {
         std::println("layout {}, profile {}", reply.value("layout", ""),
                      reply.value("profile", "").empty() ? "(none)" : reply.value("profile", ""));
-        std::println("{:<12} {:<10} {:>19}  {:>3}  {:<7} {:>7}  {:<8} {}", "zone", "output", "rect",
-                     "z", "shown", "opacity", "fit", "surfaces");
+        std::println("{:<12} {:<10} {:>19}  {:>3}  {:<7} {:>7}  {:<8} {:>13}  {}", "zone", "output",
+                     "rect", "z", "shown", "opacity", "fit", "verified/bad", "surfaces");
         for (const auto& z : reply["zones"]) {
             std::string contents;
             for (const auto& id : z["contents"]) {
                 contents += std::format("{}{}", contents.empty() ? "" : ",", id.get<uint64_t>());
             }
-            std::println("{:<12} {:<10} {:>19}  {:>3}  {:<7} {:>7.2f}  {:<8} {}",
+            const auto verify = z.value("verify", json::object());
+            std::string verified =
+                verify.contains("checks")
+                    ? std::format("{}/{}", verify.value("checks", 0), verify.value("mismatches", 0))
+                    : "-";
+            std::println("{:<12} {:<10} {:>19}  {:>3}  {:<7} {:>7.2f}  {:<8} {:>13}  {}",
                          z.value("name", ""), z.value("output", ""),
                          std::format("{}x{}+{}+{}", z.value("width", 0), z.value("height", 0),
                                      z.value("x", 0), z.value("y", 0)),
                          z.value("z", 0), z.value("visible", false) ? "yes" : "no",
                          z.value("opacity", 0.0),
-                         z.value("floating", false) ? "floating" : z.value("fit", ""),
+                         z.value("floating", false) ? "floating" : z.value("fit", ""), verified,
                          contents.empty() ? "-" : contents);
         }
     } else if (command == "surfaces") {
@@ -384,6 +399,11 @@ void print_human(std::string_view command, const json& reply,
         }
     } else if (command == "output" && args[1] == "add") {
         std::println("added {}", reply.value("name", ""));
+    } else if (command == "verify") {
+        std::println("zone {}: {} ({}{}; frame {}, {:.0f} us)", reply.value("zone", ""),
+                     reply.value("result", ""), reply.value("shown", ""),
+                     reply.value("detail", "").empty() ? "" : ": " + reply.value("detail", ""),
+                     reply.value("frame", 0), reply.value("cost_us", 0.0));
     } else if (command == "screenshot") {
         std::println("wrote {} ({}x{})", args[3], reply.value("width", 0),
                      reply.value("height", 0));
@@ -456,6 +476,10 @@ int main(int argc, char** argv) {
         std::println("{}", reply.dump(2));
     } else {
         print_human(args[0], reply, args);
+    }
+    if (args[0] == "verify") {
+        auto result = reply.value("result", "");
+        return result == "match" ? 0 : result == "mismatch" ? exit_mismatch : exit_unchecked;
     }
     return 0;
 }

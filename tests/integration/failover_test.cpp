@@ -1,7 +1,8 @@
 // Output failover: a zone that names fallback outputs moves to the next present one in the
-// same frame as its output goes, and back when it returns; headless outputs are plugged and
-// unplugged at run time with tessera-ctl output.
-#include "headless_compositor.hpp"
+// same frame as its output goes, and back when it returns; profiles that name a set of outputs
+// are chosen when that set is present; headless outputs are plugged and unplugged at run time
+// with tessera-ctl output.
+#include "guest_rig.hpp"
 #include "health_watcher.hpp"
 #include "output.hpp"
 #include "zone_scene.hpp"
@@ -117,4 +118,47 @@ TEST_CASE("Unplugging and plugging outputs is refused with a reason when it cann
     CHECK(compositor.server().outputs().empty());
     REQUIRE(exit_code(ctl({"output", "add", "320x240"})) == 0);
     CHECK(compositor.capture().width() == 320);
+}
+
+TEST_CASE("A profile naming the outputs present is chosen when they change, and the guest is "
+          "offered its zone's new size",
+          "[failover]") {
+    GuestRig rig(test_data_path("layouts/outputs-profiles.toml"),
+                 {{320, 240, 60000}, {320, 240, 60000}});
+    auto& compositor = rig.compositor;
+    HealthWatcher watcher(compositor.server().health());
+    auto& zones = *compositor.server().zones();
+    CHECK(zones.model().profile() == "docked");
+    auto guest = rig.start("cluster");
+    REQUIRE(rig.frames_reach("cluster", 5));
+    auto& scanout = *rig.guest("cluster").scanouts()[0];
+    CHECK(scanout.width() == 320);
+
+    // The cluster display goes: the centre-only profile puts the speed zone in a quarter of the
+    // centre display, and the guest, offered that size, draws at it.
+    auto cluster_output = std::string(compositor.server().outputs()[1]->name());
+    auto removed = compositor.run_command({tessera_ctl_path(), "output", "remove", cluster_output});
+    REQUIRE(exit_code(removed) == 0);
+    CHECK(zones.model().profile() == "centre-only");
+    CHECK(zones.model().find("speed")->output == "centre");
+    CHECK(zones.model().find("speed")->rect == ivi::Rect{0, 0, 160, 120});
+    CHECK(rig.guest("cluster").offered(0).width == 160);
+    CHECK(rig.guest("cluster").offered(0).height == 120);
+    REQUIRE(compositor.run_until([&] { return scanout.width() == 160 && scanout.height() == 120; },
+                                 10s));
+    const auto* switched = watcher.find("profile");
+    REQUIRE(switched);
+    CHECK((*switched)["name"] == "centre-only");
+
+    // A profile chosen by name holds while the outputs stay as they are...
+    REQUIRE(exit_code(compositor.run_command({tessera_ctl_path(), "profile", "docked"})) == 0);
+    CHECK(zones.model().find("speed")->rect == ivi::Rect{0, 0, 320, 240});
+    // ...and the outputs choose again when they change: both back, docked, full size.
+    REQUIRE(exit_code(compositor.run_command({tessera_ctl_path(), "profile", "centre-only"})) == 0);
+    auto added = compositor.run_command({tessera_ctl_path(), "output", "add", "320x240"});
+    REQUIRE(exit_code(added) == 0);
+    CHECK(zones.model().profile() == "docked");
+    CHECK(zones.model().find("speed")->output == "cluster");
+    REQUIRE(compositor.run_until([&] { return scanout.width() == 320 && scanout.height() == 240; },
+                                 10s));
 }

@@ -138,6 +138,18 @@ zone = "b-2_x"
 ivi-id = 4294967295
 )";
 
+// The one zone of a layout with these keys in it (and a rect unless they give one).
+ZoneSpec one_zone(std::string_view keys) {
+    auto rect = keys.starts_with("rect") ? "" : "rect = { x = 0, y = 0, width = 1, height = 1 }";
+    auto text = std::format("[outputs.main]\nindex = 0\n[zones.a]\noutput = \"main\"\n{}\n{}\n",
+                            rect, keys);
+    auto result = parse_layout(text, "t.toml");
+    INFO(keys);
+    INFO((result ? "" : result.error().describe()));
+    REQUIRE(result);
+    return result->zones[0];
+}
+
 } // namespace
 
 TEST_CASE("a full layout fills every field", "[layout-file]") {
@@ -295,17 +307,7 @@ TEST_CASE("fallback images are resolved against the layout file's directory", "[
 }
 
 TEST_CASE("numbers accept their whole documented range", "[layout-file]") {
-    auto zone = [](std::string_view keys) {
-        auto rect =
-            keys.starts_with("rect") ? "" : "rect = { x = 0, y = 0, width = 1, height = 1 }";
-        auto text = std::format("[outputs.main]\nindex = 0\n[zones.a]\noutput = \"main\"\n{}\n{}\n",
-                                rect, keys);
-        auto result = parse_layout(text, "t.toml");
-        INFO(keys);
-        INFO((result ? "" : result.error().describe()));
-        REQUIRE(result);
-        return result->zones[0];
-    };
+    auto zone = one_zone;
     CHECK(zone("opacity = 0").opacity == 0.0);
     CHECK(zone("opacity = 1.0").opacity == 1.0);
     CHECK(zone("plane-priority = 1000").plane_priority == 1000);
@@ -687,4 +689,45 @@ rect = { x = 0, y = 0, width = 10, height = 10 }
     CHECK(parsed->zones[0].fallback_outputs == std::vector<std::string>{"rear", "centre"});
     CHECK(parsed->zones[1].output == "centre");
     CHECK(parsed->zones[1].fallback_outputs.empty());
+}
+
+TEST_CASE("verify turns on a zone's checks every 60 frames, verify-every at its own rate",
+          "[layout-file]") {
+    auto zone = one_zone;
+    CHECK(zone("").verify_every == 0);
+    CHECK(zone("verify = true").verify_every == 60);
+    CHECK(zone("verify = false").verify_every == 0);
+    CHECK(zone("verify-every = 1").verify_every == 1);
+    CHECK(zone("verify = true\nverify-every = 3600").verify_every == 3600);
+    CHECK(zone("verify = false\nverify-every = 5").verify_every == 0);
+}
+
+TEST_CASE("a profile may name the outputs that choose it", "[layout-file]") {
+    auto parsed = parse_layout(R"(
+[outputs.cluster]
+index = 0
+[outputs.centre]
+index = 1
+[zones.speed]
+outputs = ["cluster", "centre"]
+rect = { x = 0, y = 0, width = 10, height = 10 }
+[profiles.docked]
+outputs = ["cluster", "centre"]
+[profiles.alone]
+outputs = ["centre"]
+zones.speed = { visible = false }
+[profiles.night]
+zones.speed = { opacity = 0.5 }
+)",
+                               "t.toml");
+    INFO((parsed ? "" : parsed.error().describe()));
+    REQUIRE(parsed);
+    // Kept sorted: a set of outputs, whatever order the file gives.
+    CHECK(parsed->profiles[0].when_outputs == std::vector<std::string>{"centre", "cluster"});
+    CHECK(parsed->profiles[1].when_outputs == std::vector<std::string>{"centre"});
+    CHECK(parsed->profiles[2].when_outputs.empty());
+    CHECK(parsed->profile_for_outputs({"centre", "cluster"})->name == "docked");
+    CHECK(parsed->profile_for_outputs({"centre"})->name == "alone");
+    CHECK_FALSE(parsed->profile_for_outputs({"cluster"}));
+    CHECK_FALSE(parsed->profile_for_outputs({}));
 }

@@ -35,6 +35,18 @@ Layout two_zones() {
     return layout;
 }
 
+// Outputs cluster and centre; zone speed on the cluster, falling back to the centre.
+Layout cluster_and_centre() {
+    Layout layout;
+    layout.outputs = {{"cluster", std::nullopt, 0}, {"centre", std::nullopt, 1}};
+    ZoneSpec speed;
+    speed.name = "speed";
+    speed.output = "cluster";
+    speed.fallback_outputs = {"centre"};
+    layout.zones = {speed};
+    return layout;
+}
+
 } // namespace
 
 TEST_CASE("zones resolve against their output and sort by z", "[zone-model]") {
@@ -170,12 +182,8 @@ TEST_CASE("a profile turns a zone's planes off and back", "[zone-model]") {
 }
 
 TEST_CASE("a zone with fallback outputs is on the first present one, at its size", "[zone-model]") {
-    Layout layout;
-    layout.outputs = {{"cluster", std::nullopt, 0}, {"centre", std::nullopt, 1}};
-    ZoneSpec speed;
-    speed.name = "speed";
-    speed.output = "cluster";
-    speed.fallback_outputs = {"centre"};
+    Layout layout = cluster_and_centre();
+    ZoneSpec speed = layout.zones[0];
     speed.rect = percent(0, 0, 50, 100);
     layout.zones = {speed};
     ZoneModel model(layout);
@@ -200,4 +208,54 @@ TEST_CASE("a zone with fallback outputs is on the first present one, at its size
     REQUIRE(model.commit());
     CHECK(model.find("speed")->output == "cluster");
     CHECK(model.find("speed")->rect == Rect{0, 0, 400, 400});
+}
+
+TEST_CASE("a profile naming the present outputs is chosen when that set changes", "[zone-model]") {
+    Layout layout = cluster_and_centre();
+    ZoneSpec speed = layout.zones[0];
+    speed.rect = percent(0, 0, 100, 100);
+    layout.zones = {speed};
+    Profile docked{"docked", {}, {"centre", "cluster"}};
+    Profile alone{"alone", {}, {"centre"}};
+    alone.zones["speed"].rect = percent(0, 0, 50, 50);
+    Profile night{"night", {}, {}};
+    night.zones["speed"].opacity = 0.5;
+    layout.profiles = {docked, alone, night};
+    ZoneModel model(layout);
+    CHECK(model.profile().empty());
+
+    model.set_output_size("cluster", Size{800, 400});
+    model.set_output_size("centre", Size{1000, 600});
+    REQUIRE(model.follow_outputs());
+    model.commit();
+    CHECK(model.profile() == "docked");
+    CHECK(model.find("speed")->rect == Rect{0, 0, 800, 400});
+
+    // The cluster goes: the zone moves to the centre, and the centre-only profile shapes it.
+    model.set_output_size("cluster", std::nullopt);
+    REQUIRE(model.follow_outputs()->name == "alone");
+    model.commit();
+    CHECK(model.find("speed")->output == "centre");
+    CHECK(model.find("speed")->rect == Rect{0, 0, 500, 300});
+
+    // A profile chosen by name stays while the set of outputs does not change (a resize).
+    REQUIRE(model.set_profile("night"));
+    model.commit();
+    model.set_output_size("centre", Size{1200, 600});
+    CHECK_FALSE(model.follow_outputs());
+    model.commit();
+    CHECK(model.profile() == "night");
+
+    // No profile for the cluster alone: the profile stays as it was.
+    model.set_output_size("centre", std::nullopt);
+    model.set_output_size("cluster", Size{800, 400});
+    CHECK_FALSE(model.follow_outputs());
+    model.commit();
+    CHECK(model.profile() == "night");
+
+    // Both back: docked again.
+    model.set_output_size("centre", Size{1000, 600});
+    REQUIRE(model.follow_outputs()->name == "docked");
+    model.commit();
+    CHECK(model.profile() == "docked");
 }
