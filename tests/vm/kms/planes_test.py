@@ -321,6 +321,12 @@ def case_unscaled_on_plane_scaled_blit(build):
               f"{frames} frames that only changed the plane zone")
         check(after["planes_in_use"] == 1, f"planes in use: {after['planes_in_use']}")
         print(f"  unscaled: {frames} frames on the overlay, 0 composited")
+        # On-screen verification of a zone on a plane: the plane got the guest's buffer, at the
+        # zone's place (tessera-ctl verify exits non-zero otherwise).
+        verified = t.ctl("verify", "zone", "a")
+        check(verified["result"] == "match" and verified["shown"] == "plane",
+              f"verify zone a: {verified}")
+        print(f"  verified on its plane in {verified['cost_us']} us")
 
         for profile, label in (("translucent", "translucent"), ("scaled", "scaled"),
                                ("off", "planes off")):
