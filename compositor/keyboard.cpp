@@ -68,7 +68,7 @@ bool Keyboard::handle_binding(xkb_keysym_t sym) {
         }
         return true;
     }
-    if (sym == XKB_KEY_Terminate_Server) {
+    if (sym == XKB_KEY_Terminate_Server && !seat_.session_locked()) {
         log::info(input_log, "Terminate_Server pressed: shutting down");
         seat_.server().terminate();
         return true;
@@ -77,7 +77,10 @@ bool Keyboard::handle_binding(xkb_keysym_t sym) {
 }
 
 void Keyboard::handle_key(const wlr_keyboard_key_event& event) {
-    if (event.state == WL_KEYBOARD_KEY_STATE_PRESSED && keyboard_->xkb_state) {
+    seat_.notify_activity();
+    // A client that inhibits shortcuts (a remote desktop, a VM viewer) gets them all itself.
+    if (event.state == WL_KEYBOARD_KEY_STATE_PRESSED && keyboard_->xkb_state &&
+        !seat_.shortcuts_inhibited()) {
         // libinput keycodes are evdev codes; xkb's are offset by 8.
         const xkb_keysym_t* syms = nullptr;
         int count = xkb_state_key_get_syms(keyboard_->xkb_state, event.keycode + 8, &syms);

@@ -4,6 +4,7 @@
 #include "log_scopes.hpp"
 #include "plane_planner.hpp"
 #include "server.hpp"
+#include "session_lock.hpp"
 #include "zone_scene.hpp"
 
 #include <time.h>
@@ -135,7 +136,10 @@ void Output::handle_frame() {
     bool ok = true;
     if (planner_) {
         // A screenshot reads the primary buffer: everything composited for that frame.
-        ok = planner_->commit_frame(!pending_captures_.empty() || server_.capture_pending(output_));
+        // While the session is locked nothing may show above the lock: everything composites.
+        ok =
+            planner_->commit_frame(!pending_captures_.empty() || server_.capture_pending(output_) ||
+                                   server_.session_lock()->locked());
     } else {
         uint64_t before = frames_committed_;
         ok = wlr_scene_output_commit(scene_output_, nullptr);

@@ -1,11 +1,13 @@
 #include "seat.hpp"
 
 #include "guest/guest.hpp"
+#include "idle.hpp"
 #include "keyboard.hpp"
 #include "log_scopes.hpp"
 #include "output.hpp"
 #include "plane_planner.hpp"
 #include "server.hpp"
+#include "session_lock.hpp"
 #include "toplevel.hpp"
 #include "zone_scene.hpp"
 
@@ -19,11 +21,20 @@ Seat::Seat(Server& server)
       cursor_(wlr_cursor_create()), xcursor_manager_(wlr_xcursor_manager_create(nullptr, 24)),
       virtual_keyboards_(wlr_virtual_keyboard_manager_v1_create(server.display())),
       virtual_pointers_(wlr_virtual_pointer_manager_v1_create(server.display())),
-      guest_input_(server) {
+      cursor_shapes_(wlr_cursor_shape_manager_v1_create(server.display(), 1)),
+      shortcuts_inhibit_(wlr_keyboard_shortcuts_inhibit_v1_create(server.display())),
+      constraints_(seat_, server.display()), guest_input_(server) {
     wlr_cursor_attach_output_layout(cursor_, server.output_layout());
 
     on_motion_.connect(&cursor_->events.motion, [this](wlr_pointer_motion_event* event) {
-        wlr_cursor_move(cursor_, &event->pointer->base, event->delta_x, event->delta_y);
+        auto [dx, dy] = constraints_.motion(uint64_t{event->time_msec} * 1000, event->delta_x,
+                                            event->delta_y, event->unaccel_dx, event->unaccel_dy);
+        auto* constraint = constraints_.active();
+        if (constraint && constraint->type == WLR_POINTER_CONSTRAINT_V1_LOCKED) {
+            notify_activity(); // the cursor stays, and the client gets no wl_pointer.motion
+            return;
+        }
+        wlr_cursor_move(cursor_, &event->pointer->base, dx, dy);
         handle_motion(event->time_msec);
     });
     on_motion_absolute_.connect(
@@ -34,6 +45,7 @@ Seat::Seat(Server& server)
     on_button_.connect(&cursor_->events.button,
                        [this](wlr_pointer_button_event* event) { handle_button(*event); });
     on_axis_.connect(&cursor_->events.axis, [this](wlr_pointer_axis_event* e) {
+        notify_activity();
         if (guest_input_.pointer_axis(e->orientation == WL_POINTER_AXIS_HORIZONTAL_SCROLL, e->delta,
                                       e->delta_discrete)) {
             return;
@@ -60,6 +72,7 @@ Seat::Seat(Server& server)
         touch_motion(event->touch_id, event->time_msec, lx, ly);
     });
     on_touch_cancel_.connect(&cursor_->events.touch_cancel, [this](wlr_touch_cancel_event* e) {
+        notify_activity();
         if (guest_input_.touch_up(e->touch_id)) {
             return;
         }
@@ -74,7 +87,27 @@ Seat::Seat(Server& server)
             // Only the client under the pointer may set its image.
             if (e->seat_client == seat_->pointer_state.focused_client) {
                 wlr_cursor_set_surface(cursor_, e->surface, e->hotspot_x, e->hotspot_y);
+                cursor_image_ = e->surface ? "client" : "";
             }
+        });
+    on_request_shape_.connect(&cursor_shapes_->events.request_set_shape,
+                              [this](wlr_cursor_shape_manager_v1_request_set_shape_event* e) {
+                                  if (e->seat_client == seat_->pointer_state.focused_client &&
+                                      e->device_type ==
+                                          WLR_CURSOR_SHAPE_MANAGER_V1_DEVICE_TYPE_POINTER) {
+                                      set_cursor_image(wlr_cursor_shape_v1_name(e->shape));
+                                  }
+                              });
+    on_new_shortcuts_inhibitor_.connect(
+        &shortcuts_inhibit_->events.new_inhibitor,
+        [this](wlr_keyboard_shortcuts_inhibitor_v1* inhibitor) {
+            auto& destroyed =
+                *(shortcuts_inhibitors_[inhibitor] = std::make_unique<Listener<void>>());
+            destroyed.connect(&inhibitor->events.destroy, [this, inhibitor](void*) {
+                Seat* self = this; // erasing destroys this lambda
+                self->shortcuts_inhibitors_.erase(inhibitor);
+            });
+            update_shortcuts_inhibitors();
         });
     on_request_selection_.connect(&seat_->events.request_set_selection,
                                   [this](wlr_seat_request_set_selection_event* e) {
@@ -154,6 +187,17 @@ void Seat::update_capabilities() {
 
 wlr_surface* Seat::surface_at(double lx, double ly, ivi::InputKind kind, double* sx, double* sy,
                               wlr_scene_node** node_out) const {
+    if (session_locked()) {
+        // Only the locker's surfaces, above a blank that takes every point of the outputs.
+        auto* node = wlr_scene_node_at(&server_.session_lock()->tree()->node, lx, ly, sx, sy);
+        if (node_out) {
+            *node_out = node;
+        }
+        auto* buffer = node && node->type == WLR_SCENE_NODE_BUFFER
+                           ? wlr_scene_surface_try_from_buffer(wlr_scene_buffer_from_node(node))
+                           : nullptr;
+        return buffer ? buffer->surface : nullptr;
+    }
     // Content on a plane is above everything composited where it is, and its scene node is
     // disabled: the scene does not find it.
     wlr_scene_node* node = nullptr;
@@ -187,7 +231,70 @@ wlr_surface* Seat::surface_at(double lx, double ly, ivi::InputKind kind, double*
     return scene_surface->surface;
 }
 
+void Seat::set_cursor_image(const char* xcursor_name) {
+    wlr_cursor_set_xcursor(cursor_, xcursor_manager_, xcursor_name);
+    cursor_image_ = xcursor_name;
+}
+
+bool Seat::shortcuts_inhibited() const {
+    auto* focus = seat_->keyboard_state.focused_surface;
+    return focus && std::ranges::any_of(shortcuts_inhibitors_, [&](const auto& entry) {
+               return entry.first->surface == focus && entry.first->active;
+           });
+}
+
+void Seat::update_shortcuts_inhibitors() {
+    auto* focus = seat_->keyboard_state.focused_surface;
+    for (const auto& [inhibitor, listener] : shortcuts_inhibitors_) {
+        // A client may only keep the shortcuts from the compositor while it has the keys.
+        bool should = inhibitor->surface == focus && inhibitor->seat == seat_;
+        if (should && !inhibitor->active) {
+            wlr_keyboard_shortcuts_inhibitor_v1_activate(inhibitor);
+        } else if (!should && inhibitor->active) {
+            wlr_keyboard_shortcuts_inhibitor_v1_deactivate(inhibitor);
+        }
+    }
+}
+
+void Seat::notify_activity() {
+    if (auto* idle = server_.idle()) {
+        idle->activity();
+    }
+}
+
+bool Seat::session_locked() const {
+    auto* lock = server_.session_lock();
+    return lock && lock->locked();
+}
+
+void Seat::session_lock_changed() {
+    if (session_locked()) {
+        guest_input_.leave_keyboard();
+        auto* keyboard_focus = seat_->keyboard_state.focused_surface;
+        if (!server_.session_lock()->is_lock_surface(keyboard_focus)) {
+            auto* output = server_.output_at(cursor_->x, cursor_->y);
+            auto* lock_surface =
+                server_.session_lock()->surface_on(output ? output->wlr() : nullptr);
+            focus_surface(lock_surface); // none yet: nobody has the keys
+        }
+        grab_ = Grab::none;
+        grabbed_ = nullptr;
+    } else {
+        server_.focus_top_toplevel();
+    }
+    if (auto* idle = server_.idle()) {
+        idle->update_inhibited();
+    }
+    // The pointer enters whatever is under it now.
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    update_pointer_focus(static_cast<uint32_t>(now.tv_sec * 1000 + now.tv_nsec / 1000000));
+}
+
 void Seat::focus_surface(wlr_surface* surface) {
+    if (surface && session_locked() && !server_.session_lock()->is_lock_surface(surface)) {
+        return; // while locked the keyboard belongs to the locker
+    }
     if (surface) {
         guest_input_.leave_keyboard(); // a window or surface takes the keyboard from a guest
     }
@@ -196,14 +303,13 @@ void Seat::focus_surface(wlr_surface* surface) {
     }
     if (!surface) {
         wlr_seat_keyboard_notify_clear_focus(seat_);
-        return;
-    }
-    if (auto* keyboard = wlr_seat_get_keyboard(seat_)) {
+    } else if (auto* keyboard = wlr_seat_get_keyboard(seat_)) {
         wlr_seat_keyboard_notify_enter(seat_, surface, keyboard->keycodes, keyboard->num_keycodes,
                                        &keyboard->modifiers);
     } else {
         wlr_seat_keyboard_notify_enter(seat_, surface, nullptr, 0, nullptr);
     }
+    update_shortcuts_inhibitors();
 }
 
 void Seat::focus_toplevel(Toplevel* toplevel) {
@@ -251,7 +357,7 @@ void Seat::focus_at(double lx, double ly, ivi::InputKind kind) {
 
 void Seat::focus_guest(Guest* guest, wlr_scene_node* node) {
     auto* zones = server_.zones();
-    if (!guest || !guest->inputs().has(ivi::input_keyboard) ||
+    if (session_locked() || !guest || !guest->inputs().has(ivi::input_keyboard) ||
         (zones && !zones->accepts_input(node, ivi::input_keyboard))) {
         return;
     }
@@ -259,7 +365,7 @@ void Seat::focus_guest(Guest* guest, wlr_scene_node* node) {
         focused_->set_activated(false);
         focused_ = nullptr;
     }
-    wlr_seat_keyboard_notify_clear_focus(seat_);
+    focus_surface(nullptr);
     guest_input_.focus_keyboard(*guest, wlr_seat_get_keyboard(seat_));
 }
 
@@ -308,10 +414,15 @@ void Seat::process_grab() {
 }
 
 void Seat::handle_motion(uint32_t time_msec) {
+    notify_activity();
     if (grab_ != Grab::none) {
         process_grab();
         return;
     }
+    update_pointer_focus(time_msec);
+}
+
+void Seat::update_pointer_focus(uint32_t time_msec) {
     double sx = 0, sy = 0;
     wlr_scene_node* node = nullptr;
     auto* surface = surface_at(cursor_->x, cursor_->y, ivi::input_pointer, &sx, &sy, &node);
@@ -320,22 +431,27 @@ void Seat::handle_motion(uint32_t time_msec) {
         auto* guest = guest_input_.pointer_guest();
         if (guest && guest->inputs().running(ivi::input_pointer)) {
             wlr_cursor_unset_image(cursor_);
+            cursor_image_.clear();
         } else {
-            wlr_cursor_set_xcursor(cursor_, xcursor_manager_, "default");
+            set_cursor_image("default");
         }
         wlr_seat_pointer_clear_focus(seat_);
+        constraints_.focus_changed(nullptr);
         return;
     }
     if (!surface) {
-        wlr_cursor_set_xcursor(cursor_, xcursor_manager_, "default");
+        set_cursor_image("default");
         wlr_seat_pointer_clear_focus(seat_);
+        constraints_.focus_changed(nullptr);
         return;
     }
     wlr_seat_pointer_notify_enter(seat_, surface, sx, sy);
     wlr_seat_pointer_notify_motion(seat_, time_msec, sx, sy);
+    constraints_.focus_changed(surface);
 }
 
 void Seat::handle_button(const wlr_pointer_button_event& event) {
+    notify_activity();
     bool pressed = event.state == WL_POINTER_BUTTON_STATE_PRESSED;
     if (guest_input_.pointer_button(event.button, pressed)) {
         if (pressed) {
@@ -356,6 +472,7 @@ void Seat::handle_button(const wlr_pointer_button_event& event) {
 }
 
 void Seat::touch_down(int32_t id, uint32_t time_msec, double lx, double ly) {
+    notify_activity();
     touch_up(id, time_msec); // an id that is down again without its lift
     double sx = 0, sy = 0;
     wlr_scene_node* node = nullptr;
@@ -371,6 +488,7 @@ void Seat::touch_down(int32_t id, uint32_t time_msec, double lx, double ly) {
 }
 
 void Seat::touch_motion(int32_t id, uint32_t time_msec, double lx, double ly) {
+    notify_activity();
     if (guest_input_.touch_motion(id, lx, ly)) {
         return;
     }
@@ -386,6 +504,7 @@ void Seat::touch_motion(int32_t id, uint32_t time_msec, double lx, double ly) {
 }
 
 void Seat::touch_up(int32_t id, uint32_t time_msec) {
+    notify_activity();
     if (!guest_input_.touch_up(id) && wlr_seat_touch_get_point(seat_, id)) {
         wlr_seat_touch_notify_up(seat_, time_msec, id);
     }

@@ -3,9 +3,11 @@
 #include "guest/guest_input_router.hpp"
 #include "ivi/layout.hpp"
 #include "listener.hpp"
+#include "pointer_constraints.hpp"
 #include "wlr.hpp"
 
 #include <map>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -32,6 +34,12 @@ public:
     [[nodiscard]] wlr_cursor* cursor() const { return cursor_; }
     [[nodiscard]] Toplevel* focused_toplevel() const { return focused_; }
     [[nodiscard]] GuestInputRouter& guest_input() { return guest_input_; }
+    [[nodiscard]] PointerConstraints& pointer_constraints() { return constraints_; }
+    // The cursor image: an xcursor name ("default", or a shape a client asked for by name),
+    // "client" for a client's own surface, "" when hidden.
+    [[nodiscard]] const std::string& cursor_image() const { return cursor_image_; }
+    // Whether the keyboard's focus asked to receive the compositor's shortcuts itself.
+    [[nodiscard]] bool shortcuts_inhibited() const;
 
     void add_device(wlr_input_device* device);
     void remove_keyboard(Keyboard* keyboard);
@@ -42,6 +50,12 @@ public:
     void focus_surface(wlr_surface* surface);
     // A toplevel is going away: drop every reference to it.
     void forget_toplevel(Toplevel* toplevel);
+    // The session was locked or unlocked, or a lock surface appeared: input and keyboard focus
+    // go to the locker alone while locked, and back to the windows after.
+    void session_lock_changed();
+    // Every input event: idle daemons count from the last one.
+    void notify_activity();
+    [[nodiscard]] bool session_locked() const;
 
     // Touch at a layout point, from a touch device or injected (tessera-ctl touch).
     void touch_down(int32_t id, uint32_t time_msec, double lx, double ly);
@@ -60,7 +74,12 @@ private:
     wlr_surface* surface_at(double lx, double ly, ivi::InputKind kind, double* sx, double* sy,
                             wlr_scene_node** node = nullptr) const;
     void update_capabilities();
+    void set_cursor_image(const char* xcursor_name);
+    // Keyboard focus moved: a shortcuts inhibitor of the new focus becomes active.
+    void update_shortcuts_inhibitors();
     void handle_motion(uint32_t time_msec);
+    // The pointer's focus and image for what is under it.
+    void update_pointer_focus(uint32_t time_msec);
     void handle_button(const wlr_pointer_button_event& event);
     void process_grab();
     void focus_at(double lx, double ly, ivi::InputKind kind);
@@ -80,6 +99,10 @@ private:
     std::map<wlr_input_device*, std::unique_ptr<Listener<void>>> pointer_devices_;
     std::map<wlr_input_device*, std::unique_ptr<Listener<void>>> touch_devices_;
 
+    wlr_cursor_shape_manager_v1* cursor_shapes_;
+    wlr_keyboard_shortcuts_inhibit_manager_v1* shortcuts_inhibit_;
+    std::string cursor_image_;
+    PointerConstraints constraints_;
     GuestInputRouter guest_input_;
     Toplevel* focused_ = nullptr;
     Grab grab_ = Grab::none;
@@ -103,6 +126,11 @@ private:
     Listener<wlr_seat_request_set_primary_selection_event> on_request_primary_selection_;
     Listener<wlr_virtual_keyboard_v1> on_new_virtual_keyboard_;
     Listener<wlr_virtual_pointer_v1_new_pointer_event> on_new_virtual_pointer_;
+    Listener<wlr_cursor_shape_manager_v1_request_set_shape_event> on_request_shape_;
+    Listener<wlr_keyboard_shortcuts_inhibitor_v1> on_new_shortcuts_inhibitor_;
+    // Inhibitors by their own address, to drop the listener when they go.
+    std::map<wlr_keyboard_shortcuts_inhibitor_v1*, std::unique_ptr<Listener<void>>>
+        shortcuts_inhibitors_;
 };
 
 } // namespace tessera::compositor

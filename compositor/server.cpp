@@ -3,6 +3,7 @@
 #include "control_commands.hpp"
 #include "control_socket.hpp"
 #include "guest/guests.hpp"
+#include "idle.hpp"
 #include "ivi_application.hpp"
 #include "layer_shell.hpp"
 #include "log_scopes.hpp"
@@ -10,6 +11,8 @@
 #include "output_management.hpp"
 #include "scanout_feedback.hpp"
 #include "seat.hpp"
+#include "security_context.hpp"
+#include "session_lock.hpp"
 #include "toplevel.hpp"
 #include "xdg_shell.hpp"
 #include "zone_scene.hpp"
@@ -105,8 +108,13 @@ std::expected<void, std::string> Server::init(std::optional<ivi::Layout> layout)
     layers_.toplevels = wlr_scene_tree_create(&scene_->tree);
     layers_.top = wlr_scene_tree_create(&scene_->tree);
     layers_.overlay = wlr_scene_tree_create(&scene_->tree);
+    layers_.lock = wlr_scene_tree_create(&scene_->tree);
 
+    // First, so that its filter hides the privileged globals created after it too.
+    security_context_ = std::make_unique<SecurityContext>(display_);
     seat_ = std::make_unique<Seat>(*this);
+    session_lock_ = std::make_unique<SessionLock>(*this, layers_.lock);
+    idle_ = std::make_unique<Idle>(*this);
     ivi_application_ = std::make_unique<IviApplication>(*this);
     xdg_shell_ = std::make_unique<XdgShell>(*this, xdg_shell_version);
     layer_shell_ = std::make_unique<LayerShell>(*this, layer_shell_version);
@@ -134,6 +142,8 @@ Server::~Server() {
     control_socket_.reset();
     guests_.reset();
     wl_display_destroy_clients(display_);
+    idle_.reset();
+    session_lock_.reset();
     ivi_application_.reset();
     xdg_shell_.reset();
     layer_shell_.reset();
@@ -342,6 +352,9 @@ void Server::arrange_outputs() {
     }
     if (zones_) {
         zones_->outputs_changed();
+    }
+    if (session_lock_) {
+        session_lock_->outputs_changed();
     }
     if (output_management_) {
         output_management_->publish();

@@ -18,12 +18,15 @@ namespace tessera::compositor {
 class ControlCommands;
 class ControlSocket;
 class Guests;
+class Idle;
 class IviApplication;
 class LayerShell;
 class Output;
 class OutputManagement;
 class ScanoutFeedback;
+class SecurityContext;
 class Seat;
+class SessionLock;
 class Toplevel;
 class XdgShell;
 class ZoneScene;
@@ -37,6 +40,7 @@ struct SceneLayers {
     wlr_scene_tree* toplevels = nullptr;
     wlr_scene_tree* top = nullptr;
     wlr_scene_tree* overlay = nullptr;
+    wlr_scene_tree* lock = nullptr; // the session lock: a blank per output, the locker's surfaces
 };
 
 // The compositor: the Wayland display, the wlroots backend, renderer and scene, and the objects
@@ -72,6 +76,9 @@ public:
     [[nodiscard]] const Options& options() const { return options_; }
     [[nodiscard]] Seat& seat() { return *seat_; }
     [[nodiscard]] LayerShell& layer_shell() { return *layer_shell_; }
+    [[nodiscard]] SessionLock* session_lock() const { return session_lock_.get(); }
+    [[nodiscard]] Idle* idle() const { return idle_.get(); }
+    [[nodiscard]] SecurityContext* security_context() const { return security_context_.get(); }
     // The layout's zones; null when running without a layout.
     [[nodiscard]] ZoneScene* zones() const { return zones_.get(); }
     // The layout's virtual machines; null when running without a layout.
@@ -139,6 +146,9 @@ private:
     std::unique_ptr<XdgShell> xdg_shell_;
     std::unique_ptr<LayerShell> layer_shell_;
     std::unique_ptr<OutputManagement> output_management_;
+    std::unique_ptr<SecurityContext> security_context_;
+    std::unique_ptr<SessionLock> session_lock_;
+    std::unique_ptr<Idle> idle_;
     std::unique_ptr<IviApplication> ivi_application_;
     std::unique_ptr<ZoneScene> zones_;
     std::unique_ptr<Guests> guests_;

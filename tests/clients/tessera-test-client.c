@@ -6,10 +6,6 @@
 // once, so that a test can wait for a line before it acts. Errors go to stderr, exit status 1.
 // Run with --help for the options and the lines printed.
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE // memfd_create
-#endif
-
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -27,7 +23,13 @@
 #include <xkbcommon/xkbcommon.h>
 
 #include "client-util.h"
+#include "shm-buffers.h"
 #include "xdg-shell-client-protocol.h"
+#include "cursor-shape-v1-client-protocol.h"
+#include "idle-inhibit-unstable-v1-client-protocol.h"
+#include "keyboard-shortcuts-inhibit-unstable-v1-client-protocol.h"
+#include "pointer-constraints-unstable-v1-client-protocol.h"
+#include "relative-pointer-unstable-v1-client-protocol.h"
 #include "ivi-application-client-protocol.h"
 
 // Listener callbacks must take every argument of their event, used or not.
@@ -61,12 +63,11 @@ struct options {
     bool maximize, fullscreen; // requested before the first commit
     bool ivi;                  // an ivi-application surface instead of an xdg toplevel
     uint32_t ivi_id;
-};
-
-// A wl_buffer the compositor still holds; destroyed when it is released.
-struct buffer {
-    struct wl_buffer* wl_buffer;
-    struct buffer* next;
+    bool inhibit_idle; // an idle inhibitor on the surface
+    // With --print-input:
+    bool lock_pointer;      // lock the pointer on the surface, print relative motion
+    uint32_t cursor_shape;  // 0: none, else a wp_cursor_shape_device_v1 shape set on enter
+    bool inhibit_shortcuts; // ask for the compositor's keyboard shortcuts
 };
 
 struct popup {
@@ -89,6 +90,16 @@ struct client {
     struct wl_shm* shm;
     struct xdg_wm_base* wm_base;
     struct ivi_application* ivi_application;
+    struct zwp_idle_inhibit_manager_v1* idle_inhibit_manager;
+    struct zwp_idle_inhibitor_v1* idle_inhibitor;
+    struct zwp_pointer_constraints_v1* pointer_constraints;
+    struct zwp_locked_pointer_v1* locked_pointer;
+    struct zwp_relative_pointer_manager_v1* relative_pointer_manager;
+    struct zwp_relative_pointer_v1* relative_pointer;
+    struct wp_cursor_shape_manager_v1* cursor_shape_manager;
+    struct wp_cursor_shape_device_v1* cursor_shape_device;
+    struct zwp_keyboard_shortcuts_inhibit_manager_v1* shortcuts_inhibit_manager;
+    struct zwp_keyboard_shortcuts_inhibitor_v1* shortcuts_inhibitor;
 
     struct wl_seat* seat;
     uint32_t seat_version;
@@ -104,7 +115,7 @@ struct client {
     struct xdg_toplevel* xdg_toplevel;
     struct ivi_surface* ivi_surface;
     struct wl_callback* frame;
-    struct buffer* buffers;
+    struct shm_buffers buffers;
 
     int width, height; // size of the buffer drawn
     bool swapped;      // colours swapped in the buffer drawn
@@ -137,31 +148,36 @@ static void stop(int status) {
 // ---- Command line ----
 
 static void usage(FILE* out) {
-    fprintf(out,
-            "usage: %s [OPTIONS]\n"
-            "\n"
-            "  --size WxH             buffer size (default 64x48); configure sizes are ignored\n"
-            "  --follow-configure     use non-zero configure sizes instead of --size\n"
-            "  --pattern solid|checker  (default checker: 8x8 squares, top-left is --color)\n"
-            "  --color RRGGBB         first colour (default ff0000)\n"
-            "  --color2 RRGGBB        second colour (default 0000ff)\n"
-            "  --app-id ID            (default tessera-test-client)\n"
-            "  --title TITLE\n"
-            "  --popup WxH+X+Y        after mapping, open a popup at toplevel origin + (X,Y)\n"
-            "  --popup-color RRGGBB   (default 00ff00)\n"
-            "  --crash-mid-frame      after mapping, attach and damage, then SIGKILL itself\n"
-            "  --disconnect-mid-frame after mapping, attach and damage, then close the socket\n"
-            "  --frames N             after mapping, draw N frames paced by frame callbacks, exit\n"
-            "  --print-input          print seat input events\n"
-            "  --maximize             ask to be maximized before the first commit\n"
-            "  --fullscreen           ask to be fullscreen before the first commit\n"
-            "  --ivi-id N             be an ivi-application surface with that id, not a window\n"
-            "  --help\n"
-            "\n"
-            "stdout lines: configure W H | activated | mapped | frames N | closed |\n"
-            "  popup-configure X Y W H | popup-mapped | popup-done | keyboard-enter |\n"
-            "  keyboard-leave | key KEYSYM | pointer-enter X Y | button CODE | touch-down X Y\n",
-            program_name);
+    fprintf(
+        out,
+        "usage: %s [OPTIONS]\n"
+        "\n"
+        "  --size WxH             buffer size (default 64x48); configure sizes are ignored\n"
+        "  --follow-configure     use non-zero configure sizes instead of --size\n"
+        "  --pattern solid|checker  (default checker: 8x8 squares, top-left is --color)\n"
+        "  --color RRGGBB         first colour (default ff0000)\n"
+        "  --color2 RRGGBB        second colour (default 0000ff)\n"
+        "  --app-id ID            (default tessera-test-client)\n"
+        "  --title TITLE\n"
+        "  --popup WxH+X+Y        after mapping, open a popup at toplevel origin + (X,Y)\n"
+        "  --popup-color RRGGBB   (default 00ff00)\n"
+        "  --crash-mid-frame      after mapping, attach and damage, then SIGKILL itself\n"
+        "  --disconnect-mid-frame after mapping, attach and damage, then close the socket\n"
+        "  --frames N             after mapping, draw N frames paced by frame callbacks, exit\n"
+        "  --print-input          print seat input events\n"
+        "  --maximize             ask to be maximized before the first commit\n"
+        "  --fullscreen           ask to be fullscreen before the first commit\n"
+        "  --ivi-id N             be an ivi-application surface with that id, not a window\n"
+        "  --inhibit-idle         keep the session from going idle while shown\n"
+        "  --lock-pointer         (with --print-input) lock the pointer, print relative motion\n"
+        "  --cursor-shape NAME    (with --print-input) default, pointer, text or crosshair\n"
+        "  --inhibit-shortcuts    (with --print-input) take the compositor's shortcuts\n"
+        "  --help\n"
+        "\n"
+        "stdout lines: configure W H | activated | mapped | frames N | closed |\n"
+        "  popup-configure X Y W H | popup-mapped | popup-done | keyboard-enter |\n"
+        "  keyboard-leave | key KEYSYM | pointer-enter X Y | button CODE | touch-down X Y\n",
+        program_name);
 }
 
 static bool parse_size(const char** text, int* width, int* height) {
@@ -182,6 +198,23 @@ static void parse_popup_option(const char* text, struct options* opt) {
     opt->popup = true;
 }
 
+static uint32_t parse_cursor_shape(const char* name) {
+    static const struct {
+        const char* name;
+        uint32_t shape;
+    } shapes[] = {
+        {"default", WP_CURSOR_SHAPE_DEVICE_V1_SHAPE_DEFAULT},
+        {"pointer", WP_CURSOR_SHAPE_DEVICE_V1_SHAPE_POINTER},
+        {"text", WP_CURSOR_SHAPE_DEVICE_V1_SHAPE_TEXT},
+        {"crosshair", WP_CURSOR_SHAPE_DEVICE_V1_SHAPE_CROSSHAIR},
+    };
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        if (strcmp(name, shapes[i].name) == 0)
+            return shapes[i].shape;
+    }
+    fail("--cursor-shape: expected default, pointer, text or crosshair");
+}
+
 static void parse_options(int argc, char** argv, struct options* opt) {
     enum {
         OPT_SIZE = 256,
@@ -200,6 +233,10 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         OPT_MAXIMIZE,
         OPT_FULLSCREEN,
         OPT_IVI_ID,
+        OPT_INHIBIT_IDLE,
+        OPT_LOCK_POINTER,
+        OPT_CURSOR_SHAPE,
+        OPT_INHIBIT_SHORTCUTS,
     };
     static const struct option long_options[] = {
         {"size", required_argument, NULL, OPT_SIZE},
@@ -218,6 +255,10 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         {"maximize", no_argument, NULL, OPT_MAXIMIZE},
         {"fullscreen", no_argument, NULL, OPT_FULLSCREEN},
         {"ivi-id", required_argument, NULL, OPT_IVI_ID},
+        {"inhibit-idle", no_argument, NULL, OPT_INHIBIT_IDLE},
+        {"lock-pointer", no_argument, NULL, OPT_LOCK_POINTER},
+        {"cursor-shape", required_argument, NULL, OPT_CURSOR_SHAPE},
+        {"inhibit-shortcuts", no_argument, NULL, OPT_INHIBIT_SHORTCUTS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -293,6 +334,18 @@ static void parse_options(int argc, char** argv, struct options* opt) {
             opt->ivi = true;
             opt->ivi_id = parse_u32("--ivi-id", optarg);
             break;
+        case OPT_INHIBIT_IDLE:
+            opt->inhibit_idle = true;
+            break;
+        case OPT_LOCK_POINTER:
+            opt->lock_pointer = true;
+            break;
+        case OPT_CURSOR_SHAPE:
+            opt->cursor_shape = parse_cursor_shape(optarg);
+            break;
+        case OPT_INHIBIT_SHORTCUTS:
+            opt->inhibit_shortcuts = true;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -309,31 +362,20 @@ static void parse_options(int argc, char** argv, struct options* opt) {
 
 // ---- Buffers ----
 
-static void buffer_release(void* data, struct wl_buffer* wl_buffer) {
-    struct buffer* released = data;
-    for (struct buffer** link = &client.buffers; *link; link = &(*link)->next) {
-        if (*link == released) {
-            *link = released->next;
-            break;
-        }
-    }
-    wl_buffer_destroy(wl_buffer);
-    free(released);
-}
-
-static const struct wl_buffer_listener buffer_listener = {
-    .release = buffer_release,
+struct fill {
+    enum pattern pattern;
+    uint32_t color, color2;
 };
 
-static void fill_pixels(uint32_t* pixels, int width, int height, enum pattern pattern,
-                        uint32_t color, uint32_t color2) {
+static void fill_pixels(uint32_t* pixels, int width, int height, const void* data) {
+    const struct fill* fill = data;
     // XRGB8888 with the unused byte set, so the pixels read as opaque either way.
-    uint32_t first = 0xff000000 | color;
-    uint32_t second = 0xff000000 | color2;
+    uint32_t first = 0xff000000 | fill->color;
+    uint32_t second = 0xff000000 | fill->color2;
     for (int y = 0; y < height; y++) {
         for (int x = 0; x < width; x++) {
             bool odd_square = (x / CHECKER_SQUARE + y / CHECKER_SQUARE) % 2 != 0;
-            bool use_second = pattern == PATTERN_CHECKER && odd_square;
+            bool use_second = fill->pattern == PATTERN_CHECKER && odd_square;
             pixels[y * width + x] = use_second ? second : first;
         }
     }
@@ -342,34 +384,8 @@ static void fill_pixels(uint32_t* pixels, int width, int height, enum pattern pa
 // A fresh buffer per frame: the compositor may still read the previous one.
 static struct wl_buffer* create_buffer(int width, int height, enum pattern pattern, uint32_t color,
                                        uint32_t color2) {
-    int stride = width * 4;
-    size_t size = (size_t)stride * (size_t)height;
-
-    int fd = memfd_create(program_name, MFD_CLOEXEC);
-    if (fd < 0)
-        fail("memfd_create: %s", strerror(errno));
-    if (ftruncate(fd, (off_t)size) < 0)
-        fail("ftruncate: %s", strerror(errno));
-    uint32_t* pixels = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (pixels == MAP_FAILED)
-        fail("mmap: %s", strerror(errno));
-    fill_pixels(pixels, width, height, pattern, color, color2);
-    munmap(pixels, size);
-
-    struct wl_shm_pool* pool = wl_shm_create_pool(client.shm, fd, (int32_t)size);
-    struct wl_buffer* wl_buffer =
-        wl_shm_pool_create_buffer(pool, 0, width, height, stride, WL_SHM_FORMAT_XRGB8888);
-    wl_shm_pool_destroy(pool);
-    close(fd);
-
-    struct buffer* buffer = calloc(1, sizeof(*buffer));
-    if (!buffer)
-        fail("out of memory");
-    buffer->wl_buffer = wl_buffer;
-    buffer->next = client.buffers;
-    client.buffers = buffer;
-    wl_buffer_add_listener(wl_buffer, &buffer_listener, buffer);
-    return wl_buffer;
+    struct fill fill = {pattern, color, color2};
+    return shm_buffer_create(&client.buffers, client.shm, width, height, fill_pixels, &fill);
 }
 
 static void attach_buffer(struct wl_surface* surface, struct wl_buffer* buffer, int width,
@@ -698,9 +714,14 @@ static void check_done(void) {
 
 // ---- Input ----
 
+static void set_up_input_extensions(void);
+
 static void pointer_enter(void* data, struct wl_pointer* pointer, uint32_t serial,
                           struct wl_surface* surface, wl_fixed_t x, wl_fixed_t y) {
     printf("pointer-enter %d %d\n", wl_fixed_to_int(x), wl_fixed_to_int(y));
+    if (client.cursor_shape_device)
+        wp_cursor_shape_device_v1_set_shape(client.cursor_shape_device, serial,
+                                            client.opt.cursor_shape);
 }
 
 static void pointer_leave(void* data, struct wl_pointer* pointer, uint32_t serial,
@@ -877,6 +898,7 @@ static void seat_capabilities(void* data, struct wl_seat* seat, uint32_t capabil
     if (has_pointer && !client.pointer) {
         client.pointer = wl_seat_get_pointer(seat);
         wl_pointer_add_listener(client.pointer, &pointer_listener, NULL);
+        set_up_input_extensions();
     } else if (!has_pointer && client.pointer) {
         release_pointer();
     }
@@ -900,6 +922,88 @@ static const struct wl_seat_listener seat_listener = {
     .capabilities = seat_capabilities,
     .name = seat_name,
 };
+
+// ---- Pointer and keyboard extensions ----
+
+static void relative_motion(void* data, struct zwp_relative_pointer_v1* relative_pointer,
+                            uint32_t utime_hi, uint32_t utime_lo, wl_fixed_t dx, wl_fixed_t dy,
+                            wl_fixed_t dx_unaccel, wl_fixed_t dy_unaccel) {
+    printf("relative-motion %d %d\n", wl_fixed_to_int(dx_unaccel), wl_fixed_to_int(dy_unaccel));
+}
+
+static const struct zwp_relative_pointer_v1_listener relative_pointer_listener = {
+    .relative_motion = relative_motion,
+};
+
+static void pointer_locked(void* data, struct zwp_locked_pointer_v1* locked_pointer) {
+    printf("pointer-locked\n");
+}
+
+static void pointer_unlocked(void* data, struct zwp_locked_pointer_v1* locked_pointer) {
+    printf("pointer-unlocked\n");
+}
+
+static const struct zwp_locked_pointer_v1_listener locked_pointer_listener = {
+    .locked = pointer_locked,
+    .unlocked = pointer_unlocked,
+};
+
+static void shortcuts_inhibited(void* data, struct zwp_keyboard_shortcuts_inhibitor_v1* inhibitor) {
+    printf("shortcuts-inhibited\n");
+}
+
+static void shortcuts_restored(void* data, struct zwp_keyboard_shortcuts_inhibitor_v1* inhibitor) {
+    printf("shortcuts-restored\n");
+}
+
+static const struct zwp_keyboard_shortcuts_inhibitor_v1_listener shortcuts_inhibitor_listener = {
+    .active = shortcuts_inhibited,
+    .inactive = shortcuts_restored,
+};
+
+// Once the surface and the seat's devices exist: the extensions asked for on them.
+static void set_up_input_extensions(void) {
+    if (!client.surface)
+        return;
+    if (client.pointer && client.opt.lock_pointer && !client.locked_pointer) {
+        client.relative_pointer = zwp_relative_pointer_manager_v1_get_relative_pointer(
+            client.relative_pointer_manager, client.pointer);
+        zwp_relative_pointer_v1_add_listener(client.relative_pointer, &relative_pointer_listener,
+                                             NULL);
+        client.locked_pointer = zwp_pointer_constraints_v1_lock_pointer(
+            client.pointer_constraints, client.surface, client.pointer, NULL,
+            ZWP_POINTER_CONSTRAINTS_V1_LIFETIME_PERSISTENT);
+        zwp_locked_pointer_v1_add_listener(client.locked_pointer, &locked_pointer_listener, NULL);
+    }
+    if (client.pointer && client.opt.cursor_shape && !client.cursor_shape_device)
+        client.cursor_shape_device =
+            wp_cursor_shape_manager_v1_get_pointer(client.cursor_shape_manager, client.pointer);
+    if (client.seat && client.opt.inhibit_shortcuts && !client.shortcuts_inhibitor) {
+        client.shortcuts_inhibitor = zwp_keyboard_shortcuts_inhibit_manager_v1_inhibit_shortcuts(
+            client.shortcuts_inhibit_manager, client.surface, client.seat);
+        zwp_keyboard_shortcuts_inhibitor_v1_add_listener(client.shortcuts_inhibitor,
+                                                         &shortcuts_inhibitor_listener, NULL);
+    }
+}
+
+static void destroy_input_extensions(void) {
+    if (client.locked_pointer)
+        zwp_locked_pointer_v1_destroy(client.locked_pointer);
+    if (client.relative_pointer)
+        zwp_relative_pointer_v1_destroy(client.relative_pointer);
+    if (client.cursor_shape_device)
+        wp_cursor_shape_device_v1_destroy(client.cursor_shape_device);
+    if (client.shortcuts_inhibitor)
+        zwp_keyboard_shortcuts_inhibitor_v1_destroy(client.shortcuts_inhibitor);
+    if (client.pointer_constraints)
+        zwp_pointer_constraints_v1_destroy(client.pointer_constraints);
+    if (client.relative_pointer_manager)
+        zwp_relative_pointer_manager_v1_destroy(client.relative_pointer_manager);
+    if (client.cursor_shape_manager)
+        wp_cursor_shape_manager_v1_destroy(client.cursor_shape_manager);
+    if (client.shortcuts_inhibit_manager)
+        zwp_keyboard_shortcuts_inhibit_manager_v1_destroy(client.shortcuts_inhibit_manager);
+}
 
 // ---- Globals ----
 
@@ -930,6 +1034,26 @@ static void registry_global(void* data, struct wl_registry* registry, uint32_t n
     } else if (strcmp(interface, ivi_application_interface.name) == 0 && client.opt.ivi &&
                !client.ivi_application) {
         client.ivi_application = wl_registry_bind(registry, name, &ivi_application_interface, 1);
+    } else if (strcmp(interface, zwp_idle_inhibit_manager_v1_interface.name) == 0 &&
+               client.opt.inhibit_idle && !client.idle_inhibit_manager) {
+        client.idle_inhibit_manager =
+            wl_registry_bind(registry, name, &zwp_idle_inhibit_manager_v1_interface, 1);
+    } else if (strcmp(interface, zwp_pointer_constraints_v1_interface.name) == 0 &&
+               client.opt.lock_pointer) {
+        client.pointer_constraints =
+            wl_registry_bind(registry, name, &zwp_pointer_constraints_v1_interface, 1);
+    } else if (strcmp(interface, zwp_relative_pointer_manager_v1_interface.name) == 0 &&
+               client.opt.lock_pointer) {
+        client.relative_pointer_manager =
+            wl_registry_bind(registry, name, &zwp_relative_pointer_manager_v1_interface, 1);
+    } else if (strcmp(interface, wp_cursor_shape_manager_v1_interface.name) == 0 &&
+               client.opt.cursor_shape) {
+        client.cursor_shape_manager =
+            wl_registry_bind(registry, name, &wp_cursor_shape_manager_v1_interface, 1);
+    } else if (strcmp(interface, zwp_keyboard_shortcuts_inhibit_manager_v1_interface.name) == 0 &&
+               client.opt.inhibit_shortcuts) {
+        client.shortcuts_inhibit_manager = wl_registry_bind(
+            registry, name, &zwp_keyboard_shortcuts_inhibit_manager_v1_interface, 1);
     } else if (strcmp(interface, wl_seat_interface.name) == 0 && client.opt.print_input &&
                !client.seat) {
         client.seat_version = min_version(version, SEAT_VERSION);
@@ -973,6 +1097,15 @@ static void connect_display(void) {
         fail("the compositor lacks wl_compositor, wl_shm or xdg_wm_base");
     if (client.opt.ivi && !client.ivi_application)
         fail("the compositor lacks ivi_application");
+    if (client.opt.inhibit_idle && !client.idle_inhibit_manager)
+        fail("the compositor lacks zwp_idle_inhibit_manager_v1");
+    if (client.opt.lock_pointer &&
+        (!client.pointer_constraints || !client.relative_pointer_manager))
+        fail("the compositor lacks pointer constraints or relative pointers");
+    if (client.opt.cursor_shape && !client.cursor_shape_manager)
+        fail("the compositor lacks wp_cursor_shape_manager_v1");
+    if (client.opt.inhibit_shortcuts && !client.shortcuts_inhibit_manager)
+        fail("the compositor lacks zwp_keyboard_shortcuts_inhibit_manager_v1");
     if (client.opt.print_input && !client.seat)
         fprintf(stderr, "%s: no wl_seat, input is not printed\n", program_name);
 }
@@ -980,6 +1113,11 @@ static void connect_display(void) {
 // Destroys everything in reverse order, so that a leak checker sees a clean exit.
 static void disconnect_display(void) {
     destroy_popup();
+    destroy_input_extensions();
+    if (client.idle_inhibitor)
+        zwp_idle_inhibitor_v1_destroy(client.idle_inhibitor);
+    if (client.idle_inhibit_manager)
+        zwp_idle_inhibit_manager_v1_destroy(client.idle_inhibit_manager);
     if (client.frame)
         wl_callback_destroy(client.frame);
     if (client.xdg_toplevel)
@@ -992,12 +1130,7 @@ static void disconnect_display(void) {
         xdg_surface_destroy(client.xdg_surface);
     if (client.surface)
         wl_surface_destroy(client.surface);
-    while (client.buffers) {
-        struct buffer* buffer = client.buffers;
-        client.buffers = buffer->next;
-        wl_buffer_destroy(buffer->wl_buffer);
-        free(buffer);
-    }
+    shm_buffers_destroy(&client.buffers);
     if (client.pointer)
         release_pointer();
     if (client.keyboard)
@@ -1031,6 +1164,10 @@ int main(int argc, char** argv) {
         create_ivi_surface();
     else
         create_toplevel();
+    set_up_input_extensions();
+    if (client.opt.inhibit_idle)
+        client.idle_inhibitor = zwp_idle_inhibit_manager_v1_create_inhibitor(
+            client.idle_inhibit_manager, client.surface);
 
     client.running = true;
     while (client.running) {

@@ -146,7 +146,9 @@ TEST_CASE("the compositor offers the protocols clients expect", "[globals]") {
          {"wl_compositor", "wl_subcompositor", "wl_shm", "wl_seat", "wl_output",
           "wl_data_device_manager", "xdg_wm_base", "zwlr_layer_shell_v1", "wp_presentation",
           "wp_viewporter", "wp_single_pixel_buffer_manager_v1", "zwlr_screencopy_manager_v1",
-          "zwlr_output_manager_v1", "zxdg_output_manager_v1", "wp_fractional_scale_manager_v1"}) {
+          "zwlr_output_manager_v1", "zxdg_output_manager_v1", "wp_fractional_scale_manager_v1",
+          "ext_session_lock_manager_v1", "ext_idle_notifier_v1", "zwp_idle_inhibit_manager_v1",
+          "wp_security_context_manager_v1"}) {
         INFO(interface);
         CHECK(info.output.find(std::format("'{}'", interface)) != std::string::npos);
     }

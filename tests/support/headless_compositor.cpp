@@ -40,6 +40,14 @@ std::string test_client_path() {
     return TESSERA_TEST_CLIENT;
 }
 
+std::string test_locker_path() {
+    return TESSERA_TEST_LOCKER;
+}
+
+std::string sandbox_path() {
+    return TESSERA_SANDBOX;
+}
+
 std::string sim_guest_path() {
     return TESSERA_SIM_GUEST;
 }

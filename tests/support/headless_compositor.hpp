@@ -116,6 +116,10 @@ std::string tessera_binary_path();
 
 // Path of the in-repo test client.
 std::string test_client_path();
+// The test session locker (tests/clients/tessera-test-locker.c).
+std::string test_locker_path();
+// The security-context launcher: runs a program as a sandboxed client.
+std::string sandbox_path();
 // Path of the simulated VM (tests/gpu/sim-guest).
 std::string sim_guest_path();
 std::string sim_input_path(); // tessera-sim-input

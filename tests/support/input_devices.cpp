@@ -38,6 +38,12 @@ void TestPointer::move_to(double x, double y) {
     wl_signal_emit_mutable(&pointer_.events.frame, &pointer_);
 }
 
+void TestPointer::move_by(double dx, double dy) {
+    wlr_pointer_motion_event event{&pointer_, ++time_, dx, dy, dx, dy};
+    wl_signal_emit_mutable(&pointer_.events.motion, &event);
+    wl_signal_emit_mutable(&pointer_.events.frame, &pointer_);
+}
+
 void TestPointer::button(uint32_t code, bool pressed) {
     wlr_pointer_button_event event{&pointer_, ++time_, code,
                                    pressed ? WL_POINTER_BUTTON_STATE_PRESSED

@@ -18,6 +18,8 @@ public:
     TestPointer& operator=(const TestPointer&) = delete;
 
     void move_to(double x, double y);
+    // Relative motion, as a mouse makes it (accelerated and raw the same).
+    void move_by(double dx, double dy);
     void button(uint32_t code, bool pressed);
     void click(uint32_t code);
     // The wheel turned down (positive) or up by `value120` 120ths of a notch.

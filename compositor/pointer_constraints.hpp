@@ -1,0 +1,45 @@
+#pragma once
+
+#include "listener.hpp"
+#include "wlr.hpp"
+
+#include <map>
+#include <memory>
+#include <utility>
+
+namespace tessera::compositor {
+
+// pointer-constraints-unstable-v1 and relative-pointer-unstable-v1, what games and remote
+// desktops need: relative motion goes to the focused client as such, and a constraint of the
+// surface under the pointer holds the cursor in place (lock) or inside a region (confine)
+// while that surface has the pointer.
+class PointerConstraints {
+public:
+    explicit PointerConstraints(wlr_seat* seat, wl_display* display);
+    ~PointerConstraints();
+    PointerConstraints(const PointerConstraints&) = delete;
+    PointerConstraints& operator=(const PointerConstraints&) = delete;
+
+    // The pointer focus is now `surface` (null: none): its constraint, if any, becomes active.
+    void focus_changed(wlr_surface* surface);
+    // Relative motion of a pointer device (accelerated and raw). Sends it to the focused
+    // client and returns how far the cursor may move of (dx, dy), given the active constraint.
+    std::pair<double, double> motion(uint64_t time_usec, double dx, double dy, double raw_dx,
+                                     double raw_dy);
+
+    [[nodiscard]] wlr_pointer_constraint_v1* active() const { return active_; }
+
+private:
+    void activate(wlr_pointer_constraint_v1* constraint);
+    void deactivate();
+
+    wlr_seat* seat_;
+    wlr_pointer_constraints_v1* constraints_;
+    wlr_relative_pointer_manager_v1* relative_;
+    wlr_pointer_constraint_v1* active_ = nullptr;
+    std::map<wlr_pointer_constraint_v1*, std::unique_ptr<Listener<void>>> destroyed_;
+
+    Listener<wlr_pointer_constraint_v1> on_new_constraint_;
+};
+
+} // namespace tessera::compositor
