@@ -9,6 +9,7 @@
 #include "log_scopes.hpp"
 #include "output.hpp"
 #include "output_management.hpp"
+#include "output_power.hpp"
 #include "scanout_feedback.hpp"
 #include "seat.hpp"
 #include "security_context.hpp"
@@ -119,6 +120,7 @@ std::expected<void, std::string> Server::init(std::optional<ivi::Layout> layout)
     xdg_shell_ = std::make_unique<XdgShell>(*this, xdg_shell_version);
     layer_shell_ = std::make_unique<LayerShell>(*this, layer_shell_version);
     output_management_ = std::make_unique<OutputManagement>(*this);
+    output_power_ = std::make_unique<OutputPower>(*this);
     if (layout) {
         log::info(ivi_log, "layout {}: {} zones, {} profiles, {} rules", layout->source,
                   layout->zones.size(), layout->profiles.size(), layout->rules.size());

@@ -23,6 +23,7 @@ class IviApplication;
 class LayerShell;
 class Output;
 class OutputManagement;
+class OutputPower;
 class ScanoutFeedback;
 class SecurityContext;
 class Seat;
@@ -146,6 +147,7 @@ private:
     std::unique_ptr<XdgShell> xdg_shell_;
     std::unique_ptr<LayerShell> layer_shell_;
     std::unique_ptr<OutputManagement> output_management_;
+    std::unique_ptr<OutputPower> output_power_;
     std::unique_ptr<SecurityContext> security_context_;
     std::unique_ptr<SessionLock> session_lock_;
     std::unique_ptr<Idle> idle_;

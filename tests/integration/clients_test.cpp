@@ -155,3 +155,29 @@ TEST_CASE("the compositor offers the protocols clients expect", "[globals]") {
     // The pixman renderer cannot import dma-bufs, so linux-dmabuf must not be advertised.
     CHECK(info.output.find("zwp_linux_dmabuf_v1") == std::string::npos);
 }
+
+TEST_CASE("wlopm switches an output off and on, and it keeps its place", "[output-management]") {
+    HeadlessCompositor compositor;
+    auto* output = compositor.server().outputs().at(0).get();
+    std::string name(output->name());
+    auto listed = compositor.run_command({"wlopm"});
+    INFO(listed.output);
+    REQUIRE(exited_ok(listed.status));
+    CHECK(listed.output.find(name + " on") != std::string::npos);
+
+    auto off = compositor.run_command({"wlopm", "--off", name});
+    INFO(off.output);
+    REQUIRE(exited_ok(off.status));
+    CHECK(compositor.run_until([&] { return !output->wlr()->enabled; }));
+    CHECK(output->layout_box().width == 320); // still in the layout, windows stay put
+    auto relisted = compositor.run_command({"wlopm"});
+    CHECK(relisted.output.find(name + " off") != std::string::npos);
+
+    auto on = compositor.run_command({"wlopm", "--on", name});
+    REQUIRE(exited_ok(on.status));
+    CHECK(compositor.run_until([&] { return output->wlr()->enabled; }));
+    auto client = compositor.spawn(
+        {test_client_path(), "--size", "64x48", "--pattern", "solid", "--color", "123456"});
+    REQUIRE(client->wait_for_line("mapped"));
+    CHECK(compositor.capture().at(160, 120) == Rgba{0x12, 0x34, 0x56, 255});
+}
