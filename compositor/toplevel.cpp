@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <format>
+#include <utility>
 
 namespace tessera::compositor {
 
@@ -39,10 +40,31 @@ Toplevel::Toplevel(Server& server, XdgShell& shell, wlr_xdg_toplevel* xdg)
                                    [this](void*) { set_fullscreen(xdg_->requested.fullscreen); });
     on_set_app_id_.connect(&xdg->events.set_app_id, [this](void*) {
         log::debug(comp_log, "toplevel app_id '{}'", app_id());
+        publish_foreign_handle();
     });
+    on_set_title_.connect(&xdg->events.set_title, [this](void*) { publish_foreign_handle(); });
+}
+
+void Toplevel::publish_foreign_handle() {
+    if (!mapped_) {
+        if (foreign_handle_) {
+            wlr_ext_foreign_toplevel_handle_v1_destroy(std::exchange(foreign_handle_, nullptr));
+        }
+        return;
+    }
+    wlr_ext_foreign_toplevel_handle_v1_state state{xdg_->title, xdg_->app_id};
+    if (foreign_handle_) {
+        wlr_ext_foreign_toplevel_handle_v1_update_state(foreign_handle_, &state);
+    } else {
+        foreign_handle_ =
+            wlr_ext_foreign_toplevel_handle_v1_create(shell_.foreign_toplevels(), &state);
+    }
 }
 
 Toplevel::~Toplevel() {
+    if (foreign_handle_) {
+        wlr_ext_foreign_toplevel_handle_v1_destroy(foreign_handle_);
+    }
     server_.unstack(this);
     if (auto* zones = server_.zones()) {
         zones->remove(this);
@@ -188,6 +210,7 @@ void Toplevel::handle_map() {
               title(), x(), y(), geometry().width, geometry().height,
               server_.zones() ? std::format(" in zone '{}'", zone) : std::string());
     server_.seat().focus_toplevel(this);
+    publish_foreign_handle();
 }
 
 void Toplevel::handle_unmap() {
@@ -198,6 +221,7 @@ void Toplevel::handle_unmap() {
     }
     server_.seat().forget_toplevel(this);
     server_.unstack(this);
+    publish_foreign_handle();
     log::debug(comp_log, "unmapped toplevel app_id='{}'", app_id());
     server_.focus_top_toplevel();
 }

@@ -68,6 +68,9 @@ private:
     // Moves and sizes the window to `box`, remembering where it was; nullopt goes back there.
     void occupy(std::optional<wlr_box> box);
     void set_fullscreen(bool fullscreen);
+    // The window's entry in the foreign toplevel list: there while mapped, with its title and
+    // app id.
+    void publish_foreign_handle();
     void set_maximized(bool maximized);
 
     Server& server_;
@@ -76,6 +79,7 @@ private:
     wlr_scene_tree* tree_;
     SceneTag tag_{SceneTag::Kind::toplevel, this};
     wlr_xdg_toplevel_decoration_v1* decoration_ = nullptr;
+    wlr_ext_foreign_toplevel_handle_v1* foreign_handle_ = nullptr;
     bool mapped_ = false;
     bool placed_ = false;
     // Geometry to return to when leaving fullscreen or maximized.
@@ -90,6 +94,7 @@ private:
     Listener<void> on_request_maximize_;
     Listener<void> on_request_fullscreen_;
     Listener<void> on_set_app_id_;
+    Listener<void> on_set_title_;
     Listener<void> on_decoration_request_;
     Listener<void> on_decoration_destroy_;
 };

@@ -11,6 +11,7 @@ namespace tessera::compositor {
 
 XdgShell::XdgShell(Server& server, uint32_t version)
     : server_(server), shell_(wlr_xdg_shell_create(server.display(), version)),
+      foreign_toplevels_(wlr_ext_foreign_toplevel_list_v1_create(server.display(), 1)),
       decorations_(nullptr) {
     on_new_toplevel_.connect(&shell_->events.new_toplevel, [this](wlr_xdg_toplevel* xdg) {
         toplevels_.emplace(xdg, std::make_unique<Toplevel>(server_, *this, xdg));

@@ -23,10 +23,15 @@ public:
     void remove(Toplevel* toplevel);
     void remove(Popup* popup);
     [[nodiscard]] size_t toplevel_count() const { return toplevels_.size(); }
+    // ext-foreign-toplevel-list: mapped windows for taskbars and window switchers.
+    [[nodiscard]] wlr_ext_foreign_toplevel_list_v1* foreign_toplevels() const {
+        return foreign_toplevels_;
+    }
 
 private:
     Server& server_;
     wlr_xdg_shell* shell_;
+    wlr_ext_foreign_toplevel_list_v1* foreign_toplevels_;
     std::map<wlr_xdg_toplevel*, std::unique_ptr<Toplevel>> toplevels_;
     std::map<wlr_xdg_popup*, std::unique_ptr<Popup>> popups_;
     Listener<wlr_xdg_toplevel> on_new_toplevel_;

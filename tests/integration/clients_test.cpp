@@ -6,6 +6,7 @@
 
 #include <catch2/catch_test_macros.hpp>
 
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <format>
@@ -180,4 +181,24 @@ TEST_CASE("wlopm switches an output off and on, and it keeps its place", "[outpu
         {test_client_path(), "--size", "64x48", "--pattern", "solid", "--color", "123456"});
     REQUIRE(client->wait_for_line("mapped"));
     CHECK(compositor.capture().at(160, 120) == Rgba{0x12, 0x34, 0x56, 255});
+}
+
+TEST_CASE("a taskbar lists mapped windows with their app id and title, and sees them close",
+          "[toplevel-list]") {
+    HeadlessCompositor compositor;
+    auto taskbar = compositor.spawn({toplevel_list_path()});
+    REQUIRE(taskbar->wait_for_line("listening"));
+    auto editor = compositor.spawn(
+        {test_client_path(), "--app-id", "org.example.editor", "--title", "notes.txt"});
+    REQUIRE(editor->wait_for_line("mapped"));
+    CHECK(taskbar->wait_for_line("toplevel org.example.editor notes.txt"));
+
+    // A second taskbar started later sees the window that is already there.
+    auto late = compositor.spawn({toplevel_list_path()});
+    CHECK(late->wait_for_line("toplevel org.example.editor notes.txt"));
+
+    editor->kill(SIGTERM);
+    REQUIRE(editor->wait_exit());
+    CHECK(taskbar->wait_for_line("closed org.example.editor"));
+    CHECK(late->wait_for_line("closed org.example.editor"));
 }

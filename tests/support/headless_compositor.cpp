@@ -48,6 +48,10 @@ std::string sandbox_path() {
     return TESSERA_SANDBOX;
 }
 
+std::string toplevel_list_path() {
+    return TESSERA_TOPLEVEL_LIST;
+}
+
 std::string sim_guest_path() {
     return TESSERA_SIM_GUEST;
 }

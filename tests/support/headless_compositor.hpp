@@ -120,6 +120,8 @@ std::string test_client_path();
 std::string test_locker_path();
 // The security-context launcher: runs a program as a sandboxed client.
 std::string sandbox_path();
+// Prints the windows of ext-foreign-toplevel-list (tests/clients/tessera-toplevel-list.c).
+std::string toplevel_list_path();
 // Path of the simulated VM (tests/gpu/sim-guest).
 std::string sim_guest_path();
 std::string sim_input_path(); // tessera-sim-input
