@@ -49,3 +49,15 @@ uint32_t parse_u32(const char* option, const char* text) {
         fail("%s: expected an integer in [0, %u]", option, UINT32_MAX);
     return (uint32_t)value;
 }
+
+struct wl_display* connect_and_list_globals(const struct wl_registry_listener* listener,
+                                            struct wl_registry** registry) {
+    struct wl_display* display = wl_display_connect(NULL);
+    if (!display)
+        fail("cannot connect to the Wayland display: %s", strerror(errno));
+    *registry = wl_display_get_registry(display);
+    wl_registry_add_listener(*registry, listener, NULL);
+    if (wl_display_roundtrip(display) < 0)
+        fail("connection lost while listing the globals: %s", strerror(errno));
+    return display;
+}

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <wayland-client.h>
+
 // Defined by each client: the name its errors start with.
 extern const char* const program_name;
 
@@ -23,3 +25,8 @@ void parse_pair(const char* option, const char* text, char separator, int min, i
 
 // A decimal integer in [0, UINT32_MAX], or fail() naming the option.
 uint32_t parse_u32(const char* option, const char* text);
+
+// Connects to $WAYLAND_DISPLAY and reads the globals once, each handed to `listener`; fail()s
+// when there is no compositor. The registry goes to *registry.
+struct wl_display* connect_and_list_globals(const struct wl_registry_listener* listener,
+                                            struct wl_registry** registry);

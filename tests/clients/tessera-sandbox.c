@@ -75,12 +75,8 @@ int main(int argc, char** argv) {
     if (optind >= argc)
         fail("usage: %s [--app-id ID] PROGRAM [ARGUMENTS...]", program_name);
 
-    struct wl_display* display = wl_display_connect(NULL);
-    if (!display)
-        fail("cannot connect to the Wayland display: %s", strerror(errno));
-    struct wl_registry* registry = wl_display_get_registry(display);
-    wl_registry_add_listener(registry, &registry_listener, NULL);
-    wl_display_roundtrip(display);
+    struct wl_registry* registry = NULL;
+    struct wl_display* display = connect_and_list_globals(&registry_listener, &registry);
     if (!manager)
         fail("the compositor lacks wp_security_context_manager_v1");
 

@@ -276,12 +276,7 @@ static void parse_options(int argc, char** argv) {
 int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     parse_options(argc, argv);
-    locker.display = wl_display_connect(NULL);
-    if (!locker.display)
-        fail("cannot connect to the Wayland display: %s", strerror(errno));
-    locker.registry = wl_display_get_registry(locker.display);
-    wl_registry_add_listener(locker.registry, &registry_listener, NULL);
-    wl_display_roundtrip(locker.display);
+    locker.display = connect_and_list_globals(&registry_listener, &locker.registry);
     if (!locker.compositor || !locker.shm || !locker.manager)
         fail("the compositor lacks wl_compositor, wl_shm or ext_session_lock_manager_v1");
 

@@ -107,12 +107,8 @@ int main(int argc, char** argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc > 1)
         fail("usage: %s", program_name);
-    struct wl_display* display = wl_display_connect(NULL);
-    if (!display)
-        fail("cannot connect to the Wayland display: %s", strerror(errno));
-    struct wl_registry* registry = wl_display_get_registry(display);
-    wl_registry_add_listener(registry, &registry_listener, NULL);
-    wl_display_roundtrip(display);
+    struct wl_registry* registry = NULL;
+    struct wl_display* display = connect_and_list_globals(&registry_listener, &registry);
     if (!list)
         fail("the compositor lacks ext_foreign_toplevel_list_v1");
     printf("listening\n");
