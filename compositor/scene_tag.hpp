@@ -7,7 +7,7 @@ namespace tessera::compositor {
 // Stored in wlr_scene_node::data of the trees the compositor makes, so that a node found under
 // the pointer leads back to the window or zone it belongs to.
 struct SceneTag {
-    enum class Kind { toplevel, zone, guest_scanout };
+    enum class Kind { toplevel, xwayland, zone, guest_scanout };
     Kind kind;
     void* owner;
 

@@ -9,6 +9,7 @@
 #include "server.hpp"
 #include "session_lock.hpp"
 #include "toplevel.hpp"
+#include "xwayland_window.hpp"
 #include "zone_scene.hpp"
 
 #include <algorithm>
@@ -319,6 +320,9 @@ void Seat::focus_toplevel(Toplevel* toplevel) {
     if (focused_ && focused_ != toplevel) {
         focused_->set_activated(false);
     }
+    if (auto* x11 = std::exchange(focused_x11_, nullptr)) {
+        x11->set_activated(false);
+    }
     focused_ = toplevel;
     server_.raise(toplevel);
     wlr_scene_node_raise_to_top(&toplevel->tree()->node);
@@ -339,12 +343,46 @@ void Seat::forget_toplevel(Toplevel* toplevel) {
     }
 }
 
+void Seat::focus_xwayland(XwaylandWindow* window) {
+    auto* zones = server_.zones();
+    if (session_locked() || !window->surface()) {
+        return;
+    }
+    if (focused_) {
+        focused_->set_activated(false);
+        focused_ = nullptr;
+    }
+    if (focused_x11_ && focused_x11_ != window) {
+        focused_x11_->set_activated(false);
+    }
+    focused_x11_ = window;
+    window->raise();
+    window->set_activated(true);
+    if (!zones || zones->accepts_input(&window->tree()->node, ivi::input_keyboard)) {
+        focus_surface(window->surface());
+    }
+}
+
+void Seat::forget_xwayland(XwaylandWindow* window) {
+    bool had_keyboard =
+        window->surface() && seat_->keyboard_state.focused_surface == window->surface();
+    if (focused_x11_ == window) {
+        focused_x11_ = nullptr;
+    }
+    if (had_keyboard) {
+        server_.focus_top_toplevel();
+    }
+}
+
 void Seat::focus_at(double lx, double ly, ivi::InputKind kind) {
     double sx = 0, sy = 0;
     wlr_scene_node* node = nullptr;
     auto* surface = surface_at(lx, ly, kind, &sx, &sy, &node);
     if (auto* toplevel = node ? Toplevel::from_node(node) : nullptr) {
         focus_toplevel(toplevel);
+    } else if (auto* x11 = node ? XwaylandWindow::from_node(node) : nullptr;
+               x11 && !x11->override_redirect()) {
+        focus_xwayland(x11);
     } else if (surface && surface->role && std::string_view(surface->role->name) == "ivi_surface" &&
                (!server_.zones() || server_.zones()->accepts_input(node, ivi::input_keyboard))) {
         // ivi surfaces have no window to raise: a click or touch gives them the keyboard.

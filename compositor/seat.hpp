@@ -17,6 +17,7 @@ class Guest;
 class Keyboard;
 class Server;
 class Toplevel;
+class XwaylandWindow;
 
 // The seat: keyboard focus, the cursor (pointer and touch), interactive move/resize, and the
 // input devices behind them, real (libinput, nested) or virtual (virtual-keyboard/-pointer).
@@ -50,6 +51,10 @@ public:
     void focus_surface(wlr_surface* surface);
     // A toplevel is going away: drop every reference to it.
     void forget_toplevel(Toplevel* toplevel);
+    // Raises and activates an X11 window and gives it keyboard focus; forgetting one hands the
+    // keyboard back to the top window.
+    void focus_xwayland(XwaylandWindow* window);
+    void forget_xwayland(XwaylandWindow* window);
     // The session was locked or unlocked, or a lock surface appeared: input and keyboard focus
     // go to the locker alone while locked, and back to the windows after.
     void session_lock_changed();
@@ -105,6 +110,7 @@ private:
     PointerConstraints constraints_;
     GuestInputRouter guest_input_;
     Toplevel* focused_ = nullptr;
+    XwaylandWindow* focused_x11_ = nullptr;
     Grab grab_ = Grab::none;
     Toplevel* grabbed_ = nullptr;
     double grab_x_ = 0, grab_y_ = 0;

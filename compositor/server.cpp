@@ -16,6 +16,7 @@
 #include "session_lock.hpp"
 #include "toplevel.hpp"
 #include "xdg_shell.hpp"
+#include "xwayland.hpp"
 #include "zone_scene.hpp"
 
 #include <algorithm>
@@ -87,7 +88,7 @@ std::expected<void, std::string> Server::init(std::optional<ivi::Layout> layout)
         return std::unexpected("cannot create a buffer allocator");
     }
 
-    wlr_compositor_create(display_, compositor_version, renderer_);
+    auto* compositor = wlr_compositor_create(display_, compositor_version, renderer_);
     wlr_subcompositor_create(display_);
     wlr_data_device_manager_create(display_);
     wlr_primary_selection_v1_device_manager_create(display_);
@@ -116,6 +117,9 @@ std::expected<void, std::string> Server::init(std::optional<ivi::Layout> layout)
     seat_ = std::make_unique<Seat>(*this);
     session_lock_ = std::make_unique<SessionLock>(*this, layers_.lock);
     idle_ = std::make_unique<Idle>(*this);
+    if (options_.xwayland) {
+        xwayland_ = std::make_unique<Xwayland>(*this, compositor);
+    }
     ivi_application_ = std::make_unique<IviApplication>(*this);
     xdg_shell_ = std::make_unique<XdgShell>(*this, xdg_shell_version);
     layer_shell_ = std::make_unique<LayerShell>(*this, layer_shell_version);
@@ -143,6 +147,7 @@ Server::~Server() {
     // the backend, which takes outputs and input devices (and their mirrors) with it.
     control_socket_.reset();
     guests_.reset();
+    xwayland_.reset(); // its windows, then the X server and its Wayland client
     wl_display_destroy_clients(display_);
     idle_.reset();
     session_lock_.reset();

@@ -30,6 +30,7 @@ class Seat;
 class SessionLock;
 class Toplevel;
 class XdgShell;
+class Xwayland;
 class ZoneScene;
 
 // Scene trees from bottom to top. Layer-shell surfaces go to the layer of the same name.
@@ -80,6 +81,8 @@ public:
     [[nodiscard]] SessionLock* session_lock() const { return session_lock_.get(); }
     [[nodiscard]] Idle* idle() const { return idle_.get(); }
     [[nodiscard]] SecurityContext* security_context() const { return security_context_.get(); }
+    // Null with --no-xwayland.
+    [[nodiscard]] Xwayland* xwayland() const { return xwayland_.get(); }
     // The layout's zones; null when running without a layout.
     [[nodiscard]] ZoneScene* zones() const { return zones_.get(); }
     // The layout's virtual machines; null when running without a layout.
@@ -151,6 +154,7 @@ private:
     std::unique_ptr<SecurityContext> security_context_;
     std::unique_ptr<SessionLock> session_lock_;
     std::unique_ptr<Idle> idle_;
+    std::unique_ptr<Xwayland> xwayland_;
     std::unique_ptr<IviApplication> ivi_application_;
     std::unique_ptr<ZoneScene> zones_;
     std::unique_ptr<Guests> guests_;

@@ -7,6 +7,10 @@
 #include <xkbcommon/xkbcommon.h>
 #include <pixman.h>
 #include <drm_fourcc.h>
+// Before the renames below: wlroots' Xwayland header includes them, and they are C++-clean.
+#include <xcb/xcb.h>
+#include <xcb/xcb_ewmh.h>
+#include <xcb/xcb_icccm.h>
 
 extern "C" {
 #define static
@@ -69,6 +73,7 @@ extern "C" {
 #include <wlr/util/box.h>
 #include <wlr/util/log.h>
 #include <wlr/util/region.h>
+#include <wlr/xwayland.h>
 #undef static
 #undef class
 #undef namespace

@@ -108,6 +108,9 @@ std::expected<Options, std::string> parse_options(std::span<const std::string_vi
         } else if (arg == "--devices-in-process") {
             ok = flag();
             options.devices_in_process = true;
+        } else if (arg == "--no-xwayland") {
+            ok = flag();
+            options.xwayland = false;
         } else if (arg == "--socket") {
             ok = value().transform([&](std::string_view v) { options.socket_name = v; });
         } else if (arg == "--headless") {
@@ -157,6 +160,8 @@ Options:
                            data/layouts/README.md). Without it: a plain desktop.
       --socket NAME        Listen on NAME in $XDG_RUNTIME_DIR instead of the first free
                            wayland-N.
+      --no-xwayland        No X11 applications (otherwise Xwayland starts with the first
+                           one, and DISPLAY is set for what tessera starts).
       --devices-in-process Run guests' virtio devices inside tessera instead of a sandboxed
                            process per guest (to measure what that wall costs; not for
                            guests you do not trust).

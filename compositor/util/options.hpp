@@ -34,6 +34,7 @@ struct Options {
     std::string socket_name;         // empty: the first free wayland-N
     std::string layout_path;         // empty: no zones, a desktop
     bool devices_in_process = false; // guests' devices without their process wall
+    bool xwayland = true;            // X11 applications through Xwayland, started on demand
     KeymapOptions keymap;
 
     [[nodiscard]] bool headless() const { return !headless_outputs.empty(); }
