@@ -88,3 +88,13 @@ TEST_CASE("the help text documents every option", "[options]") {
         CHECK(text.find(option) != std::string::npos);
     }
 }
+
+TEST_CASE("Xwayland is on unless --no-xwayland turns it off", "[options]") {
+    auto plain = parse({});
+    REQUIRE(plain);
+    CHECK(plain->xwayland);
+    auto off = parse({"--no-xwayland"});
+    REQUIRE(off);
+    CHECK_FALSE(off->xwayland);
+    CHECK_FALSE(parse({"--no-xwayland=yes"}));
+}
