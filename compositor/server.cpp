@@ -94,6 +94,7 @@ std::expected<void, std::string> Server::init(std::optional<ivi::Layout> layout)
     wlr_primary_selection_v1_device_manager_create(display_);
     wlr_viewporter_create(display_);
     wlr_single_pixel_buffer_manager_v1_create(display_);
+    wlr_alpha_modifier_v1_create(display_); // the scene multiplies the surface's opacity
     wlr_fractional_scale_manager_v1_create(display_, 1);
     wlr_presentation_create(display_, backend_);
     screencopy_ = wlr_screencopy_manager_v1_create(display_);

@@ -25,6 +25,7 @@
 #include "client-util.h"
 #include "shm-buffers.h"
 #include "xdg-shell-client-protocol.h"
+#include "alpha-modifier-v1-client-protocol.h"
 #include "cursor-shape-v1-client-protocol.h"
 #include "idle-inhibit-unstable-v1-client-protocol.h"
 #include "keyboard-shortcuts-inhibit-unstable-v1-client-protocol.h"
@@ -64,6 +65,7 @@ struct options {
     bool ivi;                  // an ivi-application surface instead of an xdg toplevel
     uint32_t ivi_id;
     bool inhibit_idle; // an idle inhibitor on the surface
+    uint32_t alpha;    // UINT32_MAX: opaque; else wp_alpha_modifier_surface_v1's multiplier
     // With --print-input:
     bool lock_pointer;      // lock the pointer on the surface, print relative motion
     uint32_t cursor_shape;  // 0: none, else a wp_cursor_shape_device_v1 shape set on enter
@@ -92,6 +94,8 @@ struct client {
     struct ivi_application* ivi_application;
     struct zwp_idle_inhibit_manager_v1* idle_inhibit_manager;
     struct zwp_idle_inhibitor_v1* idle_inhibitor;
+    struct wp_alpha_modifier_v1* alpha_modifier;
+    struct wp_alpha_modifier_surface_v1* alpha_modifier_surface;
     struct zwp_pointer_constraints_v1* pointer_constraints;
     struct zwp_locked_pointer_v1* locked_pointer;
     struct zwp_relative_pointer_manager_v1* relative_pointer_manager;
@@ -234,6 +238,7 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         OPT_FULLSCREEN,
         OPT_IVI_ID,
         OPT_INHIBIT_IDLE,
+        OPT_ALPHA,
         OPT_LOCK_POINTER,
         OPT_CURSOR_SHAPE,
         OPT_INHIBIT_SHORTCUTS,
@@ -256,6 +261,7 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         {"fullscreen", no_argument, NULL, OPT_FULLSCREEN},
         {"ivi-id", required_argument, NULL, OPT_IVI_ID},
         {"inhibit-idle", no_argument, NULL, OPT_INHIBIT_IDLE},
+        {"alpha", required_argument, NULL, OPT_ALPHA},
         {"lock-pointer", no_argument, NULL, OPT_LOCK_POINTER},
         {"cursor-shape", required_argument, NULL, OPT_CURSOR_SHAPE},
         {"inhibit-shortcuts", no_argument, NULL, OPT_INHIBIT_SHORTCUTS},
@@ -272,6 +278,7 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         .app_id = "tessera-test-client",
         .popup_color = 0x00ff00,
         .frames = -1,
+        .alpha = UINT32_MAX,
     };
 
     int c;
@@ -337,6 +344,14 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         case OPT_INHIBIT_IDLE:
             opt->inhibit_idle = true;
             break;
+        case OPT_ALPHA: {
+            int percent = 0;
+            const char* text = optarg;
+            if (!parse_int(&text, 0, 100, &percent) || *text)
+                fail("--alpha: expected a percentage in [0, 100]");
+            opt->alpha = (uint32_t)((uint64_t)UINT32_MAX * (uint64_t)percent / 100);
+            break;
+        }
         case OPT_LOCK_POINTER:
             opt->lock_pointer = true;
             break;
@@ -531,6 +546,12 @@ static void create_toplevel(void) {
         xdg_toplevel_set_maximized(client.xdg_toplevel);
     if (client.opt.fullscreen)
         xdg_toplevel_set_fullscreen(client.xdg_toplevel, NULL);
+    if (client.alpha_modifier) { // double-buffered: applies with the commit below
+        client.alpha_modifier_surface =
+            wp_alpha_modifier_v1_get_surface(client.alpha_modifier, client.surface);
+        wp_alpha_modifier_surface_v1_set_multiplier(client.alpha_modifier_surface,
+                                                    client.opt.alpha);
+    }
     // The initial commit without a buffer asks for the first configure.
     wl_surface_commit(client.surface);
 }
@@ -1038,6 +1059,10 @@ static void registry_global(void* data, struct wl_registry* registry, uint32_t n
                client.opt.inhibit_idle && !client.idle_inhibit_manager) {
         client.idle_inhibit_manager =
             wl_registry_bind(registry, name, &zwp_idle_inhibit_manager_v1_interface, 1);
+    } else if (strcmp(interface, wp_alpha_modifier_v1_interface.name) == 0 &&
+               client.opt.alpha != UINT32_MAX) {
+        client.alpha_modifier =
+            wl_registry_bind(registry, name, &wp_alpha_modifier_v1_interface, 1);
     } else if (strcmp(interface, zwp_pointer_constraints_v1_interface.name) == 0 &&
                client.opt.lock_pointer) {
         client.pointer_constraints =
@@ -1099,6 +1124,8 @@ static void connect_display(void) {
         fail("the compositor lacks ivi_application");
     if (client.opt.inhibit_idle && !client.idle_inhibit_manager)
         fail("the compositor lacks zwp_idle_inhibit_manager_v1");
+    if (client.opt.alpha != UINT32_MAX && !client.alpha_modifier)
+        fail("the compositor lacks wp_alpha_modifier_v1");
     if (client.opt.lock_pointer &&
         (!client.pointer_constraints || !client.relative_pointer_manager))
         fail("the compositor lacks pointer constraints or relative pointers");
@@ -1114,6 +1141,10 @@ static void connect_display(void) {
 static void disconnect_display(void) {
     destroy_popup();
     destroy_input_extensions();
+    if (client.alpha_modifier_surface)
+        wp_alpha_modifier_surface_v1_destroy(client.alpha_modifier_surface);
+    if (client.alpha_modifier)
+        wp_alpha_modifier_v1_destroy(client.alpha_modifier);
     if (client.idle_inhibitor)
         zwp_idle_inhibitor_v1_destroy(client.idle_inhibitor);
     if (client.idle_inhibit_manager)

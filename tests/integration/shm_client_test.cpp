@@ -8,6 +8,8 @@
 
 #include <signal.h>
 
+#include <cstdlib>
+
 using namespace tessera;
 using namespace tessera::test;
 
@@ -106,4 +108,19 @@ TEST_CASE("a fullscreen window fills its output, above the wallpaper", "[window-
     REQUIRE(client->wait_for_line("configure 320 240"));
     REQUIRE(client->wait_for_line("mapped"));
     CHECK(compare_images(compositor.capture(), Image(320, 240, blue), 0).matches());
+}
+
+TEST_CASE("a window at half opacity through alpha-modifier blends with what is below", "[shm]") {
+    HeadlessCompositor compositor;
+    auto below = compositor.spawn(
+        {test_client_path(), "--size", "64x48", "--pattern", "solid", "--color", "0000ff"});
+    REQUIRE(below->wait_for_line("mapped"));
+    auto above = compositor.spawn({test_client_path(), "--size", "64x48", "--pattern", "solid",
+                                   "--color", "ff0000", "--alpha", "50"});
+    REQUIRE(above->wait_for_line("mapped"));
+    auto pixel = compositor.capture().at(160, 120);
+    INFO(int(pixel.r) << "," << int(pixel.g) << "," << int(pixel.b));
+    CHECK(std::abs(int(pixel.r) - 128) <= 2);
+    CHECK(pixel.g == 0);
+    CHECK(std::abs(int(pixel.b) - 127) <= 2);
 }
