@@ -26,6 +26,7 @@ LayerSurface::LayerSurface(Server& server, LayerShell& shell, wlr_layer_surface_
         if (server_.seat().wlr()->keyboard_state.focused_surface == layer_->surface) {
             server_.focus_top_toplevel();
         }
+        server_.seat().rebase_pointer();
     });
     on_destroy_.connect(&layer->events.destroy, [this](void*) { shell_.remove(this); });
 }
@@ -58,6 +59,9 @@ void LayerSurface::handle_commit() {
         if (auto* output = server_.find_output(layer_->output)) {
             shell_.arrange(*output);
         }
+    }
+    if (layer_->surface->mapped) {
+        server_.seat().rebase_pointer(); // mapped, moved or resized under a still pointer
     }
 }
 

@@ -257,6 +257,21 @@ void Seat::update_shortcuts_inhibitors() {
     }
 }
 
+void Seat::rebase_pointer() {
+    if (grab_ != Grab::none) {
+        return;
+    }
+    double sx = 0, sy = 0;
+    auto* surface = surface_at(cursor_->x, cursor_->y, ivi::input_pointer, &sx, &sy);
+    const auto& state = seat_->pointer_state;
+    if (surface == state.focused_surface && (!surface || (sx == state.sx && sy == state.sy))) {
+        return;
+    }
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    update_pointer_focus(static_cast<uint32_t>(now.tv_sec * 1000 + now.tv_nsec / 1000000));
+}
+
 void Seat::notify_activity() {
     if (auto* idle = server_.idle()) {
         idle->activity();

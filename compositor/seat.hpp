@@ -58,6 +58,9 @@ public:
     // The session was locked or unlocked, or a lock surface appeared: input and keyboard focus
     // go to the locker alone while locked, and back to the windows after.
     void session_lock_changed();
+    // Something moved, appeared or went away under a still pointer: the pointer enters what is
+    // under it now (no motion event when that is unchanged).
+    void rebase_pointer();
     // Every input event: idle daemons count from the last one.
     void notify_activity();
     [[nodiscard]] bool session_locked() const;

@@ -151,6 +151,9 @@ int Toplevel::y() const {
 void Toplevel::move_to(int x, int y) {
     wlr_box box = content_box();
     wlr_scene_node_set_position(&tree_->node, x - box.x, y - box.y);
+    if (mapped_) {
+        server_.seat().rebase_pointer();
+    }
 }
 
 void Toplevel::set_activated(bool activated) {
@@ -211,6 +214,7 @@ void Toplevel::handle_map() {
               server_.zones() ? std::format(" in zone '{}'", zone) : std::string());
     server_.seat().focus_toplevel(this);
     publish_foreign_handle();
+    server_.seat().rebase_pointer();
 }
 
 void Toplevel::handle_unmap() {
@@ -224,6 +228,7 @@ void Toplevel::handle_unmap() {
     publish_foreign_handle();
     log::debug(comp_log, "unmapped toplevel app_id='{}'", app_id());
     server_.focus_top_toplevel();
+    server_.seat().rebase_pointer();
 }
 
 void Toplevel::place_initially() {

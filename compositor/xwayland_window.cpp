@@ -157,6 +157,7 @@ void XwaylandWindow::handle_map() {
               xsurface_->title ? xsurface_->title : "", xsurface_->width, xsurface_->height,
               server_.zones() ? std::format(" in zone '{}'", zone) : std::string());
     server_.seat().focus_xwayland(this);
+    server_.seat().rebase_pointer();
 }
 
 void XwaylandWindow::handle_unmap() {
@@ -169,6 +170,7 @@ void XwaylandWindow::handle_unmap() {
         wlr_scene_node_destroy(&tree_->node);
         tree_ = nullptr;
     }
+    server_.seat().rebase_pointer();
 }
 
 } // namespace tessera::compositor
