@@ -58,6 +58,10 @@ struct TesseraServer {
     std::string runtime_dir; // made here when the environment has none; removed at the end
     std::map<int, wl_client*> clients; // by the client end's fd, as wlcs's wl_display has it
     wl_event_source* dispatcher = nullptr;
+    // wlcs has no fake keyboard but expects the seat to have one, as a machine with a
+    // keyboard does: its keyboard-focus and selection tests look at wl_keyboard.
+    wlr_keyboard keyboard{};
+    bool keyboard_added = false;
 };
 
 TesseraServer* self(WlcsDisplayServer* server) {
@@ -68,6 +72,7 @@ TesseraServer* self(WlcsDisplayServer* server) {
 
 const wlr_pointer_impl pointer_impl{"wlcs-pointer"};
 const wlr_touch_impl touch_impl{"wlcs-touch"};
+const wlr_keyboard_impl keyboard_impl{"wlcs-keyboard", nullptr};
 
 struct FakePointer {
     WlcsPointer base;
@@ -224,6 +229,9 @@ void start_on_this_thread(WlcsDisplayServer* server, wl_event_loop* wlcs_loop) {
         std::fprintf(stderr, "tessera: %s\n", started.error().c_str());
         std::abort();
     }
+    wlr_keyboard_init(&s->keyboard, &keyboard_impl, "wlcs-keyboard");
+    announce(*s->server, &s->keyboard.base);
+    s->keyboard_added = true;
     // wlcs's calls arrive on its event loop: dispatch it from tessera's.
     s->dispatcher = wl_event_loop_add_fd(
         s->server->event_loop(), wl_event_loop_get_fd(wlcs_loop), WL_EVENT_READABLE,
@@ -275,6 +283,9 @@ WlcsDisplayServer* create_server(int, const char**) {
 
 void destroy_server(WlcsDisplayServer* server) {
     auto* s = self(server);
+    if (s->keyboard_added) {
+        wlr_keyboard_finish(&s->keyboard);
+    }
     s->server.reset();
     if (!s->runtime_dir.empty()) {
         std::filesystem::remove_all(s->runtime_dir);
