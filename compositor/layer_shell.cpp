@@ -21,6 +21,7 @@ LayerSurface::LayerSurface(Server& server, LayerShell& shell, wlr_layer_surface_
             ZWLR_LAYER_SURFACE_V1_KEYBOARD_INTERACTIVITY_NONE) {
             server_.seat().focus_surface(layer_->surface);
         }
+        server_.seat().rebase_pointer();
     });
     on_unmap_.connect(&layer->surface->events.unmap, [this](void*) {
         if (server_.seat().wlr()->keyboard_state.focused_surface == layer_->surface) {
@@ -59,9 +60,9 @@ void LayerSurface::handle_commit() {
         if (auto* output = server_.find_output(layer_->output)) {
             shell_.arrange(*output);
         }
-    }
-    if (layer_->surface->mapped) {
-        server_.seat().rebase_pointer(); // mapped, moved or resized under a still pointer
+        if (layer_->surface->mapped) {
+            server_.seat().rebase_pointer(); // moved or resized under a still pointer
+        }
     }
 }
 

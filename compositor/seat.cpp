@@ -16,6 +16,16 @@
 #include <string_view>
 
 namespace tessera::compositor {
+namespace {
+
+// wl_pointer's clock: milliseconds of CLOCK_MONOTONIC, for events tessera makes itself.
+uint32_t now_msec() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<uint32_t>(now.tv_sec * 1000 + now.tv_nsec / 1000000);
+}
+
+} // namespace
 
 Seat::Seat(Server& server)
     : server_(server), seat_(wlr_seat_create(server.display(), "seat0")),
@@ -267,9 +277,7 @@ void Seat::rebase_pointer() {
     if (surface == state.focused_surface && (!surface || (sx == state.sx && sy == state.sy))) {
         return;
     }
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    update_pointer_focus(static_cast<uint32_t>(now.tv_sec * 1000 + now.tv_nsec / 1000000));
+    update_pointer_focus(now_msec());
 }
 
 void Seat::notify_activity() {
@@ -302,9 +310,7 @@ void Seat::session_lock_changed() {
         idle->update_inhibited();
     }
     // The pointer enters whatever is under it now.
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    update_pointer_focus(static_cast<uint32_t>(now.tv_sec * 1000 + now.tv_nsec / 1000000));
+    update_pointer_focus(now_msec());
 }
 
 void Seat::focus_surface(wlr_surface* surface) {
