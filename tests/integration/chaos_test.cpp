@@ -140,7 +140,7 @@ TEST_CASE("Misbehaving guests cost only their own zones: the cluster keeps its p
     const auto window_start = Clock::now();
     const size_t events_from = rig.watcher.events.size();
     const uint64_t presents0 = rig.output().frames_presented();
-    const uint64_t cluster0 = rig.stats("cluster").presented;
+    const auto cluster0 = rig.stats("cluster");
     const uint64_t resets0 = rig.guest("reboot").backend_stats().resets;
     const uint64_t flood_errors0 = rig.guest("flood").device_stats().errors;
     hung->kill(SIGSTOP);
@@ -149,14 +149,25 @@ TEST_CASE("Misbehaving guests cost only their own zones: the cluster keeps its p
     const double seconds = ms_between(window_start, Clock::now()) / 1000;
     const double output_rate =
         static_cast<double>(rig.output().frames_presented() - presents0) / seconds;
+    const auto cluster1 = rig.stats("cluster");
     const double cluster_rate =
-        static_cast<double>(rig.stats("cluster").presented - cluster0) / seconds;
+        static_cast<double>(cluster1.presented - cluster0.presented) / seconds;
     INFO("over " << seconds << " s: output " << output_rate << " presents/s, cluster "
-                 << cluster_rate << " frames presented/s");
+                 << cluster_rate << " frames presented/s, flush to present p50 "
+                 << cluster1.latency_p50_ms.value_or(-1) << " ms p99 "
+                 << cluster1.latency_p99_ms.value_or(-1) << " ms");
 
-    // The cluster was presented with every output frame; the output kept (nearly) its rate.
+    // The output kept (nearly) its rate, and each frame the cluster sent was on the glass at the
+    // output's next frame: none was replaced (its fence came before the guest gave up on it), none
+    // waited more than a refresh and that frame's rendering. How many frames the cluster sends is
+    // its own process's business: a starved CPU slows it whatever tessera does, so its rate only
+    // has to stay well above the half that a fence answered a refresh late would give.
     CHECK(output_rate > 40);
-    CHECK(std::abs(cluster_rate - output_rate) <= 2.0);
+    CHECK(cluster1.replaced == cluster0.replaced);
+    CHECK((cluster1.frames - cluster0.frames) - (cluster1.presented - cluster0.presented) <= 1);
+    REQUIRE(cluster1.latency_p99_ms);
+    CHECK(*cluster1.latency_p99_ms <= refresh_ms + scheduling_allowance_ms);
+    CHECK(cluster_rate > 0.75 * output_rate);
     CHECK_FALSE(rig.watcher.find_where("stalled", "zone", "cluster", events_from));
     CHECK_FALSE(rig.watcher.find_where("stalled", "guest", "cluster", events_from));
 

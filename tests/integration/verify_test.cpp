@@ -66,9 +66,11 @@ TEST_CASE("Verified zones hold their content's pixels; what covers one is report
     CHECK(empty["checked"] == 320 * 240);
 
     // Guests that draw into buffers off screen and flip, as a cluster must: a guest drawing into
-    // the buffer on screen can be caught mid-drawing, and the check then rightly fails.
+    // the buffer on screen can be caught mid-drawing, and the check then rightly fails. So the
+    // blob guest waits for each flip's fence as long as it takes: Linux gives up after 50 ms and
+    // draws into the buffer still shown, which a loaded test machine would turn into a tear.
     auto a = rig.start("a", {"--cursor", "--cheap"});
-    auto b = rig.start("b", {"--blob"});
+    auto b = rig.start("b", {"--blob", "--fence-wait-ms", "10000"});
     auto native = rig.compositor.spawn({test_client_path(), "--app-id", "tessera-verify-client",
                                         "--follow-configure", "--frames", "100000"});
     REQUIRE(rig.frames_reach("a", 30));

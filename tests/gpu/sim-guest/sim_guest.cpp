@@ -38,6 +38,7 @@ struct Args {
     uint64_t frames = 0;       // 0: until killed
     uint64_t reboot_every = 0; // reboots the guest after every N frames (0: never)
     uint64_t hang_after = 0;   // blob: after N frames, hangs with a flip's answer untaken
+    int fence_wait_ms = GuestDriver::fence_timeout_ms; // blob: how long a flip waits its fence
     bool garbage = false;
     bool cursor = false;
     bool blob = false;
@@ -54,7 +55,7 @@ struct Args {
         stderr,
         "tessera-sim-guest: {}\nusage: tessera-sim-guest --socket PATH [--fps F] "
         "[--frames N [--hold]] [--garbage] [--cursor] [--blob [--rgbx] | --staged | --cheap] "
-        "[--fixed-mode] [--reboot-every N] [--hang-after N]\n  --fps 0 "
+        "[--fixed-mode] [--reboot-every N] [--hang-after N] [--fence-wait-ms N]\n  --fps 0 "
         "flips as fast as the device "
         "answers; --garbage sends malformed commands between frames; --cursor shows a 16x16 "
         "magenta cursor with its hotspot at 100,60 of scanout 0; --blob uses blob framebuffers "
@@ -69,7 +70,9 @@ struct Args {
         "guest after every N frames as a VM reset does (rings stopped, fresh rings and driver "
         "on the same connection, new framebuffers); --hang-after N (--blob) sends frame N + 1's "
         "fenced flip and then takes nothing back, as a guest kernel that hangs with a frame in "
-        "flight (its VMM stays connected; prints \"hung\")",
+        "flight (its VMM stays connected; prints \"hung\"); --fence-wait-ms N (--blob, 1 to "
+        "60000) waits up to N ms for a flip's fence before drawing the next frame, where Linux "
+        "waits 50 ms and then draws into the buffer that may still be on screen",
         error);
     std::exit(2);
 }
@@ -109,6 +112,12 @@ Args parse(int argc, char** argv) {
             args.frames = std::strtoull(value().c_str(), nullptr, 10);
         } else if (arg == "--hang-after") {
             args.hang_after = std::strtoull(value().c_str(), nullptr, 10);
+        } else if (arg == "--fence-wait-ms") {
+            auto ms = std::strtol(value().c_str(), nullptr, 10);
+            if (ms < 1 || ms > 60000) {
+                usage("--fence-wait-ms takes 1 to 60000");
+            }
+            args.fence_wait_ms = static_cast<int>(ms);
         } else if (arg == "--reboot-every") {
             args.reboot_every = std::strtoull(value().c_str(), nullptr, 10);
         } else if (auto flag = std::ranges::find(flags, arg, &Flag::name); flag != flags.end()) {
@@ -375,7 +384,7 @@ int main(int argc, char** argv) {
                         pause(); // until a signal ends the process
                     }
                 }
-                auto flip = driver->flip_blob(s.scanout, s.fb);
+                auto flip = driver->flip_blob(s.scanout, s.fb, args.fence_wait_ms);
                 if (!flip.ok) {
                     std::println(stderr, "tessera-sim-guest: flip {} failed", n);
                     return 1;

@@ -204,7 +204,7 @@ bool GuestDriver::flip(uint32_t scanout, const Framebuffer& fb) {
     return show(scanout, fb) && ok(flush(fb.id, {0, 0, fb.width, fb.height}));
 }
 
-BlobFlip GuestDriver::flip_blob(uint32_t scanout, const Framebuffer& fb) {
+BlobFlip GuestDriver::flip_blob(uint32_t scanout, const Framebuffer& fb, int fence_wait_ms) {
     BlobFlip result;
     if (!show(scanout, fb)) {
         return result;
@@ -213,7 +213,7 @@ BlobFlip GuestDriver::flip_blob(uint32_t scanout, const Framebuffer& fb) {
     if (!head) {
         return result;
     }
-    auto answer = wait_for(*head, fence_timeout_ms);
+    auto answer = wait_for(*head, fence_wait_ms);
     result.fence_timed_out = !answer;
     result.ok = !answer || response_type(*answer) == code(proto::Response::ok_nodata);
     return result;

@@ -76,8 +76,9 @@ public:
     // Transfers the whole framebuffer, shows it on the scanout and flushes it.
     bool flip(uint32_t scanout, const Framebuffer& fb);
     // The Linux blob page flip: TRANSFER_TO_HOST_2D, SET_SCANOUT_BLOB when the framebuffer
-    // changes, RESOURCE_FLUSH with a fence, then up to fence_timeout_ms for the fence.
-    BlobFlip flip_blob(uint32_t scanout, const Framebuffer& fb);
+    // changes, RESOURCE_FLUSH with a fence, then up to fence_wait_ms for the fence.
+    BlobFlip flip_blob(uint32_t scanout, const Framebuffer& fb,
+                       int fence_wait_ms = fence_timeout_ms);
     // Shows the framebuffer and sends its fenced flush without waiting for the answer, which
     // stays in the used ring untaken (a guest kernel hanging with a frame in flight).
     bool flip_blob_and_hang(uint32_t scanout, const Framebuffer& fb);
