@@ -5,6 +5,7 @@
 #include "log_scopes.hpp"
 #include "output.hpp"
 #include "seat.hpp"
+#include "surface_hints.hpp"
 #include "server.hpp"
 #include "util/base64.hpp"
 #include "gpu-backend/base/log.hpp"
@@ -51,9 +52,12 @@ std::expected<ivi::Length, std::string> length_arg(const json& value, const char
         "'rect.{}' must be a number of pixels >= 0 or a percentage like \"50%\"", name));
 }
 
-json output_json(const Output& output) {
+json output_json(const Server& server, const Output& output) {
     wlr_box box = output.layout_box();
     const auto* wlr = output.wlr();
+    json tearing{{"allowed", server.options().allow_tearing},
+                 {"wanted", output.tearing_wanted()},
+                 {"frames", output.frames_torn()}};
     return {{"name", output.name()},
             {"enabled", output.enabled()},
             {"x", box.x},
@@ -65,10 +69,11 @@ json output_json(const Output& output) {
             {"presented", output.frames_presented()},
             {"composited", output.frames_composited()},
             {"planes_in_use", output.planes_in_use()},
-            {"planes", output.plane_budget()}};
+            {"planes", output.plane_budget()},
+            {"tearing", tearing}};
 }
 
-json content_json(const ZoneContent& content) {
+json content_json(const Server& server, const ZoneContent& content) {
     auto identity = content.identity();
     wlr_box box = content.content_box();
     json item{{"id", content.id()},  {"kind", content.describe()}, {"zone", content.zone},
@@ -80,6 +85,7 @@ json content_json(const ZoneContent& content) {
     if (identity.ivi_id) {
         item["ivi_id"] = *identity.ivi_id;
     }
+    item["content_type"] = server.surface_hints().content_type(content.surface());
     return item;
 }
 
@@ -350,7 +356,7 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
          [&]() -> Result {
              json list = json::array();
              for (const auto& output : server_.outputs()) {
-                 list.push_back(output_json(*output));
+                 list.push_back(output_json(server_, *output));
              }
              return json{{"outputs", list}};
          }},
@@ -398,7 +404,7 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
              }
              json list = json::array();
              for (auto* content : (*scene)->contents()) {
-                 list.push_back(content_json(*content));
+                 list.push_back(content_json(server_, *content));
              }
              return json{{"surfaces", list}};
          }},
@@ -537,12 +543,12 @@ void ControlCommands::handle(std::string_view text, ControlSocket::Reply reply) 
          [&]() -> Result {
              json outputs = json::array();
              for (const auto& output : server_.outputs()) {
-                 outputs.push_back(output_json(*output));
+                 outputs.push_back(output_json(server_, *output));
              }
              json surfaces = json::array();
              if (zones) {
                  for (auto* content : zones->contents()) {
-                     surfaces.push_back(content_json(*content));
+                     surfaces.push_back(content_json(server_, *content));
                  }
              }
              json paths = json::array();

@@ -5,6 +5,9 @@
 #include "plane_planner.hpp"
 #include "server.hpp"
 #include "session_lock.hpp"
+#include "gamma_control.hpp"
+#include "surface_hints.hpp"
+#include "toplevel.hpp"
 #include "zone_scene.hpp"
 
 #include <time.h>
@@ -142,7 +145,7 @@ void Output::handle_frame() {
                                    server_.session_lock()->locked());
     } else {
         uint64_t before = frames_committed_;
-        ok = wlr_scene_output_commit(scene_output_, nullptr);
+        ok = commit_composited();
         frames_rendered_ += frames_committed_ - before;
     }
     if (!ok) {
@@ -161,6 +164,56 @@ void Output::handle_frame() {
         }
         wlr_buffer_unlock(std::exchange(committed_buffer_, nullptr));
     }
+}
+
+// wlr_scene_output_commit with the frame's options added.
+bool Output::commit_composited() {
+    if (!output_->needs_frame && !gamma_pending() &&
+        !pixman_region32_not_empty(&scene_output_->pending_commit_damage)) {
+        return true;
+    }
+    wlr_output_state state;
+    wlr_output_state_init(&state);
+    bool ok = wlr_scene_output_build_state(scene_output_, &state, nullptr);
+    if (ok) {
+        add_frame_options(state);
+        ok = wlr_output_commit_state(output_, &state);
+    }
+    wlr_output_state_finish(&state);
+    return ok;
+}
+
+void Output::gamma_changed() {
+    gamma_changed_ = true;
+    wlr_output_schedule_frame(output_);
+}
+
+void Output::add_frame_options(wlr_output_state& state) {
+    if (std::exchange(gamma_changed_, false)) {
+        server_.gamma_control().apply(output_, state);
+    }
+    // Only a buffer can flip early; a DRM device says in the test whether it can.
+    if (tearing_wanted() && (state.committed & WLR_OUTPUT_STATE_BUFFER) &&
+        wlr_output_is_drm(output_)) {
+        state.tearing_page_flip = true;
+        if (wlr_output_test_state(output_, &state)) {
+            ++frames_torn_;
+        } else {
+            state.tearing_page_flip = false;
+        }
+    }
+}
+
+bool Output::tearing_wanted() const {
+    if (!server_.options().allow_tearing) {
+        return false;
+    }
+    for (const auto* toplevel : server_.stacking()) {
+        if (toplevel->xdg()->current.fullscreen && toplevel->output() == this) {
+            return server_.surface_hints().wants_tearing(toplevel->surface());
+        }
+    }
+    return false;
 }
 
 uint64_t Output::frames_composited() const {

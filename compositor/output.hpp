@@ -50,6 +50,17 @@ public:
     [[nodiscard]] const PlanePlanner* planner() const { return planner_.get(); }
     // A zone content on this output has a new frame.
     void content_frame(const ZoneContent& content);
+    // A client set or dropped this output's gamma ramp: it goes into the next frame.
+    void gamma_changed();
+    [[nodiscard]] bool gamma_pending() const { return gamma_changed_; }
+    // What a frame carries beside its pictures: a changed gamma ramp, and the tearing page flip
+    // that a fullscreen window asking for it gets where tessera allows tearing and the output
+    // can do it (tested, else left out).
+    void add_frame_options(wlr_output_state& state);
+    // Whether the window shown fullscreen on this output asks to tear, and how many frames were
+    // committed tearing.
+    [[nodiscard]] bool tearing_wanted() const;
+    [[nodiscard]] uint64_t frames_torn() const { return frames_torn_; }
 
     // Follows a change of size or position.
     void arrange();
@@ -65,6 +76,7 @@ public:
 private:
     Output(Server& server, wlr_output* output);
     void handle_frame();
+    bool commit_composited();
     void handle_commit(const wlr_output_event_commit& event);
 
     Server& server_;
@@ -74,7 +86,9 @@ private:
     wlr_box usable_area_{};
     uint64_t frames_committed_ = 0;
     uint64_t frames_presented_ = 0;
-    uint64_t frames_rendered_ = 0;          // without a planner
+    uint64_t frames_rendered_ = 0; // without a planner
+    uint64_t frames_torn_ = 0;
+    bool gamma_changed_ = false;
     std::unique_ptr<PlanePlanner> planner_; // DRM outputs
     std::vector<CaptureCallback> pending_captures_;
     // The primary buffer committed by the frame being made, locked until it has been verified.

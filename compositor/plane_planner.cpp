@@ -478,7 +478,7 @@ bool PlanePlanner::commit_frame(bool composite_all) {
                               return offered_.at(c->content->id()).buffer != c->buffer->buffer ||
                                      new_frames_.contains(c->content->id());
                           });
-    if (!render && !layers_changed) {
+    if (!render && !layers_changed && !output_.gamma_pending()) {
         return true; // nothing new for the screen; the next change asks for a frame
     }
 
@@ -517,6 +517,7 @@ bool PlanePlanner::commit_frame(bool composite_all) {
         wlr_output_state_set_layers(&state, layers.data(), layers.size());
     }
 
+    output_.add_frame_options(state);
     wlr_buffer* committed = (state.committed & WLR_OUTPUT_STATE_BUFFER) ? state.buffer : nullptr;
     bool ok = wlr_output_commit_state(output_.wlr(), &state);
     if (ok && committed) {

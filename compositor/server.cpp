@@ -2,6 +2,8 @@
 
 #include "control_commands.hpp"
 #include "control_socket.hpp"
+#include "drm_lease.hpp"
+#include "gamma_control.hpp"
 #include "guest/guests.hpp"
 #include "idle.hpp"
 #include "ivi_application.hpp"
@@ -14,7 +16,9 @@
 #include "seat.hpp"
 #include "security_context.hpp"
 #include "session_lock.hpp"
+#include "surface_hints.hpp"
 #include "toplevel.hpp"
+#include "xdg_activation.hpp"
 #include "xdg_shell.hpp"
 #include "xwayland.hpp"
 #include "zone_scene.hpp"
@@ -126,6 +130,12 @@ std::expected<void, std::string> Server::init(std::optional<ivi::Layout> layout)
     layer_shell_ = std::make_unique<LayerShell>(*this, layer_shell_version);
     output_management_ = std::make_unique<OutputManagement>(*this);
     output_power_ = std::make_unique<OutputPower>(*this);
+    gamma_control_ = std::make_unique<GammaControl>(*this);
+    surface_hints_ = std::make_unique<SurfaceHints>(display_);
+    xdg_activation_ = std::make_unique<XdgActivation>(*this);
+    if (!options_.headless()) {
+        drm_lease_ = DrmLease::create(*this);
+    }
     if (layout) {
         log::info(ivi_log, "layout {}: {} zones, {} profiles, {} rules", layout->source,
                   layout->zones.size(), layout->profiles.size(), layout->rules.size());
@@ -156,6 +166,10 @@ Server::~Server() {
     xdg_shell_.reset();
     layer_shell_.reset();
     output_management_.reset();
+    output_power_.reset();
+    gamma_control_.reset();
+    xdg_activation_.reset();
+    drm_lease_.reset();
     on_new_output_.disconnect();
     on_new_input_.disconnect();
     on_layout_change_.disconnect();
@@ -233,6 +247,13 @@ void Server::terminate() {
 }
 
 void Server::handle_new_output(wlr_output* output) {
+    if (output->non_desktop) {
+        // A VR headset or the like: not a place for windows; a VR runtime may lease it.
+        if (!drm_lease_ || !drm_lease_->offer(output)) {
+            log::info(comp_log, "output {}: non-desktop, left dark", output->name);
+        }
+        return;
+    }
     auto created = Output::create(*this, output, pending_headless_spec_);
     if (!created) {
         log::error(comp_log, "output {}: {}", output->name, created.error());

@@ -17,6 +17,8 @@ namespace tessera::compositor {
 
 class ControlCommands;
 class ControlSocket;
+class DrmLease;
+class GammaControl;
 class Guests;
 class Idle;
 class IviApplication;
@@ -28,7 +30,9 @@ class ScanoutFeedback;
 class SecurityContext;
 class Seat;
 class SessionLock;
+class SurfaceHints;
 class Toplevel;
+class XdgActivation;
 class XdgShell;
 class Xwayland;
 class ZoneScene;
@@ -81,6 +85,9 @@ public:
     [[nodiscard]] SessionLock* session_lock() const { return session_lock_.get(); }
     [[nodiscard]] Idle* idle() const { return idle_.get(); }
     [[nodiscard]] SecurityContext* security_context() const { return security_context_.get(); }
+    [[nodiscard]] GammaControl& gamma_control() const { return *gamma_control_; }
+    [[nodiscard]] const SurfaceHints& surface_hints() const { return *surface_hints_; }
+    [[nodiscard]] const XdgActivation& xdg_activation() const { return *xdg_activation_; }
     // Null with --no-xwayland.
     [[nodiscard]] Xwayland* xwayland() const { return xwayland_.get(); }
     // The layout's zones; null when running without a layout.
@@ -151,6 +158,10 @@ private:
     std::unique_ptr<LayerShell> layer_shell_;
     std::unique_ptr<OutputManagement> output_management_;
     std::unique_ptr<OutputPower> output_power_;
+    std::unique_ptr<GammaControl> gamma_control_;
+    std::unique_ptr<SurfaceHints> surface_hints_;
+    std::unique_ptr<XdgActivation> xdg_activation_;
+    std::unique_ptr<DrmLease> drm_lease_; // DRM backends only
     std::unique_ptr<SecurityContext> security_context_;
     std::unique_ptr<SessionLock> session_lock_;
     std::unique_ptr<Idle> idle_;

@@ -52,6 +52,9 @@ public:
     void request_size(int width, int height);
     void close();
 
+    // The output under the window's centre.
+    Output* output() const;
+
     // Toplevel that owns a scene node, if any (walks up to the window's tree).
     static Toplevel* from_node(wlr_scene_node* node);
 
@@ -63,8 +66,6 @@ private:
     void update_decoration_mode();
     // True when a layout zone (not a floating one) manages this window.
     [[nodiscard]] bool in_managed_zone() const;
-    // The output under the window's centre.
-    Output* output() const;
     // Moves and sizes the window to `box`, remembering where it was; nullopt goes back there.
     void occupy(std::optional<wlr_box> box);
     void set_fullscreen(bool fullscreen);

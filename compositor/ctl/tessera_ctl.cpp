@@ -259,13 +259,18 @@ void print_events(LineReader& reader, uint64_t count, bool as_json) {
 
 void print_outputs(const json& outputs) {
     for (const auto& o : outputs) {
-        std::println("{:<12} {}x{} @ {:.3f} Hz at {},{}  {}  frames {}  presented {}  "
-                     "composited {}  planes {}/{}",
-                     o.value("name", ""), o.value("width", 0), o.value("height", 0),
-                     o.value("refresh_hz", 0.0), o.value("x", 0), o.value("y", 0),
-                     o.value("enabled", false) ? "enabled" : "disabled", o.value("frames", 0),
-                     o.value("presented", 0), o.value("composited", 0), o.value("planes_in_use", 0),
-                     o.value("planes", 0));
+        auto tearing = o.value("tearing", json::object());
+        std::println(
+            "{:<12} {}x{} @ {:.3f} Hz at {},{}  {}  frames {}  presented {}  "
+            "composited {}  planes {}/{}{}",
+            o.value("name", ""), o.value("width", 0), o.value("height", 0),
+            o.value("refresh_hz", 0.0), o.value("x", 0), o.value("y", 0),
+            o.value("enabled", false) ? "enabled" : "disabled", o.value("frames", 0),
+            o.value("presented", 0), o.value("composited", 0), o.value("planes_in_use", 0),
+            o.value("planes", 0),
+            tearing.value("wanted", false)
+                ? std::format("  tearing wanted, {} frames torn", tearing.value("frames", 0))
+                : "");
     }
 }
 

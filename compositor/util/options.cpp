@@ -111,6 +111,9 @@ std::expected<Options, std::string> parse_options(std::span<const std::string_vi
         } else if (arg == "--no-xwayland") {
             ok = flag();
             options.xwayland = false;
+        } else if (arg == "--allow-tearing") {
+            ok = flag();
+            options.allow_tearing = true;
         } else if (arg == "--socket") {
             ok = value().transform([&](std::string_view v) { options.socket_name = v; });
         } else if (arg == "--headless") {
@@ -162,6 +165,9 @@ Options:
                            wayland-N.
       --no-xwayland        No X11 applications (otherwise Xwayland starts with the first
                            one, and DISPLAY is set for what tessera starts).
+      --allow-tearing      A fullscreen window that asks to tear (tearing-control: games)
+                           has its frames flipped at once instead of at vblank, on DRM
+                           outputs that can. Off: every frame waits for vblank.
       --devices-in-process Run guests' virtio devices inside tessera instead of a sandboxed
                            process per guest (to measure what that wall costs; not for
                            guests you do not trust).

@@ -35,6 +35,7 @@ struct Options {
     std::string layout_path;         // empty: no zones, a desktop
     bool devices_in_process = false; // guests' devices without their process wall
     bool xwayland = true;            // X11 applications through Xwayland, started on demand
+    bool allow_tearing = false;      // fullscreen windows that ask may tear (DRM outputs)
     KeymapOptions keymap;
 
     [[nodiscard]] bool headless() const { return !headless_outputs.empty(); }

@@ -26,6 +26,8 @@
 #include "shm-buffers.h"
 #include "xdg-shell-client-protocol.h"
 #include "alpha-modifier-v1-client-protocol.h"
+#include "content-type-v1-client-protocol.h"
+#include "tearing-control-v1-client-protocol.h"
 #include "cursor-shape-v1-client-protocol.h"
 #include "idle-inhibit-unstable-v1-client-protocol.h"
 #include "keyboard-shortcuts-inhibit-unstable-v1-client-protocol.h"
@@ -66,6 +68,8 @@ struct options {
     uint32_t ivi_id;
     bool inhibit_idle; // an idle inhibitor on the surface
     uint32_t alpha;    // UINT32_MAX: opaque; else wp_alpha_modifier_surface_v1's multiplier
+    bool tearing;      // a tearing-control hint: async presentation
+    int content_type;  // -1: none set; else a wp_content_type_v1_type
     // With --print-input:
     bool lock_pointer;      // lock the pointer on the surface, print relative motion
     uint32_t cursor_shape;  // 0: none, else a wp_cursor_shape_device_v1 shape set on enter
@@ -96,6 +100,10 @@ struct client {
     struct zwp_idle_inhibitor_v1* idle_inhibitor;
     struct wp_alpha_modifier_v1* alpha_modifier;
     struct wp_alpha_modifier_surface_v1* alpha_modifier_surface;
+    struct wp_tearing_control_manager_v1* tearing_manager;
+    struct wp_tearing_control_v1* tearing_control;
+    struct wp_content_type_manager_v1* content_type_manager;
+    struct wp_content_type_v1* content_type;
     struct zwp_pointer_constraints_v1* pointer_constraints;
     struct zwp_locked_pointer_v1* locked_pointer;
     struct zwp_relative_pointer_manager_v1* relative_pointer_manager;
@@ -173,6 +181,8 @@ static void usage(FILE* out) {
         "  --fullscreen           ask to be fullscreen before the first commit\n"
         "  --ivi-id N             be an ivi-application surface with that id, not a window\n"
         "  --inhibit-idle         keep the session from going idle while shown\n"
+        "  --tearing              hint that frames may be shown at once (tearing-control)\n"
+        "  --content-type TYPE    photo, video or game (content-type)\n"
         "  --lock-pointer         (with --print-input) lock the pointer, print relative motion\n"
         "  --cursor-shape NAME    (with --print-input) default, pointer, text or crosshair\n"
         "  --inhibit-shortcuts    (with --print-input) take the compositor's shortcuts\n"
@@ -239,6 +249,8 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         OPT_IVI_ID,
         OPT_INHIBIT_IDLE,
         OPT_ALPHA,
+        OPT_TEARING,
+        OPT_CONTENT_TYPE,
         OPT_LOCK_POINTER,
         OPT_CURSOR_SHAPE,
         OPT_INHIBIT_SHORTCUTS,
@@ -262,6 +274,8 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         {"ivi-id", required_argument, NULL, OPT_IVI_ID},
         {"inhibit-idle", no_argument, NULL, OPT_INHIBIT_IDLE},
         {"alpha", required_argument, NULL, OPT_ALPHA},
+        {"tearing", no_argument, NULL, OPT_TEARING},
+        {"content-type", required_argument, NULL, OPT_CONTENT_TYPE},
         {"lock-pointer", no_argument, NULL, OPT_LOCK_POINTER},
         {"cursor-shape", required_argument, NULL, OPT_CURSOR_SHAPE},
         {"inhibit-shortcuts", no_argument, NULL, OPT_INHIBIT_SHORTCUTS},
@@ -279,6 +293,7 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         .popup_color = 0x00ff00,
         .frames = -1,
         .alpha = UINT32_MAX,
+        .content_type = -1,
     };
 
     int c;
@@ -352,6 +367,19 @@ static void parse_options(int argc, char** argv, struct options* opt) {
             opt->alpha = (uint32_t)((uint64_t)UINT32_MAX * (uint64_t)percent / 100);
             break;
         }
+        case OPT_TEARING:
+            opt->tearing = true;
+            break;
+        case OPT_CONTENT_TYPE:
+            if (strcmp(optarg, "photo") == 0)
+                opt->content_type = WP_CONTENT_TYPE_V1_TYPE_PHOTO;
+            else if (strcmp(optarg, "video") == 0)
+                opt->content_type = WP_CONTENT_TYPE_V1_TYPE_VIDEO;
+            else if (strcmp(optarg, "game") == 0)
+                opt->content_type = WP_CONTENT_TYPE_V1_TYPE_GAME;
+            else
+                fail("--content-type: expected photo, video or game");
+            break;
         case OPT_LOCK_POINTER:
             opt->lock_pointer = true;
             break;
@@ -551,6 +579,17 @@ static void create_toplevel(void) {
             wp_alpha_modifier_v1_get_surface(client.alpha_modifier, client.surface);
         wp_alpha_modifier_surface_v1_set_multiplier(client.alpha_modifier_surface,
                                                     client.opt.alpha);
+    }
+    if (client.tearing_manager) { // double-buffered too
+        client.tearing_control = wp_tearing_control_manager_v1_get_tearing_control(
+            client.tearing_manager, client.surface);
+        wp_tearing_control_v1_set_presentation_hint(client.tearing_control,
+                                                    WP_TEARING_CONTROL_V1_PRESENTATION_HINT_ASYNC);
+    }
+    if (client.content_type_manager) {
+        client.content_type = wp_content_type_manager_v1_get_surface_content_type(
+            client.content_type_manager, client.surface);
+        wp_content_type_v1_set_content_type(client.content_type, (uint32_t)client.opt.content_type);
     }
     // The initial commit without a buffer asks for the first configure.
     wl_surface_commit(client.surface);
@@ -1059,6 +1098,14 @@ static void registry_global(void* data, struct wl_registry* registry, uint32_t n
                client.opt.inhibit_idle && !client.idle_inhibit_manager) {
         client.idle_inhibit_manager =
             wl_registry_bind(registry, name, &zwp_idle_inhibit_manager_v1_interface, 1);
+    } else if (strcmp(interface, wp_tearing_control_manager_v1_interface.name) == 0 &&
+               client.opt.tearing) {
+        client.tearing_manager =
+            wl_registry_bind(registry, name, &wp_tearing_control_manager_v1_interface, 1);
+    } else if (strcmp(interface, wp_content_type_manager_v1_interface.name) == 0 &&
+               client.opt.content_type >= 0) {
+        client.content_type_manager =
+            wl_registry_bind(registry, name, &wp_content_type_manager_v1_interface, 1);
     } else if (strcmp(interface, wp_alpha_modifier_v1_interface.name) == 0 &&
                client.opt.alpha != UINT32_MAX) {
         client.alpha_modifier =
@@ -1126,6 +1173,10 @@ static void connect_display(void) {
         fail("the compositor lacks zwp_idle_inhibit_manager_v1");
     if (client.opt.alpha != UINT32_MAX && !client.alpha_modifier)
         fail("the compositor lacks wp_alpha_modifier_v1");
+    if (client.opt.tearing && !client.tearing_manager)
+        fail("the compositor lacks wp_tearing_control_manager_v1");
+    if (client.opt.content_type >= 0 && !client.content_type_manager)
+        fail("the compositor lacks wp_content_type_manager_v1");
     if (client.opt.lock_pointer &&
         (!client.pointer_constraints || !client.relative_pointer_manager))
         fail("the compositor lacks pointer constraints or relative pointers");
@@ -1141,6 +1192,14 @@ static void connect_display(void) {
 static void disconnect_display(void) {
     destroy_popup();
     destroy_input_extensions();
+    if (client.content_type)
+        wp_content_type_v1_destroy(client.content_type);
+    if (client.content_type_manager)
+        wp_content_type_manager_v1_destroy(client.content_type_manager);
+    if (client.tearing_control)
+        wp_tearing_control_v1_destroy(client.tearing_control);
+    if (client.tearing_manager)
+        wp_tearing_control_manager_v1_destroy(client.tearing_manager);
     if (client.alpha_modifier_surface)
         wp_alpha_modifier_surface_v1_destroy(client.alpha_modifier_surface);
     if (client.alpha_modifier)

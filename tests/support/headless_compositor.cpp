@@ -52,6 +52,14 @@ std::string toplevel_list_path() {
     return TESSERA_TOPLEVEL_LIST;
 }
 
+std::string activation_client_path() {
+    return TESSERA_ACTIVATION;
+}
+
+std::string gamma_client_path() {
+    return TESSERA_GAMMA;
+}
+
 std::string sim_guest_path() {
     return TESSERA_SIM_GUEST;
 }
@@ -85,7 +93,8 @@ std::string test_data_path(const std::string& relative) {
 }
 
 HeadlessCompositor::HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs,
-                                       std::string keyboard_layout, std::string layout_path)
+                                       std::string keyboard_layout, std::string layout_path,
+                                       const std::function<void(Options&)>& adjust)
     : runtime_dir_(make_runtime_dir()) {
     setenv("XDG_RUNTIME_DIR", runtime_dir_.c_str(), 1);
     setenv("WLR_RENDERER", "pixman", 1);
@@ -110,6 +119,9 @@ HeadlessCompositor::HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs,
         }
         layout = std::move(*loaded);
         options.layout_path = layout_path;
+    }
+    if (adjust) {
+        adjust(options);
     }
     auto server = compositor::Server::create(options, std::move(layout));
     if (!server) {

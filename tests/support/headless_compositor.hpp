@@ -68,8 +68,10 @@ private:
 class HeadlessCompositor {
 public:
     // `layout_path`: a layout file to divide the outputs into zones (none: a desktop).
+    // `adjust` changes the options the server starts with (a command-line flag, say).
     explicit HeadlessCompositor(std::vector<HeadlessOutputSpec> outputs = {{320, 240, 60000}},
-                                std::string keyboard_layout = "us", std::string layout_path = {});
+                                std::string keyboard_layout = "us", std::string layout_path = {},
+                                const std::function<void(Options&)>& adjust = {});
     ~HeadlessCompositor();
     HeadlessCompositor(const HeadlessCompositor&) = delete;
     HeadlessCompositor& operator=(const HeadlessCompositor&) = delete;
@@ -122,6 +124,10 @@ std::string test_locker_path();
 std::string sandbox_path();
 // Prints the windows of ext-foreign-toplevel-list (tests/clients/tessera-toplevel-list.c).
 std::string toplevel_list_path();
+// Hands focus between its two windows with xdg-activation (tests/clients/tessera-activation.c).
+std::string activation_client_path();
+// Sets an inverting gamma ramp on the first output (tests/clients/tessera-gamma.c).
+std::string gamma_client_path();
 // Path of the simulated VM (tests/gpu/sim-guest).
 std::string sim_guest_path();
 std::string sim_input_path(); // tessera-sim-input

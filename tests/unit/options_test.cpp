@@ -82,8 +82,9 @@ TEST_CASE("command line errors name the argument", "[options]") {
 
 TEST_CASE("the help text documents every option", "[options]") {
     auto text = usage_text("tessera");
-    for (auto option : {"--help", "--version", "--startup", "--headless", "--layout", "--socket",
-                        "--debug", "--log-level", "--xkb-layout"}) {
+    for (auto option :
+         {"--help", "--version", "--startup", "--headless", "--layout", "--socket", "--debug",
+          "--log-level", "--xkb-layout", "--no-xwayland", "--allow-tearing"}) {
         INFO(option);
         CHECK(text.find(option) != std::string::npos);
     }
@@ -97,4 +98,14 @@ TEST_CASE("Xwayland is on unless --no-xwayland turns it off", "[options]") {
     REQUIRE(off);
     CHECK_FALSE(off->xwayland);
     CHECK_FALSE(parse({"--no-xwayland=yes"}));
+}
+
+TEST_CASE("Tearing is off unless --allow-tearing turns it on", "[options]") {
+    auto plain = parse({});
+    REQUIRE(plain);
+    CHECK_FALSE(plain->allow_tearing);
+    auto on = parse({"--allow-tearing"});
+    REQUIRE(on);
+    CHECK(on->allow_tearing);
+    CHECK_FALSE(parse({"--allow-tearing=yes"}));
 }

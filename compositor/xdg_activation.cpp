@@ -1,0 +1,42 @@
+#include "xdg_activation.hpp"
+
+#include "log_scopes.hpp"
+#include "seat.hpp"
+#include "server.hpp"
+#include "toplevel.hpp"
+
+#include <algorithm>
+
+namespace tessera::compositor {
+
+XdgActivation::XdgActivation(Server& server)
+    : server_(server), activation_(wlr_xdg_activation_v1_create(server.display())) {
+    on_request_activate_.connect(
+        &activation_->events.request_activate,
+        [this](wlr_xdg_activation_v1_request_activate_event* event) { request_activate(*event); });
+}
+
+void XdgActivation::request_activate(const wlr_xdg_activation_v1_request_activate_event& event) {
+    auto* xdg = wlr_xdg_toplevel_try_from_wlr_surface(event.surface);
+    const auto& mapped = server_.stacking();
+    auto it =
+        std::ranges::find_if(mapped, [&](const Toplevel* t) { return xdg && t->xdg() == xdg; });
+    Toplevel* toplevel = it == mapped.end() ? nullptr : *it;
+    if (!toplevel) {
+        log::debug(session_log, "activation of a surface that is no mapped window: ignored");
+        return;
+    }
+    const char* app_id = event.token->app_id ? event.token->app_id : "";
+    if (!event.token->seat) {
+        ++refused_;
+        log::info(session_log,
+                  "window {}: activation refused (token '{}' came from no input event)",
+                  toplevel->app_id(), app_id);
+        return;
+    }
+    ++activated_;
+    log::info(session_log, "window {}: activated", toplevel->app_id());
+    server_.seat().focus_toplevel(toplevel);
+}
+
+} // namespace tessera::compositor
