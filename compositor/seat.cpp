@@ -90,6 +90,7 @@ Seat::Seat(Server& server)
         if (auto* point = wlr_seat_touch_get_point(seat_, e->touch_id); point && point->client) {
             wlr_seat_touch_notify_cancel(seat_, point->client);
         }
+        touch_points_.erase(e->touch_id);
     });
     on_touch_frame_.connect(&cursor_->events.touch_frame, [this](void*) { touch_frame(); });
 
@@ -278,6 +279,7 @@ void Seat::rebase_pointer() {
         return;
     }
     update_pointer_focus(now_msec());
+    wlr_seat_pointer_notify_frame(seat_); // no device frame follows to close the event group
 }
 
 void Seat::notify_activity() {
@@ -485,6 +487,17 @@ void Seat::update_pointer_focus(uint32_t time_msec) {
     double sx = 0, sy = 0;
     wlr_scene_node* node = nullptr;
     auto* surface = surface_at(cursor_->x, cursor_->y, ivi::input_pointer, &sx, &sy, &node);
+    const auto& state = seat_->pointer_state;
+    if (state.button_count > 0 && state.focused_surface) {
+        // A button went down on this surface: it keeps the pointer, wherever it goes, until the
+        // last button is up (a drag, a scroll bar held).
+        if (surface != state.focused_surface) {
+            sx = cursor_->x - held_origin_x_;
+            sy = cursor_->y - held_origin_y_;
+        }
+        wlr_seat_pointer_notify_motion(seat_, time_msec, sx, sy);
+        return;
+    }
     if (guest_input_.pointer_motion(node, cursor_->x, cursor_->y)) {
         // The guest draws its own pointer where it has one.
         auto* guest = guest_input_.pointer_guest();
@@ -522,10 +535,19 @@ void Seat::handle_button(const wlr_pointer_button_event& event) {
         return;
     }
     wlr_seat_pointer_notify_button(seat_, event.time_msec, event.button, event.state);
+    const auto& state = seat_->pointer_state;
     if (event.state == WL_POINTER_BUTTON_STATE_RELEASED) {
         grab_ = Grab::none;
         grabbed_ = nullptr;
+        if (state.button_count == 0) {
+            update_pointer_focus(event.time_msec); // the surface under it now, if another
+        }
     } else {
+        if (state.button_count == 1) {
+            // Where the pressed surface's origin is, for motion off it while held.
+            held_origin_x_ = cursor_->x - state.sx;
+            held_origin_y_ = cursor_->y - state.sy;
+        }
         focus_at(cursor_->x, cursor_->y, ivi::input_pointer);
     }
 }
@@ -543,6 +565,15 @@ void Seat::touch_down(int32_t id, uint32_t time_msec, double lx, double ly) {
     focus_at(lx, ly, ivi::input_touch);
     if (surface) {
         wlr_seat_touch_notify_down(seat_, surface, time_msec, id, sx, sy);
+        auto& point = touch_points_[id];
+        point.origin_x = lx - sx;
+        point.origin_y = ly - sy;
+        // wlroots forgets the surface but keeps the point: the client would wait for a lift.
+        point.surface_gone->connect(&surface->events.destroy, [this, id](void*) {
+            wlr_seat_touch_notify_up(seat_, now_msec(), id);
+            wlr_seat_touch_notify_frame(seat_);
+            touch_points_.erase(id); // last: this listener goes with it
+        });
     }
 }
 
@@ -552,14 +583,17 @@ void Seat::touch_motion(int32_t id, uint32_t time_msec, double lx, double ly) {
         return;
     }
     auto* point = wlr_seat_touch_get_point(seat_, id);
-    if (!point || !point->surface) {
+    auto it = touch_points_.find(id);
+    if (!point || !point->surface || it == touch_points_.end()) {
         return;
     }
-    // A touch point belongs to the surface it went down on; motion elsewhere is not sent.
+    // A touch point belongs to the surface it went down on, also where it moves off it.
     double sx = 0, sy = 0;
-    if (surface_at(lx, ly, ivi::input_touch, &sx, &sy) == point->surface) {
-        wlr_seat_touch_notify_motion(seat_, time_msec, id, sx, sy);
+    if (surface_at(lx, ly, ivi::input_touch, &sx, &sy) != point->surface) {
+        sx = lx - it->second.origin_x;
+        sy = ly - it->second.origin_y;
     }
+    wlr_seat_touch_notify_motion(seat_, time_msec, id, sx, sy);
 }
 
 void Seat::touch_up(int32_t id, uint32_t time_msec) {
@@ -567,6 +601,7 @@ void Seat::touch_up(int32_t id, uint32_t time_msec) {
     if (!guest_input_.touch_up(id) && wlr_seat_touch_get_point(seat_, id)) {
         wlr_seat_touch_notify_up(seat_, time_msec, id);
     }
+    touch_points_.erase(id);
 }
 
 } // namespace tessera::compositor

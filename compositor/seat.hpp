@@ -106,6 +106,16 @@ private:
     // Pointer and touch devices, for the seat's capabilities.
     std::map<wlr_input_device*, std::unique_ptr<Listener<void>>> pointer_devices_;
     std::map<wlr_input_device*, std::unique_ptr<Listener<void>>> touch_devices_;
+    // Touch points down on a client's surface: where that surface's origin was in the layout
+    // when the point went down (motion outside the surface still goes to it), and the end of
+    // the point when the surface goes first.
+    struct TouchPoint {
+        double origin_x = 0, origin_y = 0;
+        std::unique_ptr<Listener<void>> surface_gone = std::make_unique<Listener<void>>();
+    };
+    std::map<int32_t, TouchPoint> touch_points_;
+    // Where the surface a button went down on had its origin, in the layout.
+    double held_origin_x_ = 0, held_origin_y_ = 0;
 
     wlr_cursor_shape_manager_v1* cursor_shapes_;
     wlr_keyboard_shortcuts_inhibit_manager_v1* shortcuts_inhibit_;

@@ -136,8 +136,10 @@ void Toplevel::update_decoration_mode() {
 }
 
 wlr_box Toplevel::geometry() const {
+    // The window's tree is placed at its geometry's corner: wlroots' xdg scene tree puts the
+    // surface inside it at minus the geometry's offset (its client-side shadows).
     wlr_box box = content_box();
-    return {tree_->node.x + box.x, tree_->node.y + box.y, box.width, box.height};
+    return {tree_->node.x, tree_->node.y, box.width, box.height};
 }
 
 int Toplevel::x() const {
@@ -149,8 +151,7 @@ int Toplevel::y() const {
 }
 
 void Toplevel::move_to(int x, int y) {
-    wlr_box box = content_box();
-    wlr_scene_node_set_position(&tree_->node, x - box.x, y - box.y);
+    wlr_scene_node_set_position(&tree_->node, x, y);
     if (mapped_) {
         server_.seat().rebase_pointer();
     }
@@ -197,6 +198,10 @@ void Toplevel::handle_commit() {
     use_nearest_filter_for_solid_colors(&tree_->node);
     if (auto* zones = server_.zones(); zones && mapped_) {
         zones->content_committed(this);
+    }
+    if (mapped_) {
+        // Resized, or its subsurfaces moved or restacked, under a pointer that stays still.
+        server_.seat().rebase_pointer();
     }
 }
 

@@ -343,8 +343,8 @@ void ZoneScene::assign(ZoneContent* content) {
             wlr_box zone_box{node.tree->node.x, node.tree->node.y, zone->rect.width,
                              zone->rect.height};
             wlr_scene_node_set_position(
-                &tree->node, zone_box.x + std::max(0, (zone_box.width - box.width) / 2) - box.x,
-                zone_box.y + std::max(0, (zone_box.height - box.height) / 2) - box.y);
+                &tree->node, zone_box.x + std::max(0, (zone_box.width - box.width) / 2),
+                zone_box.y + std::max(0, (zone_box.height - box.height) / 2));
         }
         return;
     }
@@ -368,7 +368,15 @@ void ZoneScene::place(ZoneContent* content) {
         wlr_scene_buffer_set_source_box(buffer, &source);
         wlr_scene_buffer_set_dest_size(buffer, p.dest.width, p.dest.height);
         wlr_scene_buffer_set_filter_mode(buffer, filter_for(node->state.fit));
-        wlr_scene_node_set_position(&buffer->node, 0, 0);
+        // The chosen part's corner at the content tree's: the trees between them may be offset
+        // (a window's surface lies at minus its geometry's offset in its xdg tree).
+        int offset_x = 0, offset_y = 0;
+        for (auto* parent = buffer->node.parent; parent && parent != tree;
+             parent = parent->node.parent) {
+            offset_x += parent->node.x;
+            offset_y += parent->node.y;
+        }
+        wlr_scene_node_set_position(&buffer->node, -offset_x, -offset_y);
         if (content->surface()) {
             place_opaque_region(buffer, *content->surface(), source, p.dest.width, p.dest.height,
                                 filter_for(node->state.fit));

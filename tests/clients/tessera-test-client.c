@@ -69,6 +69,7 @@ struct options {
     bool inhibit_idle; // an idle inhibitor on the surface
     uint32_t alpha;    // UINT32_MAX: opaque; else wp_alpha_modifier_surface_v1's multiplier
     bool tearing;      // a tearing-control hint: async presentation
+    int shadow;        // a grey border this wide around the window, outside its geometry
     int content_type;  // -1: none set; else a wp_content_type_v1_type
     // With --print-input:
     bool lock_pointer;      // lock the pointer on the surface, print relative motion
@@ -182,6 +183,8 @@ static void usage(FILE* out) {
         "  --ivi-id N             be an ivi-application surface with that id, not a window\n"
         "  --inhibit-idle         keep the session from going idle while shown\n"
         "  --tearing              hint that frames may be shown at once (tearing-control)\n"
+        "  --shadow N             draw a grey N-pixel border outside the window geometry, as\n"
+        "                         client-side shadows are (the size is the geometry's)\n"
         "  --content-type TYPE    photo, video or game (content-type)\n"
         "  --lock-pointer         (with --print-input) lock the pointer, print relative motion\n"
         "  --cursor-shape NAME    (with --print-input) default, pointer, text or crosshair\n"
@@ -250,6 +253,7 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         OPT_INHIBIT_IDLE,
         OPT_ALPHA,
         OPT_TEARING,
+        OPT_SHADOW,
         OPT_CONTENT_TYPE,
         OPT_LOCK_POINTER,
         OPT_CURSOR_SHAPE,
@@ -275,6 +279,7 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         {"inhibit-idle", no_argument, NULL, OPT_INHIBIT_IDLE},
         {"alpha", required_argument, NULL, OPT_ALPHA},
         {"tearing", no_argument, NULL, OPT_TEARING},
+        {"shadow", required_argument, NULL, OPT_SHADOW},
         {"content-type", required_argument, NULL, OPT_CONTENT_TYPE},
         {"lock-pointer", no_argument, NULL, OPT_LOCK_POINTER},
         {"cursor-shape", required_argument, NULL, OPT_CURSOR_SHAPE},
@@ -370,6 +375,12 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         case OPT_TEARING:
             opt->tearing = true;
             break;
+        case OPT_SHADOW: {
+            const char* text = optarg;
+            if (!parse_int(&text, 1, 256, &opt->shadow) || *text)
+                fail("--shadow: expected a width in [1, 256]");
+            break;
+        }
         case OPT_CONTENT_TYPE:
             if (strcmp(optarg, "photo") == 0)
                 opt->content_type = WP_CONTENT_TYPE_V1_TYPE_PHOTO;
@@ -405,9 +416,12 @@ static void parse_options(int argc, char** argv, struct options* opt) {
 
 // ---- Buffers ----
 
+enum { SHADOW_COLOR = 0x808080 };
+
 struct fill {
     enum pattern pattern;
     uint32_t color, color2;
+    int shadow; // border of SHADOW_COLOR; the pattern starts inside it
 };
 
 static void fill_pixels(uint32_t* pixels, int width, int height, const void* data) {
@@ -415,9 +429,14 @@ static void fill_pixels(uint32_t* pixels, int width, int height, const void* dat
     // XRGB8888 with the unused byte set, so the pixels read as opaque either way.
     uint32_t first = 0xff000000 | fill->color;
     uint32_t second = 0xff000000 | fill->color2;
+    const int s = fill->shadow;
     for (int y = 0; y < height; y++) {
         for (int x = 0; x < width; x++) {
-            bool odd_square = (x / CHECKER_SQUARE + y / CHECKER_SQUARE) % 2 != 0;
+            if (x < s || y < s || x >= width - s || y >= height - s) {
+                pixels[y * width + x] = 0xff000000 | SHADOW_COLOR;
+                continue;
+            }
+            bool odd_square = ((x - s) / CHECKER_SQUARE + (y - s) / CHECKER_SQUARE) % 2 != 0;
             bool use_second = fill->pattern == PATTERN_CHECKER && odd_square;
             pixels[y * width + x] = use_second ? second : first;
         }
@@ -426,8 +445,8 @@ static void fill_pixels(uint32_t* pixels, int width, int height, const void* dat
 
 // A fresh buffer per frame: the compositor may still read the previous one.
 static struct wl_buffer* create_buffer(int width, int height, enum pattern pattern, uint32_t color,
-                                       uint32_t color2) {
-    struct fill fill = {pattern, color, color2};
+                                       uint32_t color2, int shadow) {
+    struct fill fill = {pattern, color, color2, shadow};
     return shm_buffer_create(&client.buffers, client.shm, width, height, fill_pixels, &fill);
 }
 
@@ -451,11 +470,12 @@ static void draw_toplevel(void) {
     const struct options* opt = &client.opt;
     uint32_t color = client.swapped ? opt->color2 : opt->color;
     uint32_t color2 = client.swapped ? opt->color : opt->color2;
+    const int s = client.xdg_surface ? opt->shadow : 0;
     struct wl_buffer* buffer =
-        create_buffer(client.width, client.height, opt->pattern, color, color2);
-    attach_buffer(client.surface, buffer, client.width, client.height);
+        create_buffer(client.width + 2 * s, client.height + 2 * s, opt->pattern, color, color2, s);
+    attach_buffer(client.surface, buffer, client.width + 2 * s, client.height + 2 * s);
     if (client.xdg_surface)
-        xdg_surface_set_window_geometry(client.xdg_surface, 0, 0, client.width, client.height);
+        xdg_surface_set_window_geometry(client.xdg_surface, s, s, client.width, client.height);
 }
 
 static void frame_callback_done(void* data, struct wl_callback* callback, uint32_t time) {
@@ -666,8 +686,8 @@ static void popup_surface_configure(void* data, struct xdg_surface* xdg_surface,
     xdg_surface_ack_configure(xdg_surface, serial);
     if (!popup->committed_buffer) {
         popup->committed_buffer = true;
-        struct wl_buffer* buffer =
-            create_buffer(opt->popup_width, opt->popup_height, PATTERN_SOLID, opt->popup_color, 0);
+        struct wl_buffer* buffer = create_buffer(opt->popup_width, opt->popup_height, PATTERN_SOLID,
+                                                 opt->popup_color, 0, 0);
         attach_buffer(popup->surface, buffer, opt->popup_width, opt->popup_height);
         xdg_surface_set_window_geometry(xdg_surface, 0, 0, opt->popup_width, opt->popup_height);
         popup->frame = wl_surface_frame(popup->surface);

@@ -310,3 +310,40 @@ app-id = "x"
     REQUIRE(client->wait_for_line("mapped"));
     CHECK(compositor.capture().at(30, 10) == Rgba{0, 0, 0, 255});
 }
+
+TEST_CASE("a window with client-side shadows fills its zone with its geometry, shadows outside",
+          "[zones]") {
+    HeadlessCompositor compositor({{320, 240, 60000}}, "us", three_zones());
+    // The window's geometry leaves out an 8-pixel grey border, as GTK's shadows are.
+    auto client = compositor.spawn({test_client_path(), "--follow-configure", "--pattern", "solid",
+                                    "--color", "ffff00", "--shadow", "8"});
+    REQUIRE(client->wait_for_line("configure 160 120"));
+    REQUIRE(
+        compositor.run_until([&] { return zone_shows_buffer(compositor, "bottom", 176, 136); }));
+    auto shot = compositor.capture();
+    // The bottom zone is 160x120 at 160,120: the geometry covers it corner to corner.
+    for (auto [x, y] : {std::pair{160, 120}, {319, 120}, {160, 239}, {319, 239}, {240, 180}}) {
+        INFO(x << "," << y);
+        CHECK(shot.at(x, y) == yellow);
+    }
+}
+
+TEST_CASE("a free window with client-side shadows is placed by its geometry", "[window-state]") {
+    HeadlessCompositor compositor;
+    auto client = compositor.spawn({test_client_path(), "--size", "64x48", "--pattern", "solid",
+                                    "--color", "ffff00", "--shadow", "8"});
+    REQUIRE(client->wait_for_line("mapped"));
+    auto* window = compositor.server().stacking().front();
+    REQUIRE(compositor.run_until([&] { return window->geometry().width == 64; }));
+    auto box = window->geometry();
+    CHECK(box.height == 48);
+    // Centred on the 320x240 output by its geometry, not by its buffer.
+    CHECK(box.x == (320 - 64) / 2);
+    CHECK(box.y == (240 - 48) / 2);
+    auto shot = compositor.capture();
+    const Rgba shadow{0x80, 0x80, 0x80, 255};
+    CHECK(shot.at(box.x, box.y) == yellow);
+    CHECK(shot.at(box.x + 63, box.y + 47) == yellow);
+    CHECK(shot.at(box.x - 1, box.y - 1) == shadow);
+    CHECK(shot.at(box.x + 64, box.y + 48) == shadow);
+}

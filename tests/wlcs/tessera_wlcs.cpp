@@ -59,9 +59,13 @@ struct TesseraServer {
     std::map<int, wl_client*> clients; // by the client end's fd, as wlcs's wl_display has it
     wl_event_source* dispatcher = nullptr;
     // wlcs has no fake keyboard but expects the seat to have one, as a machine with a
-    // keyboard does: its keyboard-focus and selection tests look at wl_keyboard.
+    // keyboard does: its keyboard-focus and selection tests look at wl_keyboard. Its clients
+    // also take wl_pointer and wl_touch as they connect, before the test makes its fake
+    // devices: the seat has a pointer and a touchscreen from the start too, as Mir's has.
     wlr_keyboard keyboard{};
-    bool keyboard_added = false;
+    wlr_pointer pointer{};
+    wlr_touch touch{};
+    bool devices_added = false;
 };
 
 TesseraServer* self(WlcsDisplayServer* server) {
@@ -92,11 +96,10 @@ void announce(Server& server, wlr_input_device* device) {
 }
 
 // Absolute device coordinates are fractions of the whole layout.
-std::pair<double, double> normalized(Server& server, wl_fixed_t x, wl_fixed_t y) {
+std::pair<double, double> normalized(Server& server, double x, double y) {
     wlr_box box{};
     wlr_output_layout_get_box(server.output_layout(), nullptr, &box);
-    return {(wl_fixed_to_double(x) - box.x) / box.width,
-            (wl_fixed_to_double(y) - box.y) / box.height};
+    return {(x - box.x) / box.width, (y - box.y) / box.height};
 }
 
 FakePointer* pointer_of(WlcsPointer* p) {
@@ -120,7 +123,7 @@ WlcsPointer* create_pointer(WlcsDisplayServer* server) {
     p->base.version = 1;
     p->base.move_absolute = [](WlcsPointer* base, wl_fixed_t x, wl_fixed_t y) {
         auto* dev = pointer_of(base);
-        auto [nx, ny] = normalized(*dev->server, x, y);
+        auto [nx, ny] = normalized(*dev->server, wl_fixed_to_double(x), wl_fixed_to_double(y));
         wlr_pointer_motion_absolute_event event{&dev->pointer, now_msec(), nx, ny};
         wl_signal_emit_mutable(&dev->pointer.events.motion_absolute, &event);
         pointer_frame(dev);
@@ -158,16 +161,18 @@ WlcsTouch* create_touch(WlcsDisplayServer* server) {
     t->server = self(server)->server.get();
     t->id = next_id++;
     t->base.version = 1;
+    // wlcs 1.7 hands touch positions over as whole pixels, whatever touch.h's wl_fixed_t says
+    // (its pointer positions are wl_fixed_t).
     t->base.touch_down = [](WlcsTouch* base, wl_fixed_t x, wl_fixed_t y) {
         auto* dev = touch_of(base);
-        auto [nx, ny] = normalized(*dev->server, x, y);
+        auto [nx, ny] = normalized(*dev->server, static_cast<int>(x), static_cast<int>(y));
         wlr_touch_down_event event{&dev->touch, now_msec(), dev->id, nx, ny};
         wl_signal_emit_mutable(&dev->touch.events.down, &event);
         wl_signal_emit_mutable(&dev->touch.events.frame, nullptr);
     };
     t->base.touch_move = [](WlcsTouch* base, wl_fixed_t x, wl_fixed_t y) {
         auto* dev = touch_of(base);
-        auto [nx, ny] = normalized(*dev->server, x, y);
+        auto [nx, ny] = normalized(*dev->server, static_cast<int>(x), static_cast<int>(y));
         wlr_touch_motion_event event{&dev->touch, now_msec(), dev->id, nx, ny};
         wl_signal_emit_mutable(&dev->touch.events.motion, &event);
         wl_signal_emit_mutable(&dev->touch.events.frame, nullptr);
@@ -231,7 +236,11 @@ void start_on_this_thread(WlcsDisplayServer* server, wl_event_loop* wlcs_loop) {
     }
     wlr_keyboard_init(&s->keyboard, &keyboard_impl, "wlcs-keyboard");
     announce(*s->server, &s->keyboard.base);
-    s->keyboard_added = true;
+    wlr_pointer_init(&s->pointer, &pointer_impl, "wlcs-seat-pointer");
+    announce(*s->server, &s->pointer.base);
+    wlr_touch_init(&s->touch, &touch_impl, "wlcs-seat-touch");
+    announce(*s->server, &s->touch.base);
+    s->devices_added = true;
     // wlcs's calls arrive on its event loop: dispatch it from tessera's.
     s->dispatcher = wl_event_loop_add_fd(
         s->server->event_loop(), wl_event_loop_get_fd(wlcs_loop), WL_EVENT_READABLE,
@@ -283,8 +292,10 @@ WlcsDisplayServer* create_server(int, const char**) {
 
 void destroy_server(WlcsDisplayServer* server) {
     auto* s = self(server);
-    if (s->keyboard_added) {
+    if (s->devices_added) {
         wlr_keyboard_finish(&s->keyboard);
+        wlr_pointer_finish(&s->pointer);
+        wlr_touch_finish(&s->touch);
     }
     s->server.reset();
     if (!s->runtime_dir.empty()) {
