@@ -5,6 +5,7 @@
 #include "scene_filters.hpp"
 #include "seat.hpp"
 #include "server.hpp"
+#include "toplevel.hpp"
 
 #include <algorithm>
 
@@ -17,6 +18,7 @@ LayerSurface::LayerSurface(Server& server, LayerShell& shell, wlr_layer_surface_
     layer->data = scene_->tree; // popups attach here
     on_commit_.connect(&layer->surface->events.commit, [this](void*) { handle_commit(); });
     on_map_.connect(&layer->surface->events.map, [this](void*) {
+        arrange_output(); // its exclusive zone counts from now on
         if (layer_->current.keyboard_interactive !=
             ZWLR_LAYER_SURFACE_V1_KEYBOARD_INTERACTIVITY_NONE) {
             server_.seat().focus_surface(layer_->surface);
@@ -24,6 +26,7 @@ LayerSurface::LayerSurface(Server& server, LayerShell& shell, wlr_layer_surface_
         server_.seat().rebase_pointer();
     });
     on_unmap_.connect(&layer->surface->events.unmap, [this](void*) {
+        arrange_output(); // its exclusive zone is free again
         if (server_.seat().wlr()->keyboard_state.focused_surface == layer_->surface) {
             server_.focus_top_toplevel();
         }
@@ -57,12 +60,29 @@ void LayerSurface::handle_commit() {
         wlr_scene_node_reparent(&scene_->tree->node, tree_for_layer(current_layer_));
     }
     if (layer_->initial_commit || layer_->current.committed != 0) {
-        if (auto* output = server_.find_output(layer_->output)) {
-            shell_.arrange(*output);
-        }
+        arrange_output();
         if (layer_->surface->mapped) {
             server_.seat().rebase_pointer(); // moved or resized under a still pointer
         }
+    }
+    if (layer_->surface->mapped &&
+        (layer_->current.committed & WLR_LAYER_SURFACE_V1_STATE_KEYBOARD_INTERACTIVITY)) {
+        auto& seat = server_.seat();
+        bool has_keyboard = seat.wlr()->keyboard_state.focused_surface == layer_->surface;
+        if (layer_->current.keyboard_interactive ==
+            ZWLR_LAYER_SURFACE_V1_KEYBOARD_INTERACTIVITY_EXCLUSIVE) {
+            seat.focus_surface(layer_->surface);
+        } else if (layer_->current.keyboard_interactive ==
+                       ZWLR_LAYER_SURFACE_V1_KEYBOARD_INTERACTIVITY_NONE &&
+                   has_keyboard) {
+            server_.focus_top_toplevel();
+        }
+    }
+}
+
+void LayerSurface::arrange_output() {
+    if (auto* output = server_.find_output(layer_->output)) {
+        shell_.arrange(*output);
     }
 }
 
@@ -102,21 +122,48 @@ void LayerShell::close_on(wlr_output* output) {
     }
 }
 
-void LayerShell::arrange(Output& output) {
-    const wlr_box full = output.layout_box();
-    wlr_box usable = full;
-    // Exclusive zones of upper layers are claimed first.
-    for (auto layer : {ZWLR_LAYER_SHELL_V1_LAYER_OVERLAY, ZWLR_LAYER_SHELL_V1_LAYER_TOP,
-                       ZWLR_LAYER_SHELL_V1_LAYER_BOTTOM, ZWLR_LAYER_SHELL_V1_LAYER_BACKGROUND}) {
+wlr_surface* LayerShell::exclusive_keyboard_surface() const {
+    for (auto layer : {ZWLR_LAYER_SHELL_V1_LAYER_OVERLAY, ZWLR_LAYER_SHELL_V1_LAYER_TOP}) {
         for (const auto& surface : surfaces_) {
-            auto* wlr = surface->wlr();
-            bool configurable = wlr->initialized || wlr->initial_commit;
-            if (wlr->output == output.wlr() && configurable && wlr->current.layer == layer) {
-                wlr_scene_layer_surface_v1_configure(surface->scene(), &full, &usable);
+            const auto* wlr = surface->wlr();
+            if (wlr->surface->mapped && wlr->current.layer == layer &&
+                wlr->current.keyboard_interactive ==
+                    ZWLR_LAYER_SURFACE_V1_KEYBOARD_INTERACTIVITY_EXCLUSIVE) {
+                return wlr->surface;
             }
         }
     }
+    return nullptr;
+}
+
+void LayerShell::arrange(Output& output) {
+    const wlr_box full = output.layout_box();
+    wlr_box usable = full;
+    // Surfaces that claim an exclusive zone first, upper layers before lower ones; then every
+    // other surface in what is left, whenever it came (a panel that maps later still pushes
+    // the others aside).
+    for (bool claiming : {true, false}) {
+        for (auto layer :
+             {ZWLR_LAYER_SHELL_V1_LAYER_OVERLAY, ZWLR_LAYER_SHELL_V1_LAYER_TOP,
+              ZWLR_LAYER_SHELL_V1_LAYER_BOTTOM, ZWLR_LAYER_SHELL_V1_LAYER_BACKGROUND}) {
+            for (const auto& surface : surfaces_) {
+                auto* wlr = surface->wlr();
+                bool configurable = wlr->initialized || wlr->initial_commit;
+                if (wlr->output == output.wlr() && configurable && wlr->current.layer == layer &&
+                    (wlr->current.exclusive_zone > 0) == claiming) {
+                    wlr_scene_layer_surface_v1_configure(surface->scene(), &full, &usable);
+                }
+            }
+        }
+    }
+    const wlr_box before = output.usable_area();
+    bool changed = !wlr_box_equal(&usable, &before);
     output.set_usable_area(usable);
+    if (changed) {
+        for (auto* toplevel : server_.stacking()) {
+            toplevel->follow_usable_area(output);
+        }
+    }
 }
 
 } // namespace tessera::compositor

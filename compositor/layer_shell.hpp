@@ -25,6 +25,7 @@ public:
 private:
     wlr_scene_tree* tree_for_layer(zwlr_layer_shell_v1_layer layer) const;
     void handle_commit();
+    void arrange_output();
 
     Server& server_;
     LayerShell& shell_;
@@ -49,6 +50,9 @@ public:
     // Closes the surfaces on an output that is going away.
     void close_on(wlr_output* output);
     void remove(LayerSurface* surface);
+    // A mapped top or overlay surface that asked for the keyboard exclusively (a launcher, a
+    // locker of old): nothing else may take it meanwhile. Null when there is none.
+    [[nodiscard]] wlr_surface* exclusive_keyboard_surface() const;
 
 private:
     Server& server_;

@@ -17,7 +17,7 @@ PointerConstraints::PointerConstraints(wlr_seat* seat, wl_display* display)
                 }
                 self->destroyed_.erase(constraint);
             });
-            if (constraint->surface == seat_->pointer_state.focused_surface) {
+            if (constraint->surface == target()) {
                 activate(constraint);
             }
         });
@@ -27,7 +27,17 @@ PointerConstraints::~PointerConstraints() {
     destroyed_.clear();
 }
 
-void PointerConstraints::focus_changed(wlr_surface* surface) {
+wlr_surface* PointerConstraints::target() const {
+    auto* pointer = seat_->pointer_state.focused_surface;
+    auto* keyboard = seat_->keyboard_state.focused_surface;
+    bool same_window =
+        pointer && keyboard &&
+        wlr_surface_get_root_surface(pointer) == wlr_surface_get_root_surface(keyboard);
+    return same_window ? pointer : nullptr;
+}
+
+void PointerConstraints::refresh() {
+    auto* surface = target();
     if (active_ && active_->surface == surface) {
         return;
     }

@@ -12,7 +12,8 @@ namespace tessera::compositor {
 // pointer-constraints-unstable-v1 and relative-pointer-unstable-v1, what games and remote
 // desktops need: relative motion goes to the focused client as such, and a constraint of the
 // surface under the pointer holds the cursor in place (lock) or inside a region (confine)
-// while that surface has the pointer.
+// while that surface has the pointer and its window the keyboard, as in weston and sway: a
+// game loses its lock when another window is focused and gets it back with the focus.
 class PointerConstraints {
 public:
     explicit PointerConstraints(wlr_seat* seat, wl_display* display);
@@ -20,8 +21,9 @@ public:
     PointerConstraints(const PointerConstraints&) = delete;
     PointerConstraints& operator=(const PointerConstraints&) = delete;
 
-    // The pointer focus is now `surface` (null: none): its constraint, if any, becomes active.
-    void focus_changed(wlr_surface* surface);
+    // The pointer or keyboard focus changed: the constraint of the pointer's surface becomes
+    // active when its window has the keyboard, any other one inactive.
+    void refresh();
     // Relative motion of a pointer device (accelerated and raw). Sends it to the focused
     // client and returns how far the cursor may move of (dx, dy), given the active constraint.
     std::pair<double, double> motion(uint64_t time_usec, double dx, double dy, double raw_dx,
@@ -30,6 +32,8 @@ public:
     [[nodiscard]] wlr_pointer_constraint_v1* active() const { return active_; }
 
 private:
+    // The surface whose constraint may be active: the pointer's, if its window has the keyboard.
+    [[nodiscard]] wlr_surface* target() const;
     void activate(wlr_pointer_constraint_v1* constraint);
     void deactivate();
 

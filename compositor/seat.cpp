@@ -3,6 +3,7 @@
 #include "guest/guest.hpp"
 #include "idle.hpp"
 #include "keyboard.hpp"
+#include "layer_shell.hpp"
 #include "log_scopes.hpp"
 #include "output.hpp"
 #include "plane_planner.hpp"
@@ -319,6 +320,10 @@ void Seat::focus_surface(wlr_surface* surface) {
     if (surface && session_locked() && !server_.session_lock()->is_lock_surface(surface)) {
         return; // while locked the keyboard belongs to the locker
     }
+    if (auto* exclusive = server_.layer_shell().exclusive_keyboard_surface();
+        surface && exclusive && surface != exclusive && !session_locked()) {
+        return; // a layer surface holds the keyboard exclusively
+    }
     if (surface) {
         guest_input_.leave_keyboard(); // a window or surface takes the keyboard from a guest
     }
@@ -334,6 +339,7 @@ void Seat::focus_surface(wlr_surface* surface) {
         wlr_seat_keyboard_notify_enter(seat_, surface, nullptr, 0, nullptr);
     }
     update_shortcuts_inhibitors();
+    constraints_.refresh();
 }
 
 void Seat::focus_toplevel(Toplevel* toplevel) {
@@ -508,18 +514,18 @@ void Seat::update_pointer_focus(uint32_t time_msec) {
             set_cursor_image("default");
         }
         wlr_seat_pointer_clear_focus(seat_);
-        constraints_.focus_changed(nullptr);
+        constraints_.refresh();
         return;
     }
     if (!surface) {
         set_cursor_image("default");
         wlr_seat_pointer_clear_focus(seat_);
-        constraints_.focus_changed(nullptr);
+        constraints_.refresh();
         return;
     }
     wlr_seat_pointer_notify_enter(seat_, surface, sx, sy);
     wlr_seat_pointer_notify_motion(seat_, time_msec, sx, sy);
-    constraints_.focus_changed(surface);
+    constraints_.refresh();
 }
 
 void Seat::handle_button(const wlr_pointer_button_event& event) {

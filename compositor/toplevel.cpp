@@ -21,6 +21,10 @@ Toplevel::Toplevel(Server& server, XdgShell& shell, wlr_xdg_toplevel* xdg)
     // Popups of this window attach to its tree.
     xdg->base->data = tree_;
     wlr_scene_node_set_enabled(&tree_->node, false);
+    // What clients may offer in their own title bars: tessera has no window menu and no
+    // minimized state (wlroots would advertise both).
+    wlr_xdg_toplevel_set_wm_capabilities(xdg, WLR_XDG_TOPLEVEL_WM_CAPABILITIES_MAXIMIZE |
+                                                  WLR_XDG_TOPLEVEL_WM_CAPABILITIES_FULLSCREEN);
 
     auto* surface = xdg->base->surface;
     on_map_.connect(&surface->events.map, [this](void*) { handle_map(); });
@@ -278,6 +282,13 @@ void Toplevel::set_fullscreen(bool fullscreen) {
     wlr_scene_node_reparent(&tree_->node, on ? server_.layers().top : server_.layers().toplevels);
     occupy(on ? std::optional(on->layout_box()) : std::nullopt);
     wlr_xdg_toplevel_set_fullscreen(xdg_, on != nullptr);
+}
+
+void Toplevel::follow_usable_area(const Output& output) {
+    if (xdg_->base->initialized && xdg_->scheduled.maximized && !xdg_->scheduled.fullscreen &&
+        this->output() == &output) {
+        occupy(output.usable_area());
+    }
 }
 
 void Toplevel::set_maximized(bool maximized) {

@@ -54,6 +54,9 @@ public:
 
     // The output under the window's centre.
     Output* output() const;
+    // The usable area of `output` changed (a panel came or went): a maximized window there
+    // takes the new one.
+    void follow_usable_area(const Output& output);
 
     // Toplevel that owns a scene node, if any (walks up to the window's tree).
     static Toplevel* from_node(wlr_scene_node* node);

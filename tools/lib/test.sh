@@ -66,9 +66,7 @@ build_and_test() {
 
 	step "$label: running the tests"
 	rm -f "$dir/meson-logs/testlog.json"
-	# wlcs (suite wlcs) is run on its own with 'meson test --suite wlcs': some of its pointer
-	# tests still pass or fail by event order.
-	local extra=(--no-suite wlcs)
+	local extra=()
 	[[ $label == sanitized ]] && extra+=(--no-suite lint --timeout-multiplier 3)
 	meson test -C "$dir" --print-errorlogs "${extra[@]}" "${meson_test_args[@]}"
 	# run_fuzzer.py's last line per target: runs, exec/s, new inputs.
