@@ -51,6 +51,9 @@ Keyboard::Keyboard(Seat& seat, wlr_keyboard* keyboard, bool own_keymap)
         wlr_keyboard_set_repeat_info(keyboard, 25, 600);
     }
     on_modifiers_.connect(&keyboard->events.modifiers, [this](void*) {
+        if (seat_.text_input().grab_modifiers(keyboard_)) {
+            return; // the input method composes with them
+        }
         wlr_seat_set_keyboard(seat_.wlr(), keyboard_);
         wlr_seat_keyboard_notify_modifiers(seat_.wlr(), &keyboard_->modifiers);
     });
@@ -93,6 +96,9 @@ void Keyboard::handle_key(const wlr_keyboard_key_event& event) {
     wlr_seat_set_keyboard(seat_.wlr(), keyboard_);
     if (seat_.guest_input().key(event.keycode, event.state == WL_KEYBOARD_KEY_STATE_PRESSED)) {
         return; // a guest has the keyboard
+    }
+    if (seat_.text_input().grab_key(keyboard_, event.time_msec, event.keycode, event.state)) {
+        return; // the input method composes text from it
     }
     wlr_seat_keyboard_notify_key(seat_.wlr(), event.time_msec, event.keycode, event.state);
 }

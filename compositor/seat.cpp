@@ -35,7 +35,7 @@ Seat::Seat(Server& server)
       virtual_pointers_(wlr_virtual_pointer_manager_v1_create(server.display())),
       cursor_shapes_(wlr_cursor_shape_manager_v1_create(server.display(), 1)),
       shortcuts_inhibit_(wlr_keyboard_shortcuts_inhibit_v1_create(server.display())),
-      constraints_(seat_, server.display()), guest_input_(server) {
+      constraints_(seat_, server.display()), text_input_(server, seat_), guest_input_(server) {
     wlr_cursor_attach_output_layout(cursor_, server.output_layout());
 
     on_motion_.connect(&cursor_->events.motion, [this](wlr_pointer_motion_event* event) {
@@ -340,6 +340,7 @@ void Seat::focus_surface(wlr_surface* surface) {
     }
     update_shortcuts_inhibitors();
     constraints_.refresh();
+    text_input_.focus_changed(surface);
 }
 
 void Seat::focus_toplevel(Toplevel* toplevel) {

@@ -4,6 +4,7 @@
 #include "ivi/layout.hpp"
 #include "listener.hpp"
 #include "pointer_constraints.hpp"
+#include "text_input.hpp"
 #include "wlr.hpp"
 
 #include <map>
@@ -36,6 +37,7 @@ public:
     [[nodiscard]] Toplevel* focused_toplevel() const { return focused_; }
     [[nodiscard]] GuestInputRouter& guest_input() { return guest_input_; }
     [[nodiscard]] PointerConstraints& pointer_constraints() { return constraints_; }
+    [[nodiscard]] TextInputRelay& text_input() { return text_input_; }
     // The cursor image: an xcursor name ("default", or a shape a client asked for by name),
     // "client" for a client's own surface, "" when hidden.
     [[nodiscard]] const std::string& cursor_image() const { return cursor_image_; }
@@ -121,6 +123,7 @@ private:
     wlr_keyboard_shortcuts_inhibit_manager_v1* shortcuts_inhibit_;
     std::string cursor_image_;
     PointerConstraints constraints_;
+    TextInputRelay text_input_;
     GuestInputRouter guest_input_;
     Toplevel* focused_ = nullptr;
     XwaylandWindow* focused_x11_ = nullptr;

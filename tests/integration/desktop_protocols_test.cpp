@@ -11,7 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <linux/input-event-codes.h>
 #include <sys/wait.h>
+
+#include <csignal>
 
 #include <algorithm>
 
@@ -154,4 +157,36 @@ TEST_CASE("What a window says it shows is listed with it", "[desktop-protocols]"
         CHECK(surface["content_type"] ==
               (surface.value("app_id", "") == "tessera-left" ? "video" : "none"));
     }
+}
+
+TEST_CASE("An input method composes text into the focused field and takes the keys it grabs",
+          "[desktop-protocols]") {
+    HeadlessCompositor compositor;
+    TestKeyboard keyboard(compositor);
+    auto app = compositor.spawn({ime_client_path(), "--app"});
+    REQUIRE(app->wait_for_line("text-enter")); // mapped, focused: its field is enabled
+    auto method = compositor.spawn({ime_client_path(), "--method"});
+    REQUIRE(method->wait_for_line("activate"));
+    CHECK(app->wait_for_line("text hello"));
+
+    // The input method grabs the keyboard: keys go to it, not to the window.
+    keyboard.key(KEY_A, true);
+    keyboard.key(KEY_A, false);
+    CHECK(method->wait_for_line("grabbed-key 30 1"));
+    CHECK(method->wait_for_line("grabbed-key 30 0"));
+    CHECK_FALSE(printed(*app, "key 30 1"));
+
+    // One input method at a time.
+    auto second = compositor.spawn({ime_client_path(), "--method"});
+    CHECK(second->wait_for_line("unavailable"));
+    auto status = second->wait_exit();
+    REQUIRE(status);
+    CHECK(WEXITSTATUS(*status) == 3);
+
+    // Gone, it leaves the keyboard to the window.
+    method->kill(SIGTERM);
+    REQUIRE(method->wait_exit());
+    REQUIRE(compositor.run_until([&] { return compositor.client_count() == 1; }));
+    keyboard.key(KEY_B, true);
+    CHECK(app->wait_for_line("key 48 1"));
 }

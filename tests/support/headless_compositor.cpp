@@ -60,6 +60,10 @@ std::string gamma_client_path() {
     return TESSERA_GAMMA;
 }
 
+std::string ime_client_path() {
+    return TESSERA_IME;
+}
+
 std::string sim_guest_path() {
     return TESSERA_SIM_GUEST;
 }

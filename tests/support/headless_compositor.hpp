@@ -128,6 +128,8 @@ std::string toplevel_list_path();
 std::string activation_client_path();
 // Sets an inverting gamma ramp on the first output (tests/clients/tessera-gamma.c).
 std::string gamma_client_path();
+// A text field (--app) or an input method (--method) (tests/clients/tessera-ime.c).
+std::string ime_client_path();
 // Path of the simulated VM (tests/gpu/sim-guest).
 std::string sim_guest_path();
 std::string sim_input_path(); // tessera-sim-input
