@@ -35,7 +35,8 @@ Seat::Seat(Server& server)
       virtual_pointers_(wlr_virtual_pointer_manager_v1_create(server.display())),
       cursor_shapes_(wlr_cursor_shape_manager_v1_create(server.display(), 1)),
       shortcuts_inhibit_(wlr_keyboard_shortcuts_inhibit_v1_create(server.display())),
-      constraints_(seat_, server.display()), text_input_(server, seat_), guest_input_(server) {
+      constraints_(seat_, server.display()), text_input_(server, seat_),
+      tablets_(*this, server.display()), guest_input_(server) {
     wlr_cursor_attach_output_layout(cursor_, server.output_layout());
 
     on_motion_.connect(&cursor_->events.motion, [this](wlr_pointer_motion_event* event) {
@@ -173,6 +174,9 @@ void Seat::add_device(wlr_input_device* device) {
         });
         break;
     }
+    case WLR_INPUT_DEVICE_TABLET:
+        tablets_.add(device);
+        break;
     default:
         break;
     }
@@ -189,7 +193,7 @@ void Seat::update_capabilities() {
     if (!keyboards_.empty()) {
         caps |= WL_SEAT_CAPABILITY_KEYBOARD;
     }
-    if (!pointer_devices_.empty()) {
+    if (!pointer_devices_.empty() || !tablets_.empty()) { // a pen drives the pointer too
         caps |= WL_SEAT_CAPABILITY_POINTER;
     }
     if (!touch_devices_.empty()) {
@@ -479,6 +483,20 @@ void Seat::process_grab() {
     }
     grabbed_->move_to(box.x, box.y);
     grabbed_->request_size(box.width, box.height);
+}
+
+void Seat::pointer_moved(uint32_t time_msec) {
+    handle_motion(time_msec);
+    wlr_seat_pointer_notify_frame(seat_);
+}
+
+void Seat::pointer_button(uint32_t time_msec, uint32_t button, bool pressed) {
+    wlr_pointer_button_event event{};
+    event.time_msec = time_msec;
+    event.button = button;
+    event.state = pressed ? WL_POINTER_BUTTON_STATE_PRESSED : WL_POINTER_BUTTON_STATE_RELEASED;
+    handle_button(event);
+    wlr_seat_pointer_notify_frame(seat_);
 }
 
 void Seat::handle_motion(uint32_t time_msec) {

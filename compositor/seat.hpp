@@ -4,6 +4,7 @@
 #include "ivi/layout.hpp"
 #include "listener.hpp"
 #include "pointer_constraints.hpp"
+#include "tablet.hpp"
 #include "text_input.hpp"
 #include "wlr.hpp"
 
@@ -76,6 +77,17 @@ public:
     void begin_move(Toplevel* toplevel);
     void begin_resize(Toplevel* toplevel, uint32_t edges);
 
+    // For a pen that drives the pointer (Tablets): the surface under a layout point that takes
+    // pointer input; the cursor moved; a button went down or up; focus as a click there does.
+    wlr_surface* surface_under(double lx, double ly, double* sx, double* sy) const {
+        return surface_at(lx, ly, ivi::input_pointer, sx, sy);
+    }
+    void pointer_moved(uint32_t time_msec);
+    void pointer_button(uint32_t time_msec, uint32_t button, bool pressed);
+    void focus_under(double lx, double ly) { focus_at(lx, ly, ivi::input_pointer); }
+    // An input device went away.
+    void input_devices_changed() { update_capabilities(); }
+
 private:
     enum class Grab { none, move, resize };
 
@@ -124,6 +136,7 @@ private:
     std::string cursor_image_;
     PointerConstraints constraints_;
     TextInputRelay text_input_;
+    Tablets tablets_;
     GuestInputRouter guest_input_;
     Toplevel* focused_ = nullptr;
     XwaylandWindow* focused_x11_ = nullptr;

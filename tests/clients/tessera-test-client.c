@@ -33,6 +33,7 @@
 #include "keyboard-shortcuts-inhibit-unstable-v1-client-protocol.h"
 #include "pointer-constraints-unstable-v1-client-protocol.h"
 #include "relative-pointer-unstable-v1-client-protocol.h"
+#include "tablet-unstable-v2-client-protocol.h"
 #include "ivi-application-client-protocol.h"
 
 // Listener callbacks must take every argument of their event, used or not.
@@ -75,6 +76,7 @@ struct options {
     bool lock_pointer;      // lock the pointer on the surface, print relative motion
     uint32_t cursor_shape;  // 0: none, else a wp_cursor_shape_device_v1 shape set on enter
     bool inhibit_shortcuts; // ask for the compositor's keyboard shortcuts
+    bool print_tablet;      // speak tablet-v2 and print pen events
 };
 
 struct popup {
@@ -113,6 +115,8 @@ struct client {
     struct wp_cursor_shape_device_v1* cursor_shape_device;
     struct zwp_keyboard_shortcuts_inhibit_manager_v1* shortcuts_inhibit_manager;
     struct zwp_keyboard_shortcuts_inhibitor_v1* shortcuts_inhibitor;
+    struct zwp_tablet_manager_v2* tablet_manager;
+    struct zwp_tablet_seat_v2* tablet_seat;
 
     struct wl_seat* seat;
     uint32_t seat_version;
@@ -189,6 +193,9 @@ static void usage(FILE* out) {
         "  --lock-pointer         (with --print-input) lock the pointer, print relative motion\n"
         "  --cursor-shape NAME    (with --print-input) default, pointer, text or crosshair\n"
         "  --inhibit-shortcuts    (with --print-input) take the compositor's shortcuts\n"
+        "  --print-tablet         (implies --print-input) take pens as tablet tools and print\n"
+        "                         tablet-in X Y | tablet-motion X Y | tablet-down | tablet-up |\n"
+        "                         tablet-pressure P (0..65535) | tablet-out\n"
         "  --help\n"
         "\n"
         "stdout lines: configure W H | activated | mapped | frames N | closed |\n"
@@ -258,6 +265,7 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         OPT_LOCK_POINTER,
         OPT_CURSOR_SHAPE,
         OPT_INHIBIT_SHORTCUTS,
+        OPT_PRINT_TABLET,
     };
     static const struct option long_options[] = {
         {"size", required_argument, NULL, OPT_SIZE},
@@ -284,6 +292,7 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         {"lock-pointer", no_argument, NULL, OPT_LOCK_POINTER},
         {"cursor-shape", required_argument, NULL, OPT_CURSOR_SHAPE},
         {"inhibit-shortcuts", no_argument, NULL, OPT_INHIBIT_SHORTCUTS},
+        {"print-tablet", no_argument, NULL, OPT_PRINT_TABLET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -350,6 +359,10 @@ static void parse_options(int argc, char** argv, struct options* opt) {
         }
         case OPT_PRINT_INPUT:
             opt->print_input = true;
+            break;
+        case OPT_PRINT_TABLET:
+            opt->print_input = true;
+            opt->print_tablet = true;
             break;
         case OPT_MAXIMIZE:
             opt->maximize = true;
@@ -998,6 +1011,85 @@ static void seat_capabilities(void* data, struct wl_seat* seat, uint32_t capabil
 
 static void seat_name(void* data, struct wl_seat* seat, const char* name) {}
 
+// ---- Tablet tools (--print-tablet) ----
+
+static void tool_type(void* data, struct zwp_tablet_tool_v2* tool, uint32_t type) {}
+static void tool_serial(void* data, struct zwp_tablet_tool_v2* tool, uint32_t hi, uint32_t lo) {}
+static void tool_wacom(void* data, struct zwp_tablet_tool_v2* tool, uint32_t hi, uint32_t lo) {}
+static void tool_capability(void* data, struct zwp_tablet_tool_v2* tool, uint32_t capability) {}
+static void tool_done(void* data, struct zwp_tablet_tool_v2* tool) {}
+static void tool_removed(void* data, struct zwp_tablet_tool_v2* tool) {
+    zwp_tablet_tool_v2_destroy(tool);
+}
+static bool tool_entering;
+static void tool_proximity_in(void* data, struct zwp_tablet_tool_v2* tool, uint32_t serial,
+                              struct zwp_tablet_v2* tablet, struct wl_surface* surface) {
+    tool_entering = true; // its position comes in the motion of the same frame
+}
+static void tool_proximity_out(void* data, struct zwp_tablet_tool_v2* tool) {
+    printf("tablet-out\n");
+}
+static void tool_down(void* data, struct zwp_tablet_tool_v2* tool, uint32_t serial) {
+    printf("tablet-down\n");
+}
+static void tool_up(void* data, struct zwp_tablet_tool_v2* tool) {
+    printf("tablet-up\n");
+}
+static void tool_motion(void* data, struct zwp_tablet_tool_v2* tool, wl_fixed_t x, wl_fixed_t y) {
+    printf("%s %d %d\n", tool_entering ? "tablet-in" : "tablet-motion", wl_fixed_to_int(x),
+           wl_fixed_to_int(y));
+    tool_entering = false;
+}
+static void tool_pressure(void* data, struct zwp_tablet_tool_v2* tool, uint32_t pressure) {
+    printf("tablet-pressure %u\n", pressure);
+}
+static void tool_distance(void* data, struct zwp_tablet_tool_v2* tool, uint32_t distance) {}
+static void tool_tilt(void* data, struct zwp_tablet_tool_v2* tool, wl_fixed_t x, wl_fixed_t y) {}
+static void tool_rotation(void* data, struct zwp_tablet_tool_v2* tool, wl_fixed_t degrees) {}
+static void tool_slider(void* data, struct zwp_tablet_tool_v2* tool, int32_t position) {}
+static void tool_wheel(void* data, struct zwp_tablet_tool_v2* tool, wl_fixed_t degrees,
+                       int32_t clicks) {}
+static void tool_button(void* data, struct zwp_tablet_tool_v2* tool, uint32_t serial,
+                        uint32_t button, uint32_t state) {}
+static void tool_frame(void* data, struct zwp_tablet_tool_v2* tool, uint32_t time) {}
+
+static const struct zwp_tablet_tool_v2_listener tool_listener = {
+    .type = tool_type,
+    .hardware_serial = tool_serial,
+    .hardware_id_wacom = tool_wacom,
+    .capability = tool_capability,
+    .done = tool_done,
+    .removed = tool_removed,
+    .proximity_in = tool_proximity_in,
+    .proximity_out = tool_proximity_out,
+    .down = tool_down,
+    .up = tool_up,
+    .motion = tool_motion,
+    .pressure = tool_pressure,
+    .distance = tool_distance,
+    .tilt = tool_tilt,
+    .rotation = tool_rotation,
+    .slider = tool_slider,
+    .wheel = tool_wheel,
+    .button = tool_button,
+    .frame = tool_frame,
+};
+
+static void tablet_added(void* data, struct zwp_tablet_seat_v2* seat,
+                         struct zwp_tablet_v2* tablet) {}
+static void tablet_tool_added(void* data, struct zwp_tablet_seat_v2* seat,
+                              struct zwp_tablet_tool_v2* tool) {
+    zwp_tablet_tool_v2_add_listener(tool, &tool_listener, NULL);
+}
+static void tablet_pad_added(void* data, struct zwp_tablet_seat_v2* seat,
+                             struct zwp_tablet_pad_v2* pad) {}
+
+static const struct zwp_tablet_seat_v2_listener tablet_seat_listener = {
+    .tablet_added = tablet_added,
+    .tool_added = tablet_tool_added,
+    .pad_added = tablet_pad_added,
+};
+
 static const struct wl_seat_listener seat_listener = {
     .capabilities = seat_capabilities,
     .name = seat_name,
@@ -1146,6 +1238,10 @@ static void registry_global(void* data, struct wl_registry* registry, uint32_t n
                client.opt.inhibit_shortcuts) {
         client.shortcuts_inhibit_manager = wl_registry_bind(
             registry, name, &zwp_keyboard_shortcuts_inhibit_manager_v1_interface, 1);
+    } else if (strcmp(interface, zwp_tablet_manager_v2_interface.name) == 0 &&
+               client.opt.print_tablet) {
+        client.tablet_manager =
+            wl_registry_bind(registry, name, &zwp_tablet_manager_v2_interface, 1);
     } else if (strcmp(interface, wl_seat_interface.name) == 0 && client.opt.print_input &&
                !client.seat) {
         client.seat_version = min_version(version, SEAT_VERSION);
@@ -1193,6 +1289,13 @@ static void connect_display(void) {
         fail("the compositor lacks zwp_idle_inhibit_manager_v1");
     if (client.opt.alpha != UINT32_MAX && !client.alpha_modifier)
         fail("the compositor lacks wp_alpha_modifier_v1");
+    if (client.opt.print_tablet && (!client.tablet_manager || !client.seat))
+        fail("the compositor lacks zwp_tablet_manager_v2 or wl_seat");
+    if (client.opt.print_tablet) {
+        client.tablet_seat =
+            zwp_tablet_manager_v2_get_tablet_seat(client.tablet_manager, client.seat);
+        zwp_tablet_seat_v2_add_listener(client.tablet_seat, &tablet_seat_listener, NULL);
+    }
     if (client.opt.tearing && !client.tearing_manager)
         fail("the compositor lacks wp_tearing_control_manager_v1");
     if (client.opt.content_type >= 0 && !client.content_type_manager)
@@ -1212,6 +1315,10 @@ static void connect_display(void) {
 static void disconnect_display(void) {
     destroy_popup();
     destroy_input_extensions();
+    if (client.tablet_seat)
+        zwp_tablet_seat_v2_destroy(client.tablet_seat);
+    if (client.tablet_manager)
+        zwp_tablet_manager_v2_destroy(client.tablet_manager);
     if (client.content_type)
         wp_content_type_v1_destroy(client.content_type);
     if (client.content_type_manager)

@@ -190,3 +190,35 @@ TEST_CASE("An input method composes text into the focused field and takes the ke
     keyboard.key(KEY_B, true);
     CHECK(app->wait_for_line("key 48 1"));
 }
+
+TEST_CASE("A pen reaches a tablet-v2 client as a tablet tool", "[desktop-protocols]") {
+    HeadlessCompositor compositor; // 320x240: a 64x48 window opens in its middle, at 128,96
+    TestTablet tablet(compositor);
+    auto client = compositor.spawn({test_client_path(), "--print-tablet"});
+    REQUIRE(client->wait_for_line("mapped"));
+    tablet.proximity(138, 106, true);
+    CHECK(client->wait_for_line("tablet-in 10 10"));
+    tablet.tip(true);
+    CHECK(client->wait_for_line("tablet-down"));
+    tablet.pressure(0.5);
+    CHECK(client->wait_for_line_ending("tablet-pressure 32767"));
+    tablet.motion(148, 116);
+    CHECK(client->wait_for_line("tablet-motion 20 20"));
+    tablet.tip(false);
+    CHECK(client->wait_for_line("tablet-up"));
+    tablet.proximity(148, 116, false);
+    CHECK(client->wait_for_line("tablet-out"));
+    // Not as a pointer as well.
+    CHECK_FALSE(printed(*client, "button 272"));
+}
+
+TEST_CASE("A pen drives the pointer over a client that knows no tablets", "[desktop-protocols]") {
+    HeadlessCompositor compositor;
+    TestTablet tablet(compositor);
+    auto client = compositor.spawn({test_client_path(), "--print-input"});
+    REQUIRE(client->wait_for_line("mapped"));
+    tablet.proximity(138, 106, true);
+    CHECK(client->wait_for_line("pointer-enter 10 10"));
+    tablet.tip(true);
+    CHECK(client->wait_for_line("button 272")); // BTN_LEFT
+}

@@ -7,6 +7,7 @@ namespace {
 
 const wlr_pointer_impl pointer_impl{"test-pointer"};
 const wlr_touch_impl touch_impl{"test-touch"};
+const wlr_tablet_impl tablet_impl{"test-tablet"};
 const wlr_keyboard_impl keyboard_impl{"test-keyboard", nullptr};
 
 void announce(HeadlessCompositor& compositor, wlr_input_device* device) {
@@ -96,6 +97,57 @@ void TestTouch::up(int32_t id) {
     wlr_touch_up_event event{&touch_, ++time_, id};
     wl_signal_emit_mutable(&touch_.events.up, &event);
     wl_signal_emit_mutable(&touch_.events.frame, nullptr);
+}
+
+TestTablet::TestTablet(HeadlessCompositor& compositor) : compositor_(compositor) {
+    wlr_tablet_init(&tablet_, &tablet_impl, "test-tablet");
+    pen_.type = WLR_TABLET_TOOL_TYPE_PEN;
+    pen_.pressure = true;
+    wl_signal_init(&pen_.events.destroy);
+    announce(compositor, &tablet_.base);
+}
+
+TestTablet::~TestTablet() {
+    wl_signal_emit_mutable(&pen_.events.destroy, &pen_);
+    wlr_tablet_finish(&tablet_);
+}
+
+void TestTablet::proximity(double x, double y, bool in) {
+    auto [nx, ny] = normalized(compositor_, x, y);
+    x_ = nx;
+    y_ = ny;
+    wlr_tablet_tool_proximity_event event{
+        &tablet_, &pen_, ++time_,
+        nx,       ny,    in ? WLR_TABLET_TOOL_PROXIMITY_IN : WLR_TABLET_TOOL_PROXIMITY_OUT};
+    wl_signal_emit_mutable(&tablet_.events.proximity, &event);
+}
+
+void TestTablet::motion(double x, double y) {
+    auto [nx, ny] = normalized(compositor_, x, y);
+    wlr_tablet_tool_axis_event event{};
+    event.tablet = &tablet_;
+    event.tool = &pen_;
+    event.time_msec = ++time_;
+    event.updated_axes = WLR_TABLET_TOOL_AXIS_X | WLR_TABLET_TOOL_AXIS_Y;
+    event.x = x_ = nx;
+    event.y = y_ = ny;
+    wl_signal_emit_mutable(&tablet_.events.axis, &event);
+}
+
+void TestTablet::pressure(double pressure) {
+    wlr_tablet_tool_axis_event event{};
+    event.tablet = &tablet_;
+    event.tool = &pen_;
+    event.time_msec = ++time_;
+    event.updated_axes = WLR_TABLET_TOOL_AXIS_PRESSURE;
+    event.pressure = pressure;
+    wl_signal_emit_mutable(&tablet_.events.axis, &event);
+}
+
+void TestTablet::tip(bool down) {
+    wlr_tablet_tool_tip_event event{
+        &tablet_, &pen_, ++time_, x_, y_, down ? WLR_TABLET_TOOL_TIP_DOWN : WLR_TABLET_TOOL_TIP_UP};
+    wl_signal_emit_mutable(&tablet_.events.tip, &event);
 }
 
 TestKeyboard::TestKeyboard(HeadlessCompositor& compositor) : compositor_(compositor) {

@@ -48,6 +48,27 @@ private:
     uint32_t time_ = 0;
 };
 
+// A pen tablet: one pen, positions in layout pixels like TestTouch's.
+class TestTablet {
+public:
+    explicit TestTablet(HeadlessCompositor& compositor);
+    ~TestTablet();
+    TestTablet(const TestTablet&) = delete;
+    TestTablet& operator=(const TestTablet&) = delete;
+
+    void proximity(double x, double y, bool in);
+    void motion(double x, double y);
+    void pressure(double pressure); // 0..1
+    void tip(bool down);
+
+private:
+    HeadlessCompositor& compositor_;
+    wlr_tablet tablet_{};
+    wlr_tablet_tool pen_{};
+    double x_ = 0, y_ = 0;
+    uint32_t time_ = 0;
+};
+
 class TestKeyboard {
 public:
     explicit TestKeyboard(HeadlessCompositor& compositor);
