@@ -200,6 +200,7 @@ void Toplevel::handle_commit() {
         }
     }
     use_nearest_filter_for_solid_colors(&tree_->node);
+    keep_surface_still();
     if (auto* zones = server_.zones(); zones && mapped_) {
         zones->content_committed(this);
     }
@@ -282,6 +283,20 @@ void Toplevel::set_fullscreen(bool fullscreen) {
     wlr_scene_node_reparent(&tree_->node, on ? server_.layers().top : server_.layers().toplevels);
     occupy(on ? std::optional(on->layout_box()) : std::nullopt);
     wlr_xdg_toplevel_set_fullscreen(xdg_, on != nullptr);
+}
+
+void Toplevel::keep_surface_still() {
+    wlr_box box = content_box();
+    int dx = box.x - std::exchange(geometry_x_, box.x);
+    int dy = box.y - std::exchange(geometry_y_, box.y);
+    // A window that never set its geometry has all its surfaces' extents as geometry, and the
+    // xdg tree moves the surface by its offset: a subsurface going left of or above the window
+    // would move everything by as much. The window moves the other way, and nothing moves on
+    // screen. Zones place their content from its geometry every commit.
+    bool implicit = wlr_box_empty(&xdg_->base->current.geometry);
+    if ((dx || dy) && implicit && mapped_ && !in_managed_zone()) {
+        wlr_scene_node_set_position(&tree_->node, tree_->node.x + dx, tree_->node.y + dy);
+    }
 }
 
 void Toplevel::follow_usable_area(const Output& output) {

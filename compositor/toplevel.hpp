@@ -66,6 +66,8 @@ private:
     void handle_map();
     void handle_unmap();
     void place_initially();
+    // Keeps the surface where it is on screen when its implicit geometry grows left or up.
+    void keep_surface_still();
     void update_decoration_mode();
     // True when a layout zone (not a floating one) manages this window.
     [[nodiscard]] bool in_managed_zone() const;
@@ -88,6 +90,8 @@ private:
     bool placed_ = false;
     // Geometry to return to when leaving fullscreen or maximized.
     std::optional<wlr_box> restore_box_;
+    // The geometry's offset from the surface at the last commit.
+    int geometry_x_ = 0, geometry_y_ = 0;
 
     Listener<void> on_map_;
     Listener<void> on_unmap_;
