@@ -114,3 +114,20 @@ TEST_CASE("an X11 window goes to the zone its class names, at the zone's size", 
     CHECK(geometry.output.find("Geometry: 120x240") != std::string::npos);
     CHECK(compositor.capture().at(100, 120) != red); // nothing of it on the desktop zone
 }
+
+TEST_CASE("an override-redirect window (a menu) is drawn where X put it, above the windows, and "
+          "takes no focus",
+          "[xwayland]") {
+    HeadlessCompositor compositor;
+    auto xlogo = start_xlogo(compositor); // red, 100x80 at 110,80
+    auto id = x_window_id(compositor);
+    const Rgba green{0, 255, 0, 255};
+    auto menu = compositor.spawn({"python3", source_path("tests/integration/x11_menu.py"), "114",
+                                  "84", "30", "20", "00ff00"});
+    REQUIRE(menu->wait_for_line("mapped", 30s));
+    REQUIRE(compositor.run_until([&] { return compositor.capture().at(115, 85) == green; }, 10s));
+    auto shot = compositor.capture();
+    CHECK(shot.at(143, 103) == green);      // its far corner
+    CHECK(shot.at(112, 82) == red);         // beside it, the window below
+    CHECK(active_window(compositor) == id); // the keyboard stays with the window
+}
