@@ -173,7 +173,14 @@ TEST_CASE("the compositor offers the protocols clients expect", "[globals]") {
                            "zwlr_gamma_control_manager_v1",
                            "wp_tearing_control_manager_v1",
                            "wp_content_type_manager_v1",
-                           "zxdg_decoration_manager_v1"}) {
+                           "zxdg_decoration_manager_v1",
+                           "zwp_tablet_manager_v2",
+                           "zwp_text_input_manager_v3",
+                           "zwp_input_method_manager_v2",
+                           "zwp_virtual_keyboard_manager_v1",
+                           "zwlr_virtual_pointer_manager_v1",
+                           "zwlr_export_dmabuf_manager_v1",
+                           "zwp_primary_selection_device_manager_v1"}) {
         INFO(interface);
         CHECK(info.output.find(std::format("'{}'", interface)) != std::string::npos);
     }
