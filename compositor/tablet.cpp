@@ -26,11 +26,6 @@ uint32_t as_mouse_button(uint32_t button) {
 Tablets::Tablets(Seat& seat, wl_display* display)
     : seat_(seat), manager_(wlr_tablet_v2_create(display)) {}
 
-Tablets::~Tablets() {
-    devices_.clear();
-    tools_.clear();
-}
-
 void Tablets::add(wlr_input_device* input) {
     auto* tablet = wlr_tablet_from_input_device(input);
     auto& device = *(devices_[input] = std::make_unique<Device>());

@@ -17,7 +17,6 @@ class Seat;
 class Tablets {
 public:
     Tablets(Seat& seat, wl_display* display);
-    ~Tablets();
     Tablets(const Tablets&) = delete;
     Tablets& operator=(const Tablets&) = delete;
 

@@ -24,11 +24,6 @@ TextInputRelay::TextInputRelay(Server& server, wlr_seat* seat)
                                  [this](wlr_input_method_v2* im) { add_input_method(im); });
 }
 
-TextInputRelay::~TextInputRelay() {
-    popups_.clear();
-    text_inputs_.clear();
-}
-
 wlr_text_input_v3* TextInputRelay::active() const {
     auto* focus = seat_->keyboard_state.focused_surface;
     for (const auto& [ti, _] : text_inputs_) {
@@ -205,28 +200,31 @@ void TextInputRelay::add_popup(wlr_input_popup_surface_v2* popup) {
 
 void TextInputRelay::place_popups() {
     auto* ti = active();
-    // The field's window: its tree's corner is its geometry's, in the layout.
-    const Toplevel* window = nullptr;
-    if (ti) {
-        auto* root = wlr_surface_get_root_surface(ti->focused_surface);
-        for (const auto* toplevel : server_.stacking()) {
-            if (toplevel->surface() == root) {
-                window = toplevel;
-            }
-        }
-    }
+    // The field's window, and the scene buffer that shows its surface: free, or placed by a
+    // zone (cropped to the window's geometry, maybe scaled).
+    const Toplevel* window =
+        ti ? Toplevel::from_surface(wlr_surface_get_root_surface(ti->focused_surface)) : nullptr;
+    wlr_scene_buffer* shown = window && window->mapped() ? window->main_buffer() : nullptr;
     for (auto& [popup, entry] : popups_) {
         if (!entry->tree) {
             continue;
         }
-        wlr_scene_node_set_enabled(&entry->tree->node, window != nullptr);
-        if (!window) {
+        wlr_scene_node_set_enabled(&entry->tree->node, shown != nullptr);
+        if (!shown) {
             continue;
         }
+        // The field's cursor rectangle from surface to layout coordinates, through the part of
+        // the surface the buffer shows and the size it shows it at.
         wlr_box cursor = ti->current.cursor_rectangle;
-        wlr_box content = window->content_box();
-        int x = window->x() - content.x + cursor.x;
-        int y = window->y() - content.y + cursor.y + cursor.height;
+        int bx = 0, by = 0;
+        wlr_scene_node_coords(&shown->node, &bx, &by);
+        const wlr_fbox& source = shown->src_box;
+        bool cropped = !wlr_fbox_empty(&source);
+        double scale_x = cropped && shown->dst_width > 0 ? shown->dst_width / source.width : 1;
+        double scale_y = cropped && shown->dst_height > 0 ? shown->dst_height / source.height : 1;
+        int x = bx + static_cast<int>((cursor.x - (cropped ? source.x : 0)) * scale_x);
+        int y =
+            by + static_cast<int>((cursor.y + cursor.height - (cropped ? source.y : 0)) * scale_y);
         wlr_scene_node_set_position(&entry->tree->node, x, y);
         // The field's cursor rectangle as the popup sees it: just above its top-left corner.
         wlr_box relative{0, -cursor.height, cursor.width, cursor.height};

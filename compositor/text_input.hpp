@@ -21,7 +21,6 @@ class Server;
 class TextInputRelay {
 public:
     TextInputRelay(Server& server, wlr_seat* seat);
-    ~TextInputRelay();
     TextInputRelay(const TextInputRelay&) = delete;
     TextInputRelay& operator=(const TextInputRelay&) = delete;
 

@@ -80,6 +80,12 @@ Toplevel* Toplevel::from_node(wlr_scene_node* node) {
     return SceneTag::find<Toplevel>(node, SceneTag::Kind::toplevel);
 }
 
+Toplevel* Toplevel::from_surface(wlr_surface* surface) {
+    auto* xdg = surface ? wlr_xdg_toplevel_try_from_wlr_surface(surface) : nullptr;
+    auto* tree = xdg ? static_cast<wlr_scene_tree*>(xdg->base->data) : nullptr; // the window's
+    return tree ? from_node(&tree->node) : nullptr;
+}
+
 ivi::ContentIdentity Toplevel::identity() const {
     ivi::ContentIdentity identity;
     identity.app_id = std::string(app_id());
@@ -223,8 +229,7 @@ void Toplevel::handle_map() {
               title(), x(), y(), geometry().width, geometry().height,
               server_.zones() ? std::format(" in zone '{}'", zone) : std::string());
     server_.seat().focus_toplevel(this);
-    publish_foreign_handle();
-    server_.seat().rebase_pointer();
+    publish_foreign_handle(); // the pointer re-picks in the commit that mapped it
 }
 
 void Toplevel::handle_unmap() {

@@ -60,6 +60,8 @@ public:
 
     // Toplevel that owns a scene node, if any (walks up to the window's tree).
     static Toplevel* from_node(wlr_scene_node* node);
+    // Toplevel of an xdg toplevel's surface, if any.
+    static Toplevel* from_surface(wlr_surface* surface);
 
 private:
     void handle_commit();

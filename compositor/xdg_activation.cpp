@@ -5,8 +5,6 @@
 #include "server.hpp"
 #include "toplevel.hpp"
 
-#include <algorithm>
-
 namespace tessera::compositor {
 
 XdgActivation::XdgActivation(Server& server)
@@ -17,12 +15,8 @@ XdgActivation::XdgActivation(Server& server)
 }
 
 void XdgActivation::request_activate(const wlr_xdg_activation_v1_request_activate_event& event) {
-    auto* xdg = wlr_xdg_toplevel_try_from_wlr_surface(event.surface);
-    const auto& mapped = server_.stacking();
-    auto it =
-        std::ranges::find_if(mapped, [&](const Toplevel* t) { return xdg && t->xdg() == xdg; });
-    Toplevel* toplevel = it == mapped.end() ? nullptr : *it;
-    if (!toplevel) {
+    auto* toplevel = Toplevel::from_surface(event.surface);
+    if (!toplevel || !toplevel->mapped()) {
         log::debug(session_log, "activation of a surface that is no mapped window: ignored");
         return;
     }
