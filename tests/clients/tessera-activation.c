@@ -17,6 +17,7 @@
 
 #include "client-util.h"
 #include "shm-buffers.h"
+#include "solid-window.h"
 #include "xdg-activation-v1-client-protocol.h"
 #include "xdg-shell-client-protocol.h"
 
@@ -24,15 +25,10 @@
 
 const char* const program_name = "tessera-activation";
 
-enum { WIDTH = 64, HEIGHT = 48 };
-
 struct window {
     const char* name;
     uint32_t color;
-    struct wl_surface* surface;
-    struct xdg_surface* xdg_surface;
-    struct xdg_toplevel* toplevel;
-    bool mapped;
+    struct solid_window solid;
 };
 
 static struct {
@@ -52,44 +48,10 @@ static struct {
     char* token;
 } app;
 
-static void fill(uint32_t* pixels, int width, int height, const void* data) {
-    uint32_t color = *(const uint32_t*)data;
-    for (int i = 0; i < width * height; ++i)
-        pixels[i] = 0xff000000u | color;
-}
-
-static void wm_ping(void* data, struct xdg_wm_base* base, uint32_t serial) {
-    xdg_wm_base_pong(base, serial);
-}
-static const struct xdg_wm_base_listener wm_listener = {.ping = wm_ping};
-
-static void surface_configure(void* data, struct xdg_surface* xdg_surface, uint32_t serial) {
-    struct window* window = data;
-    xdg_surface_ack_configure(xdg_surface, serial);
-    if (!window->mapped) {
-        wl_surface_attach(
-            window->surface,
-            shm_buffer_create(&app.buffers, app.shm, WIDTH, HEIGHT, fill, &window->color), 0, 0);
-        wl_surface_damage_buffer(window->surface, 0, 0, WIDTH, HEIGHT);
-        window->mapped = true;
-        printf("mapped %s\n", window->name);
-    }
-    wl_surface_commit(window->surface);
-}
-static const struct xdg_surface_listener surface_listener = {.configure = surface_configure};
-
-static void toplevel_configure(void* data, struct xdg_toplevel* toplevel, int32_t width,
-                               int32_t height, struct wl_array* states) {}
-static void toplevel_close(void* data, struct xdg_toplevel* toplevel) {}
-static const struct xdg_toplevel_listener toplevel_listener = {
-    .configure = toplevel_configure,
-    .close = toplevel_close,
-};
-
 static struct window* window_of(struct wl_surface* surface) {
-    if (surface == app.first.surface)
+    if (surface == app.first.solid.surface)
         return &app.first;
-    if (surface == app.second.surface)
+    if (surface == app.second.solid.surface)
         return &app.second;
     return NULL;
 }
@@ -147,7 +109,7 @@ static void global(void* data, struct wl_registry* registry, uint32_t name, cons
         app.shm = wl_registry_bind(registry, name, &wl_shm_interface, 1);
     } else if (strcmp(interface, xdg_wm_base_interface.name) == 0) {
         app.wm_base = wl_registry_bind(registry, name, &xdg_wm_base_interface, 1);
-        xdg_wm_base_add_listener(app.wm_base, &wm_listener, NULL);
+        answer_pings(app.wm_base);
     } else if (strcmp(interface, xdg_activation_v1_interface.name) == 0) {
         app.activation = wl_registry_bind(registry, name, &xdg_activation_v1_interface, 1);
     } else if (strcmp(interface, wl_seat_interface.name) == 0 && !app.seat) {
@@ -170,22 +132,19 @@ static void token_done(void* data, struct xdg_activation_token_v1* token, const 
 }
 static const struct xdg_activation_token_v1_listener token_listener = {.done = token_done};
 
-static void create_window(struct window* window) {
-    window->surface = wl_compositor_create_surface(app.compositor);
-    window->xdg_surface = xdg_wm_base_get_xdg_surface(app.wm_base, window->surface);
-    xdg_surface_add_listener(window->xdg_surface, &surface_listener, window);
-    window->toplevel = xdg_surface_get_toplevel(window->xdg_surface);
-    xdg_toplevel_add_listener(window->toplevel, &toplevel_listener, window);
-    xdg_toplevel_set_app_id(window->toplevel, window->name);
-    wl_surface_commit(window->surface);
-}
-
 static void dispatch_until(const bool* done) {
     while (!*done) {
         fflush(stdout);
         if (wl_display_dispatch(app.display) < 0)
             fail("lost the compositor");
     }
+}
+
+static void map_window(struct window* window) {
+    solid_window_create(&window->solid, app.compositor, app.wm_base, app.shm, &app.buffers,
+                        window->name, window->color);
+    dispatch_until(&window->solid.mapped);
+    printf("mapped %s\n", window->name);
 }
 
 int main(int argc, char** argv) {
@@ -203,17 +162,15 @@ int main(int argc, char** argv) {
     if (!app.activation)
         fail("the compositor offers no xdg_activation_v1");
 
-    create_window(&app.first);
-    dispatch_until(&app.first.mapped);
-    create_window(&app.second);
-    dispatch_until(&app.second.mapped);
+    map_window(&app.first);
+    map_window(&app.second);
     dispatch_until(&app.second_focused);
 
     struct xdg_activation_token_v1* token = xdg_activation_v1_get_activation_token(app.activation);
     xdg_activation_token_v1_add_listener(token, &token_listener, NULL);
     if (app.from_input) {
         xdg_activation_token_v1_set_serial(token, app.second_enter_serial, app.seat);
-        xdg_activation_token_v1_set_surface(token, app.second.surface);
+        xdg_activation_token_v1_set_surface(token, app.second.solid.surface);
     }
     xdg_activation_token_v1_set_app_id(token, "first");
     xdg_activation_token_v1_commit(token);
@@ -222,7 +179,7 @@ int main(int argc, char** argv) {
         if (wl_display_dispatch(app.display) < 0)
             fail("lost the compositor");
     }
-    xdg_activation_v1_activate(app.activation, app.token, app.first.surface);
+    xdg_activation_v1_activate(app.activation, app.token, app.first.solid.surface);
     if (wl_display_roundtrip(app.display) < 0)
         fail("lost the compositor");
     printf("settled\n");

@@ -18,14 +18,13 @@
 #include "client-util.h"
 #include "input-method-unstable-v2-client-protocol.h"
 #include "shm-buffers.h"
+#include "solid-window.h"
 #include "text-input-unstable-v3-client-protocol.h"
 #include "xdg-shell-client-protocol.h"
 
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 
 const char* const program_name = "tessera-ime";
-
-enum { WIDTH = 64, HEIGHT = 48 };
 
 static struct {
     struct wl_display* display;
@@ -39,11 +38,8 @@ static struct {
     struct zwp_input_method_manager_v2* input_method_manager;
     struct shm_buffers buffers;
     // --app
-    struct wl_surface* surface;
-    struct xdg_surface* xdg_surface;
-    struct xdg_toplevel* toplevel;
+    struct solid_window window;
     struct zwp_text_input_v3* text_input;
-    bool mapped;
     // --method
     struct zwp_input_method_v2* input_method;
     struct zwp_input_method_keyboard_grab_v2* grab;
@@ -59,36 +55,6 @@ static void print(const char* format, const char* text) {
 }
 
 // ---- --app ----
-
-static void fill(uint32_t* pixels, int width, int height, const void* data) {
-    for (int i = 0; i < width * height; ++i)
-        pixels[i] = 0xff808080u;
-}
-
-static void wm_ping(void* data, struct xdg_wm_base* base, uint32_t serial) {
-    xdg_wm_base_pong(base, serial);
-}
-static const struct xdg_wm_base_listener wm_listener = {.ping = wm_ping};
-
-static void surface_configure(void* data, struct xdg_surface* xdg_surface, uint32_t serial) {
-    xdg_surface_ack_configure(xdg_surface, serial);
-    if (!ime.mapped) {
-        wl_surface_attach(
-            ime.surface, shm_buffer_create(&ime.buffers, ime.shm, WIDTH, HEIGHT, fill, NULL), 0, 0);
-        wl_surface_damage_buffer(ime.surface, 0, 0, WIDTH, HEIGHT);
-        ime.mapped = true;
-    }
-    wl_surface_commit(ime.surface);
-}
-static const struct xdg_surface_listener surface_listener = {.configure = surface_configure};
-
-static void toplevel_configure(void* data, struct xdg_toplevel* toplevel, int32_t width,
-                               int32_t height, struct wl_array* states) {}
-static void toplevel_close(void* data, struct xdg_toplevel* toplevel) {}
-static const struct xdg_toplevel_listener toplevel_listener = {
-    .configure = toplevel_configure,
-    .close = toplevel_close,
-};
 
 static void text_enter(void* data, struct zwp_text_input_v3* ti, struct wl_surface* surface) {
     zwp_text_input_v3_enable(ti);
@@ -155,13 +121,8 @@ static void start_app(void) {
     wl_keyboard_add_listener(ime.keyboard, &keyboard_listener, NULL);
     ime.text_input = zwp_text_input_manager_v3_get_text_input(ime.text_input_manager, ime.seat);
     zwp_text_input_v3_add_listener(ime.text_input, &text_listener, NULL);
-    ime.surface = wl_compositor_create_surface(ime.compositor);
-    ime.xdg_surface = xdg_wm_base_get_xdg_surface(ime.wm_base, ime.surface);
-    xdg_surface_add_listener(ime.xdg_surface, &surface_listener, NULL);
-    ime.toplevel = xdg_surface_get_toplevel(ime.xdg_surface);
-    xdg_toplevel_add_listener(ime.toplevel, &toplevel_listener, NULL);
-    xdg_toplevel_set_app_id(ime.toplevel, "tessera-ime-app");
-    wl_surface_commit(ime.surface);
+    solid_window_create(&ime.window, ime.compositor, ime.wm_base, ime.shm, &ime.buffers,
+                        "tessera-ime-app", 0x808080);
 }
 
 // ---- --method ----
@@ -244,7 +205,7 @@ static void global(void* data, struct wl_registry* registry, uint32_t name, cons
         ime.shm = wl_registry_bind(registry, name, &wl_shm_interface, 1);
     } else if (strcmp(interface, xdg_wm_base_interface.name) == 0) {
         ime.wm_base = wl_registry_bind(registry, name, &xdg_wm_base_interface, 1);
-        xdg_wm_base_add_listener(ime.wm_base, &wm_listener, NULL);
+        answer_pings(ime.wm_base);
     } else if (strcmp(interface, wl_seat_interface.name) == 0 && !ime.seat) {
         ime.seat = wl_registry_bind(registry, name, &wl_seat_interface, 1);
     } else if (strcmp(interface, zwp_text_input_manager_v3_interface.name) == 0) {
