@@ -142,6 +142,11 @@ TEST_CASE("Misbehaving guests cost only their own zones: the cluster keeps its p
     PacingWindow cluster_pacing(*rig.guest("cluster").scanouts()[0], rig.output());
     const uint64_t resets0 = rig.guest("reboot").backend_stats().resets;
     const uint64_t flood_errors0 = rig.guest("flood").device_stats().errors;
+    // It stops right after sending a frame, while it waits for that frame's fence: the answer
+    // then waits in its used ring, untaken, which is what makes a guest (not only its zone)
+    // stalled. Stopped while drawing, with nothing waiting, it would look idle: rightly so.
+    const uint64_t hung_frames = rig.stats("hung").frames;
+    REQUIRE(rig.compositor.run_until([&] { return rig.stats("hung").frames > hung_frames; }, 5s));
     hung->kill(SIGSTOP);
     REQUIRE(hung->wait_stopped());
     rig.compositor.run_for(10s);
