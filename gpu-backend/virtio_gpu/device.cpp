@@ -85,7 +85,12 @@ std::unexpected<GpuDevice::Failure> GpuDevice::fail(Response code, std::string_v
 }
 
 GpuDevice::GpuDevice(DeviceConfig config)
-    : quota_(config.quota), udmabuf_(config.udmabuf), uuid_random_(std::random_device{}()) {
+    : quota_(config.quota), udmabuf_(config.udmabuf), renderer_(config.renderer),
+      uuid_random_(std::random_device{}()) {
+    if (renderer_ != nullptr) {
+        capsets_ = renderer_->capsets();
+        renderer_->on_fence_done = [this](uint64_t fence_id) { renderer_fence_done(fence_id); };
+    }
     if (config.scanouts.size() > proto::max_scanouts) {
         log::warn(cmd_log(), "{} scanouts configured, using the first {}", config.scanouts.size(),
                   proto::max_scanouts);
@@ -98,6 +103,12 @@ GpuDevice::GpuDevice(DeviceConfig config)
     }
     scanouts_.resize(configs_.size());
     cursors_.resize(configs_.size());
+}
+
+GpuDevice::~GpuDevice() {
+    if (renderer_ != nullptr) {
+        renderer_->on_fence_done = nullptr;
+    }
 }
 
 bool GpuDevice::set_scanout_config(uint32_t index, ScanoutConfig config) {
@@ -163,6 +174,16 @@ GpuDevice::Result GpuDevice::dispatch(const proto::Command& command, Queue queue
                           std::is_same_v<T, proto::ResourceFlush> ||
                           std::is_same_v<T, proto::SetScanoutBlob>) {
                 return handle(h, c, token);
+            } else if constexpr (std::is_same_v<T, proto::CtxCreate> ||
+                                 std::is_same_v<T, proto::CtxDestroy> ||
+                                 std::is_same_v<T, proto::CtxResource> ||
+                                 std::is_same_v<T, proto::ResourceCreate3d> ||
+                                 std::is_same_v<T, proto::Transfer3d> ||
+                                 std::is_same_v<T, proto::Submit3d>) {
+                if (renderer_ == nullptr) {
+                    return fail(Response::err_unspec, "3D is off for this guest");
+                }
+                return fence_3d(h, token, handle(h, c));
             } else if constexpr (std::is_same_v<T, proto::Unsupported>) {
                 return fail(Response::err_unspec, "command not supported");
             } else if constexpr (std::is_same_v<T, proto::CursorCommand>) {
@@ -217,7 +238,7 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::Get
 }
 
 GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::ResourceCreate2d& c) {
-    if (c.resource_id == 0 || resources_.contains(c.resource_id)) {
+    if (resource_id_taken(c.resource_id)) {
         return fail(Response::err_invalid_resource_id, "resource id 0 or in use");
     }
     if (!proto::is_known_format(c.format)) {
@@ -244,6 +265,9 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::Resou
 
 GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::ResourceUnref& c,
                                     ResponseToken token) {
+    if (resources_3d_.contains(c.resource_id)) {
+        return unref_3d(c.resource_id);
+    }
     Resource* resource = live_resource(c.resource_id);
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
@@ -367,6 +391,9 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::Trans
 
 GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&,
                                     const proto::ResourceAttachBacking& c) {
+    if (resources_3d_.contains(c.resource_id)) {
+        return attach_backing_3d(c.resource_id, c.entries);
+    }
     Resource* resource = live_resource(c.resource_id);
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
@@ -377,10 +404,20 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&,
     if (resource->backing) {
         return fail(Response::err_unspec, "backing already attached");
     }
+    auto backing = new_backing(c.entries);
+    if (!backing) {
+        return std::unexpected(backing.error());
+    }
+    resource->backing = std::move(*backing);
+    return NoData{};
+}
+
+std::expected<Backing, GpuDevice::Failure>
+GpuDevice::new_backing(std::span<const proto::MemEntry> entries) {
     if (!ram_) {
         return fail(Response::err_unspec, "no guest memory");
     }
-    auto backing = Backing::create(c.entries, *ram_, quota_.max_resource_bytes);
+    auto backing = Backing::create(entries, *ram_, quota_.max_resource_bytes);
     if (!backing) {
         return backing.error() == Backing::Error::too_large
                    ? fail(Response::err_invalid_parameter, "backing too large")
@@ -389,12 +426,14 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&,
     if (!take_ranges(*backing)) {
         return fail(Response::err_out_of_memory, "backing range quota");
     }
-    resource->backing = std::move(*backing);
-    return NoData{};
+    return std::move(*backing);
 }
 
 GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h,
                                     const proto::ResourceDetachBacking& c, ResponseToken token) {
+    if (resources_3d_.contains(c.resource_id)) {
+        return detach_backing_3d(c.resource_id);
+    }
     Resource* resource = live_resource(c.resource_id);
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
@@ -612,7 +651,7 @@ void GpuDevice::reshow(const Resource& resource) {
 }
 
 GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::ResourceCreateBlob& c) {
-    if (c.resource_id == 0 || resources_.contains(c.resource_id)) {
+    if (resource_id_taken(c.resource_id)) {
         return fail(Response::err_invalid_resource_id, "resource id 0 or in use");
     }
     if (c.blob_mem != proto::blob_mem_guest) {
@@ -801,8 +840,13 @@ std::vector<ResponseToken> GpuDevice::reset() {
     for (const auto& f : fences_) {
         dropped.push_back(f.token);
     }
+    for (const auto& f : fences_3d_) {
+        dropped.push_back(f.token);
+    }
     pending_.clear();
     fences_.clear();
+    fences_3d_.clear();
+    destroy_all_3d();
     std::vector<uint32_t> ids;
     for (const auto& [id, resource] : resources_) {
         ids.push_back(id);

@@ -3,11 +3,13 @@
 #include "gpu-backend/guest_ram.hpp"
 #include "gpu-backend/base/log_limiter.hpp"
 #include "gpu-backend/virtio_gpu/protocol.hpp"
+#include "gpu-backend/virtio_gpu/renderer_3d.hpp"
 #include "gpu-backend/virtio_gpu/resource.hpp"
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <expected>
 #include <functional>
 #include <memory>
@@ -16,11 +18,13 @@
 #include <span>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
-// The virtio-gpu device model of one guest (2D and guest-memory blob resources, no 3D):
-// resources, backing, scanouts, cursor, display fences. It takes
+// The virtio-gpu device model of one guest: 2D and guest-memory blob resources and, with a
+// Renderer3d, 3D contexts and resources (device_3d.cpp); backing, scanouts, cursor, display
+// fences. It takes
 // the readable bytes of one request and returns the response bytes; it knows nothing of rings
 // or sockets (the transport) nor of wlroots (the compositor, told through callbacks).
 //
@@ -39,6 +43,8 @@
 //   compositor paces the guest (on_fence is set): answered once signal_fence() was called for
 //   each scanout the device reported through on_fence, i.e. when the frame was presented. The
 //   guest waits for that answer before it draws its next frame.
+// - a fenced 3D command (contexts, 3D resources, transfers, submits): answered once the
+//   renderer finished the work submitted before it, in the order the fences were made.
 // reset() drops pending responses without answering (their rings are gone) and returns their
 // tokens. Every other response is complete when returned, fenced or not.
 namespace tessera::gpu {
@@ -59,6 +65,7 @@ struct Quota {
     // each is a mapping of the compositor's, and vm.max_map_count (65530 by default) counts
     // them all, every guest's and the compositor's own.
     uint64_t max_blob_mappings = 8192;
+    uint32_t max_contexts = 64; // 3D rendering contexts
 };
 
 class Udmabuf;
@@ -68,6 +75,8 @@ struct DeviceConfig {
     Quota quota;
     // Where blobs get their dma-bufs; null: blobs are mapped only.
     Udmabuf* udmabuf = nullptr;
+    // What renders 3D commands; null: the device has no 3D (no capsets, 3D commands fail).
+    Renderer3d* renderer = nullptr;
 };
 
 // How a scanout reads its resource: `rect` of a `width` x `height` image in `format`, rows
@@ -106,6 +115,9 @@ struct DeviceStats {
     uint64_t deferred_unrefs = 0;
     uint64_t blobs = 0;         // blob resources created
     uint64_t fenced_frames = 0; // fenced flushes held until presented
+    uint64_t submits = 0;       // 3D command buffers
+    uint64_t submit_bytes = 0;
+    uint64_t fenced_3d = 0; // 3D commands answered when the renderer finished them
 };
 
 // Chosen by the transport per request (e.g. its descriptor chain head), handed back with a
@@ -144,13 +156,15 @@ struct DeviceCallbacks {
 class GpuDevice {
 public:
     explicit GpuDevice(DeviceConfig config);
+    ~GpuDevice();
     GpuDevice(const GpuDevice&) = delete;
     GpuDevice& operator=(const GpuDevice&) = delete;
 
     void set_callbacks(DeviceCallbacks callbacks) { callbacks_ = std::move(callbacks); }
     // The guest's memory; replaced when the memory table changes. Without it every command
     // touching backing fails with ERR_UNSPEC.
-    void set_guest_ram(std::shared_ptr<const GuestRam> ram) { ram_ = std::move(ram); }
+    // 3D resources' backing is handed to the renderer anew.
+    void set_guest_ram(std::shared_ptr<const GuestRam> ram);
 
     // One control-queue request. Returns the response, or nullopt when it is deferred (see
     // above): it then comes through on_response_ready with the same token.
@@ -175,6 +189,10 @@ public:
     bool set_scanout_config(uint32_t index, ScanoutConfig config);
 
     [[nodiscard]] uint32_t num_scanouts() const { return static_cast<uint32_t>(configs_.size()); }
+    [[nodiscard]] bool has_3d() const { return renderer_ != nullptr; }
+    // What the config space reports: the renderer's capsets, 0 without 3D.
+    [[nodiscard]] uint32_t num_capsets() const { return static_cast<uint32_t>(capsets_.size()); }
+    [[nodiscard]] size_t context_count() const { return contexts_.size(); }
     [[nodiscard]] const ScanoutConfig& scanout_config(uint32_t index) const {
         return configs_.at(index);
     }
@@ -187,7 +205,9 @@ public:
     // Includes resources whose UNREF is pending.
     [[nodiscard]] const Resource* find_resource(uint32_t id) const;
     [[nodiscard]] size_t resource_count() const { return resources_.size(); }
-    [[nodiscard]] size_t pending_responses() const { return pending_.size() + fences_.size(); }
+    [[nodiscard]] size_t pending_responses() const {
+        return pending_.size() + fences_.size() + fences_3d_.size();
+    }
     [[nodiscard]] const DeviceStats& stats() const { return stats_; }
 
 private:
@@ -213,6 +233,16 @@ private:
         proto::CtrlHeader header;
         uint32_t waiting; // scanouts yet to present the frame
     };
+    struct Pending3dFence {
+        ResponseToken token;
+        proto::CtrlHeader header;
+    };
+    // A 3D resource: the renderer holds its image; the device its accounting and backing.
+    struct Resource3d {
+        proto::ResourceCreate3d args;
+        uint64_t bytes = 0; // counted against the quota
+        std::optional<Backing> backing;
+    };
 
     std::optional<std::vector<std::byte>> process(std::span<const std::byte> request, Queue queue,
                                                   ResponseToken token);
@@ -233,6 +263,26 @@ private:
     Result handle(const proto::CtrlHeader& h, const proto::ResourceCreateBlob& c);
     Result handle(const proto::CtrlHeader& h, const proto::SetScanoutBlob& c, ResponseToken token);
     Result handle(const proto::CursorCommand& c);
+    // 3D (device_3d.cpp).
+    Result handle(const proto::CtrlHeader& h, const proto::GetCapsetInfo& c);
+    Result handle(const proto::CtrlHeader& h, const proto::GetCapset& c);
+    Result handle(const proto::CtrlHeader& h, const proto::CtxCreate& c);
+    Result handle(const proto::CtrlHeader& h, const proto::CtxDestroy& c);
+    Result handle(const proto::CtrlHeader& h, const proto::CtxResource& c);
+    Result handle(const proto::CtrlHeader& h, const proto::ResourceCreate3d& c);
+    Result handle(const proto::CtrlHeader& h, const proto::Transfer3d& c);
+    Result handle(const proto::CtrlHeader& h, const proto::Submit3d& c);
+    Result unref_3d(uint32_t id);
+    Result attach_backing_3d(uint32_t id, std::span<const proto::MemEntry> entries);
+    Result detach_backing_3d(uint32_t id);
+    // A fenced 3D command that succeeded: its answer waits for the renderer's fence.
+    Result fence_3d(const proto::CtrlHeader& h, ResponseToken token, Result done);
+    void renderer_fence_done(uint64_t fence_id);
+    bool give_backing_to_renderer(uint32_t id, const Backing& backing);
+    void destroy_all_3d();
+    [[nodiscard]] bool resource_id_taken(uint32_t id) const {
+        return id == 0 || resources_.contains(id) || resources_3d_.contains(id);
+    }
 
     Resource* live_resource(uint32_t id); // null when unknown or its UNREF is pending
     bool on_any_scanout(uint32_t id) const;
@@ -253,6 +303,8 @@ private:
     void stop_reading_in_place(Resource& resource);
     std::expected<void, Failure> check_resource_quota(uint64_t bytes) const;
     bool take_ranges(const Backing& backing);
+    // Validates a guest's backing entries and counts their ranges against the quota.
+    std::expected<Backing, Failure> new_backing(std::span<const proto::MemEntry> entries);
     void destroy(uint32_t id);
     void drop_backing(Resource& resource);
 
@@ -266,6 +318,11 @@ private:
     std::vector<Pending> pending_;
     std::vector<PendingFence> fences_;
     Udmabuf* udmabuf_;
+    Renderer3d* renderer_;
+    std::vector<Capset> capsets_;
+    std::unordered_set<uint32_t> contexts_;
+    std::unordered_map<uint32_t, Resource3d> resources_3d_;
+    std::deque<Pending3dFence> fences_3d_;
     uint64_t used_bytes_ = 0;
     uint64_t used_ranges_ = 0;
     uint64_t used_mappings_ = 0;

@@ -152,6 +152,62 @@ Decoded read_payload(uint32_t type, WireReader& r) {
         c.hot_y = r.u32();
         return c;
     }
+    case cmd_type::ctx_create: {
+        CtxCreate c{};
+        uint32_t name_length = r.u32();
+        c.context_init = r.u32();
+        auto name = r.bytes(context_name_max);
+        c.debug_name = std::string_view(reinterpret_cast<const char*>(name.data()),
+                                        std::min<size_t>(name_length, name.size()));
+        return c;
+    }
+    case cmd_type::ctx_destroy:
+        return CtxDestroy{};
+    case cmd_type::ctx_attach_resource:
+    case cmd_type::ctx_detach_resource:
+        return CtxResource{type == cmd_type::ctx_attach_resource, r.u32()};
+    case cmd_type::resource_create_3d: {
+        ResourceCreate3d c{};
+        for (uint32_t* field : {&c.resource_id, &c.target, &c.format, &c.bind, &c.width, &c.height,
+                                &c.depth, &c.array_size, &c.last_level, &c.nr_samples, &c.flags}) {
+            *field = r.u32();
+        }
+        return c;
+    }
+    case cmd_type::transfer_to_host_3d:
+    case cmd_type::transfer_from_host_3d: {
+        Transfer3d c{};
+        c.to_host = type == cmd_type::transfer_to_host_3d;
+        c.box = {r.u32(), r.u32(), r.u32(), r.u32(), r.u32(), r.u32()};
+        c.offset = r.u64();
+        c.resource_id = r.u32();
+        c.level = r.u32();
+        c.stride = r.u32();
+        c.layer_stride = r.u32();
+        return c;
+    }
+    case cmd_type::submit_3d: {
+        uint32_t size = r.u32();
+        r.skip(4);
+        if (size > max_submit_bytes) {
+            return std::unexpected("command buffer too large");
+        }
+        if (size % 4 != 0) {
+            return std::unexpected("command buffer not whole dwords");
+        }
+        if (r.remaining() < size) {
+            return std::unexpected("command buffer truncated");
+        }
+        return Submit3d{r.bytes(size)};
+    }
+    case cmd_type::get_capset_info:
+        return GetCapsetInfo{r.u32()};
+    case cmd_type::get_capset: {
+        GetCapset c{};
+        c.capset_id = r.u32();
+        c.capset_version = r.u32();
+        return c;
+    }
     default:
         return Unsupported{type};
     }
@@ -187,9 +243,24 @@ size_t min_size(uint32_t type) {
     case cmd_type::update_cursor:
     case cmd_type::move_cursor:
         return CursorCommand::wire_size;
+    case cmd_type::ctx_create:
+        return CtxCreate::wire_size;
+    case cmd_type::ctx_destroy:
+        return CtxDestroy::wire_size;
+    case cmd_type::ctx_attach_resource:
+    case cmd_type::ctx_detach_resource:
+        return CtxResource::wire_size;
+    case cmd_type::resource_create_3d:
+        return ResourceCreate3d::wire_size;
+    case cmd_type::transfer_to_host_3d:
+    case cmd_type::transfer_from_host_3d:
+        return Transfer3d::wire_size;
+    case cmd_type::submit_3d:
+        return Submit3d::wire_size;
     case cmd_type::get_capset_info:
+        return GetCapsetInfo::wire_size;
     case cmd_type::get_capset:
-        return header_size; // unsupported: only the header matters
+        return GetCapset::wire_size;
     default:
         return type >= cmd_type::first_3d && type <= cmd_type::last_3d ? header_size : 0;
     }
@@ -325,6 +396,29 @@ std::vector<std::byte> encode_resource_uuid(const CtrlHeader& request,
     for (auto b : uuid) {
         w.u8(b);
     }
+    return out;
+}
+
+std::vector<std::byte> encode_capset_info(const CtrlHeader& request, uint32_t id,
+                                          uint32_t max_version, uint32_t max_size) {
+    std::vector<std::byte> out;
+    out.reserve(capset_info_response_size);
+    WireWriter w(out);
+    write_header(w, request, Response::ok_capset_info);
+    w.u32(id);
+    w.u32(max_version);
+    w.u32(max_size);
+    w.u32(0);
+    return out;
+}
+
+std::vector<std::byte> encode_capset(const CtrlHeader& request, std::span<const std::byte> data) {
+    data = data.first(std::min<size_t>(data.size(), max_capset_bytes));
+    std::vector<std::byte> out;
+    out.reserve(header_size + data.size());
+    WireWriter w(out);
+    write_header(w, request, Response::ok_capset);
+    w.bytes(data);
     return out;
 }
 

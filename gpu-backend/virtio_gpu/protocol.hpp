@@ -1,5 +1,8 @@
 #pragma once
 
+#include "gpu-backend/virtio_gpu/protocol_3d.hpp"
+
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -29,7 +32,7 @@ inline constexpr uint32_t get_edid = 0x10a;
 inline constexpr uint32_t resource_assign_uuid = 0x10b;
 inline constexpr uint32_t resource_create_blob = 0x10c;
 inline constexpr uint32_t set_scanout_blob = 0x10d;
-// 3D commands (contexts, submit, map/unmap blob): 0x200..0x209.
+// 3D commands: protocol_3d.hpp. Those not decoded (map/unmap blob) reach 0x209.
 inline constexpr uint32_t first_3d = 0x200;
 inline constexpr uint32_t last_3d = 0x209;
 inline constexpr uint32_t update_cursor = 0x300;
@@ -39,6 +42,8 @@ inline constexpr uint32_t move_cursor = 0x301;
 enum class Response : uint32_t {
     ok_nodata = 0x1100,
     ok_display_info = 0x1101,
+    ok_capset_info = 0x1102,
+    ok_capset = 0x1103,
     ok_edid = 0x1104,
     ok_resource_uuid = 0x1105,
     err_unspec = 0x1200,
@@ -70,6 +75,7 @@ inline constexpr size_t mem_entry_size = 16;
 inline constexpr size_t display_info_size = header_size + max_scanouts * 24;  // 408
 inline constexpr size_t edid_response_size = header_size + 8 + edid_max_size; // 1056
 inline constexpr size_t uuid_response_size = header_size + 16;
+inline constexpr size_t capset_info_response_size = header_size + 16;
 
 // Pixel formats: names give the byte order in memory. All are 4 bytes per pixel.
 enum class Format : uint32_t {
@@ -176,20 +182,23 @@ struct CursorCommand {
     int32_t x, y; // Linux sends the plane's signed CRTC position
     uint32_t resource_id, hot_x, hot_y;
 };
-// A command this device knows but does not implement (3D, capsets).
+// A command this device knows but does not implement (3D blob mapping).
 struct Unsupported {
     uint32_t type;
 };
 
-// The longest request worth reading (CREATE_BLOB with the most entries): the transport may cap
-// the bytes it copies out of a chain at this.
+// The longest request worth reading (the largest SUBMIT_3D; CREATE_BLOB with the most entries
+// is shorter): the transport may cap the bytes it copies out of a chain at this.
 inline constexpr size_t max_request_size =
-    ResourceCreateBlob::wire_size + max_backing_entries * mem_entry_size;
+    std::max(ResourceCreateBlob::wire_size + max_backing_entries * mem_entry_size,
+             Submit3d::wire_size + max_submit_bytes);
 
-using Payload = std::variant<GetDisplayInfo, ResourceCreate2d, ResourceUnref, SetScanout,
-                             ResourceFlush, TransferToHost2d, ResourceAttachBacking,
-                             ResourceDetachBacking, GetEdid, ResourceAssignUuid, ResourceCreateBlob,
-                             SetScanoutBlob, CursorCommand, Unsupported>;
+using Payload =
+    std::variant<GetDisplayInfo, ResourceCreate2d, ResourceUnref, SetScanout, ResourceFlush,
+                 TransferToHost2d, ResourceAttachBacking, ResourceDetachBacking, GetEdid,
+                 ResourceAssignUuid, ResourceCreateBlob, SetScanoutBlob, CursorCommand, CtxCreate,
+                 CtxDestroy, CtxResource, ResourceCreate3d, Transfer3d, Submit3d, GetCapsetInfo,
+                 GetCapset, Unsupported>;
 
 struct Command {
     CtrlHeader header;
@@ -222,5 +231,10 @@ struct DisplayMode {
                                                  std::span<const uint8_t> edid);
 [[nodiscard]] std::vector<std::byte> encode_resource_uuid(const CtrlHeader& request,
                                                           const std::array<uint8_t, 16>& uuid);
+[[nodiscard]] std::vector<std::byte> encode_capset_info(const CtrlHeader& request, uint32_t id,
+                                                        uint32_t max_version, uint32_t max_size);
+// `data` longer than max_capset_bytes is cut.
+[[nodiscard]] std::vector<std::byte> encode_capset(const CtrlHeader& request,
+                                                   std::span<const std::byte> data);
 
 } // namespace tessera::gpu::proto

@@ -21,6 +21,17 @@ public:
     uint16_t u16() { return static_cast<uint16_t>(read(2)); }
     uint32_t u32() { return static_cast<uint32_t>(read(4)); }
     uint64_t u64() { return read(8); }
+    // The next `n` bytes, in place; empty (and failed) when fewer are left.
+    std::span<const std::byte> bytes(size_t n) {
+        if (n > remaining()) {
+            failed_ = true;
+            pos_ = bytes_.size();
+            return {};
+        }
+        auto out = bytes_.subspan(pos_, n);
+        pos_ += n;
+        return out;
+    }
     void skip(size_t n) {
         if (n > remaining()) {
             failed_ = true;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 // Builds guest requests byte by byte, as a driver lays them out, and reads response headers.
@@ -117,6 +118,61 @@ inline Bytes cursor(bool update, uint32_t scanout, int32_t x, int32_t y, uint32_
     Request r(update ? proto::cmd_type::update_cursor : proto::cmd_type::move_cursor, f);
     r.u32(scanout).u32(static_cast<uint32_t>(x)).u32(static_cast<uint32_t>(y)).u32(0);
     return r.u32(id).u32(hot_x).u32(hot_y).u32(0);
+}
+
+// 3D: the context is the header's ctx_id.
+inline constexpr Fence in_context(uint32_t ctx, uint64_t fence_id = 0) {
+    return {fence_id != 0 ? proto::flag_fence : 0, fence_id, ctx, 0};
+}
+inline Bytes ctx_create(uint32_t ctx, std::string_view name = "test", uint32_t context_init = 0) {
+    Request r(proto::cmd_type::ctx_create, in_context(ctx));
+    r.u32(static_cast<uint32_t>(name.size())).u32(context_init);
+    Bytes bytes = r;
+    for (size_t i = 0; i < proto::context_name_max; ++i) {
+        bytes.push_back(i < name.size() ? static_cast<std::byte>(name[i]) : std::byte{0});
+    }
+    return bytes;
+}
+inline Bytes ctx_destroy(uint32_t ctx) {
+    return Request(proto::cmd_type::ctx_destroy, in_context(ctx));
+}
+inline Bytes ctx_resource(bool attach, uint32_t ctx, uint32_t id) {
+    return Request(attach ? proto::cmd_type::ctx_attach_resource
+                          : proto::cmd_type::ctx_detach_resource,
+                   in_context(ctx))
+        .u32(id)
+        .u32(0);
+}
+// A 2D texture (PIPE_TEXTURE_2D) bound as a render target, as Mesa makes a scanout buffer.
+struct Resource3dShape {
+    uint32_t target = 2, format = 2, bind = 2, width = 64, height = 64, depth = 1, array_size = 1,
+             last_level = 0, nr_samples = 0;
+};
+inline Bytes create_3d(uint32_t id, Resource3dShape s = {}, Fence f = {}) {
+    Request r(proto::cmd_type::resource_create_3d, f);
+    r.u32(id).u32(s.target).u32(s.format).u32(s.bind).u32(s.width).u32(s.height).u32(s.depth);
+    return r.u32(s.array_size).u32(s.last_level).u32(s.nr_samples).u32(0).u32(0);
+}
+inline Bytes transfer_3d(bool to_host, uint32_t id, proto::Box box, Fence f = {},
+                         uint64_t offset = 0, uint32_t level = 0, uint32_t stride = 0) {
+    Request r(
+        to_host ? proto::cmd_type::transfer_to_host_3d : proto::cmd_type::transfer_from_host_3d, f);
+    r.u32(box.x).u32(box.y).u32(box.z).u32(box.w).u32(box.h).u32(box.d);
+    return r.u64(offset).u32(id).u32(level).u32(stride).u32(0);
+}
+inline Bytes submit_3d(uint32_t ctx, std::span<const uint32_t> dwords, uint64_t fence_id = 0) {
+    Request r(proto::cmd_type::submit_3d, in_context(ctx, fence_id));
+    r.u32(static_cast<uint32_t>(dwords.size() * 4)).u32(0);
+    for (uint32_t d : dwords) {
+        r.u32(d);
+    }
+    return r;
+}
+inline Bytes get_capset_info(uint32_t index) {
+    return Request(proto::cmd_type::get_capset_info).u32(index).u32(0);
+}
+inline Bytes get_capset(uint32_t id, uint32_t version) {
+    return Request(proto::cmd_type::get_capset).u32(id).u32(version);
 }
 
 struct ResponseHeader {

@@ -1,10 +1,14 @@
 // libFuzzer target: a sequence of requests fed to a fresh device over a small fake guest
 // memory, so the fuzzer can build state (resources, backing, scanouts) and then attack it.
 //
-// Input: records of `u8 queue (bit 0: cursor queue); le16 length; length bytes of request`;
-// a short last record takes what is left. Seeds: corpus/gpu_command/ (make_corpus.py).
+// Input: records of `u8 flags; le16 length; length bytes of request`; flags bit 0: the cursor
+// queue, bit 1: the renderer finishes all work before this request. A short last record takes
+// what is left. The device has 3D, over a recording renderer: what is fuzzed is the device's own
+// decoding and checks of 3D commands, before a real renderer would see them. Seeds:
+// corpus/gpu_command/ (make_corpus.py).
 
 #include "fake_guest_ram.hpp"
+#include "fake_renderer.hpp"
 
 #include "gpu-backend/virtio_gpu/device.hpp"
 #include "gpu-backend/base/log.hpp"
@@ -49,7 +53,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                         {.max_resources = 32,
                          .max_resource_bytes = 4 << 20,
                          .max_resource_dimension = 1024,
-                         .max_backing_ranges = 4096}};
+                         .max_backing_ranges = 4096,
+                         .max_contexts = 8}};
+    test::FakeRenderer renderer;
+    config.renderer = &renderer;
     GpuDevice device(config);
     device.set_guest_ram(ram);
     size_t ready = 0;
@@ -71,6 +78,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     uint64_t token = 0;
     while (input.size() >= 3) {
         bool cursor_queue = (static_cast<uint8_t>(input[0]) & 1) != 0;
+        if ((static_cast<uint8_t>(input[0]) & 2) != 0 && !renderer.fences.empty()) {
+            renderer.complete(renderer.fences.back());
+        }
         size_t length = static_cast<uint8_t>(input[1]) | static_cast<uint8_t>(input[2]) << 8;
         input = input.subspan(3);
         auto request = input.first(std::min(length, input.size()));
@@ -84,6 +94,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto dropped = device.reset();
     check(device.resource_count() == 0);
     check(device.pending_responses() == 0);
+    check(device.context_count() == 0);
+    check(renderer.resources.empty() && renderer.contexts.empty() && renderer.backing.empty());
     (void)dropped;
     return 0;
 }

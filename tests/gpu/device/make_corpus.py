@@ -63,16 +63,40 @@ def cursor(update, scanout, x, y, res, hx=0, hy=0):
     return hdr(kind, FENCE, 1) + struct.pack("<IiiIIIII", scanout, x, y, 0, res, hx, hy, 0)
 
 
+def ctx_hdr(kind, ctx, fence=0):
+    return struct.pack("<IIQIB3x", kind, FENCE if fence else 0, fence, ctx, 0)
+
+
+def ctx_create(ctx, name=b"seed"):
+    return ctx_hdr(0x200, ctx) + struct.pack("<II", len(name), 0) + name.ljust(64, b"\0")
+
+
+def create_3d(res, w, h, target=2, fmt=2, bind=2):
+    return hdr(0x204) + struct.pack("<12I", res, target, fmt, bind, w, h, 1, 1, 0, 0, 0, 0)
+
+
+def transfer_3d(to_host, ctx, res, w, h, fence=0):
+    kind = 0x205 if to_host else 0x206
+    return ctx_hdr(kind, ctx, fence) + struct.pack("<6IQ4I", 0, 0, 0, w, h, 1, 0, res, 0, 0, 0)
+
+
+def submit_3d(ctx, dwords, fence=0):
+    return ctx_hdr(0x207, ctx, fence) + struct.pack("<II", 4 * len(dwords), 0) + struct.pack(
+        f"<{len(dwords)}I", *dwords)
+
+
 def scattered_pages(count, first=0):
     """Every other page from the top of the fuzz target's memory, as shmem pages come."""
     top = RAM + 256 * 1024
     return [(top - first - (2 * i + 2) * PAGE, PAGE) for i in range(count)]
 
 
-def records(*requests, cursor_queue=()):
+def records(*requests, cursor_queue=(), fences_done=()):
+    """fences_done: before these requests the renderer finishes all its work."""
     out = b""
     for i, r in enumerate(requests):
-        out += struct.pack("<BH", 1 if i in cursor_queue else 0, len(r)) + r
+        flags = (1 if i in cursor_queue else 0) | (2 if i in fences_done else 0)
+        out += struct.pack("<BH", flags, len(r)) + r
     return out
 
 
@@ -117,6 +141,21 @@ SEEDS = {
         detach(9),
         attach(9, [(RAM, 2400), (RAM + 2400, 2400)]),
         transfer(9, 1, 1, 38, 28, 164),
+    ),
+    "virgl": records(
+        hdr(0x108) + struct.pack("<II", 0, 0),  # GET_CAPSET_INFO
+        hdr(0x109) + struct.pack("<II", 2, 2),  # GET_CAPSET virgl2 v2
+        ctx_create(1),
+        create_3d(1, 32, 32),
+        attach(1, scattered_pages(1)),
+        ctx_hdr(0x202, 1) + struct.pack("<II", 1, 0),  # CTX_ATTACH_RESOURCE
+        transfer_3d(True, 1, 1, 32, 32, fence=4),
+        submit_3d(1, [0x00080007, 0, 0, 0, 0], fence=5),
+        transfer_3d(False, 1, 1, 32, 32, fence=6),
+        ctx_hdr(0x203, 1) + struct.pack("<II", 1, 0),  # CTX_DETACH_RESOURCE
+        unref(1),
+        ctx_hdr(0x201, 1),  # CTX_DESTROY
+        fences_done={8, 11},
     ),
     "errors": records(
         hdr(0x999),

@@ -103,9 +103,42 @@ TEST_CASE("blob commands decode; 3D and capset commands are known but unsupporte
     }
     CHECK(decoded_as<proto::SetScanoutBlob>(proto::decode(sb.take())).strides[0] == 256);
 
-    for (uint32_t type : {0x108u, 0x109u, 0x200u, 0x207u, 0x209u}) {
+    for (uint32_t type : {0x208u, 0x209u}) { // RESOURCE_MAP_BLOB, RESOURCE_UNMAP_BLOB
         CHECK(decoded_as<proto::Unsupported>(proto::decode(Request(type).take())).type == type);
     }
+}
+
+TEST_CASE("3D commands decode to their fields; a command buffer is capped, whole dwords and all "
+          "there",
+          "[cmd-protocol]") {
+    const auto& created = decoded_as<proto::CtxCreate>(proto::decode(ctx_create(3, "glmark2")));
+    CHECK(created.debug_name == "glmark2");
+    CHECK(decoded_as<proto::ResourceCreate3d>(proto::decode(create_3d(5, {.width = 9}))).width ==
+          9);
+    const auto& t =
+        decoded_as<proto::Transfer3d>(proto::decode(transfer_3d(false, 5, {1, 2, 3, 4, 5, 6})));
+    CHECK((!t.to_host && t.resource_id == 5 && t.box == proto::Box{1, 2, 3, 4, 5, 6}));
+
+    const std::array<uint32_t, 2> dwords{1, 2};
+    const auto& submit = decoded_as<proto::Submit3d>(proto::decode(submit_3d(1, dwords)));
+    CHECK(submit.commands.size() == 8);
+
+    auto with_size = [](uint32_t size, size_t sent) {
+        Request r(proto::cmd_type::submit_3d);
+        r.u32(size).u32(0);
+        Bytes bytes = r;
+        bytes.resize(bytes.size() + sent);
+        return proto::decode(bytes);
+    };
+    CHECK(with_size(8, 8));
+    CHECK(with_size(proto::max_submit_bytes, proto::max_submit_bytes));
+    for (auto decoded : {with_size(8, 7), with_size(6, 8),
+                         with_size(proto::max_submit_bytes + 4, proto::max_submit_bytes + 4),
+                         with_size(0xfffffffc, 16)}) {
+        REQUIRE_FALSE(decoded);
+        CHECK(decoded.error().response == proto::Response::err_invalid_parameter);
+    }
+    CHECK(proto::max_request_size >= proto::Submit3d::wire_size + proto::max_submit_bytes);
 }
 
 TEST_CASE("short, unknown and oversized requests are decode errors that keep the header",

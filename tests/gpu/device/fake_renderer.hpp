@@ -1,0 +1,93 @@
+#pragma once
+
+#include "gpu-backend/virtio_gpu/renderer_3d.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+// A Renderer3d that records what the device asks of it and does what a test says: the
+// device's side of 3D (checks, quota, fences) tested without a GPU or virglrenderer.
+namespace tessera::gpu::test {
+
+class FakeRenderer : public Renderer3d {
+public:
+    std::vector<Capset> offered{{proto::capset_virgl, 1, 308}, {proto::capset_virgl2, 2, 1384}};
+    bool refuse_resources = false;
+    bool reject_submits = false;
+
+    std::map<uint32_t, std::string> contexts;         // id -> name
+    std::set<std::pair<uint32_t, uint32_t>> attached; // (context, resource)
+    std::set<uint32_t> resources;
+    std::map<uint32_t, std::vector<std::span<std::byte>>> backing;
+    std::vector<proto::Transfer3d> transfers;
+    std::vector<std::vector<std::byte>> submits;
+    std::vector<uint64_t> fences; // created, not yet completed
+
+    [[nodiscard]] std::vector<Capset> capsets() const override { return offered; }
+    [[nodiscard]] std::vector<std::byte> capset(uint32_t id, uint32_t version) override {
+        return std::vector<std::byte>(id == proto::capset_virgl ? 308 : 1384,
+                                      static_cast<std::byte>(id * 16 + version));
+    }
+    bool create_context(uint32_t ctx, uint32_t, std::string_view name) override {
+        contexts[ctx] = std::string(name);
+        return true;
+    }
+    void destroy_context(uint32_t ctx) override { contexts.erase(ctx); }
+    void attach_resource(uint32_t ctx, uint32_t id) override { attached.insert({ctx, id}); }
+    void detach_resource(uint32_t ctx, uint32_t id) override { attached.erase({ctx, id}); }
+    bool create_resource(const proto::ResourceCreate3d& args) override {
+        if (refuse_resources) {
+            return false;
+        }
+        resources.insert(args.resource_id);
+        return true;
+    }
+    void destroy_resource(uint32_t id) override {
+        resources.erase(id);
+        std::erase_if(attached, [&](const auto& a) { return a.second == id; });
+    }
+    bool attach_backing(uint32_t id, std::span<const std::span<std::byte>> pieces) override {
+        for (auto piece : pieces) { // what a renderer does with them: read them (ASan checks)
+            volatile std::byte first = piece.empty() ? std::byte{} : piece.front();
+            volatile std::byte last = piece.empty() ? std::byte{} : piece.back();
+            (void)first;
+            (void)last;
+        }
+        backing[id].assign(pieces.begin(), pieces.end());
+        return true;
+    }
+    void detach_backing(uint32_t id) override { backing.erase(id); }
+    bool transfer(uint32_t, const proto::Transfer3d& t) override {
+        transfers.push_back(t);
+        return true;
+    }
+    bool submit(uint32_t, std::span<const std::byte> commands) override {
+        if (reject_submits) {
+            return false;
+        }
+        submits.emplace_back(commands.begin(), commands.end());
+        return true;
+    }
+    bool read_pixels(uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t,
+                     std::span<std::byte>) override {
+        return false;
+    }
+    bool create_fence(uint32_t, uint64_t fence_id) override {
+        fences.push_back(fence_id);
+        return true;
+    }
+    // The GPU finished everything up to and including `fence_id`.
+    void complete(uint64_t fence_id) {
+        std::erase_if(fences, [&](uint64_t f) { return f <= fence_id; });
+        if (on_fence_done) {
+            on_fence_done(fence_id);
+        }
+    }
+};
+
+} // namespace tessera::gpu::test
