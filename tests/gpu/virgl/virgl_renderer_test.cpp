@@ -1,0 +1,152 @@
+// virglrenderer behind the GPU device: a guest's Gallium command stream rendered on the host
+// (llvmpipe where there is no GPU) and read back into guest memory, fenced as a guest driver
+// waits for it; a hostile stream costs only its own context.
+#include "device/device_fixture.hpp"
+
+#include "gpu-backend/virgl/virgl_renderer.hpp"
+
+#include <catch2/catch_test_macros.hpp>
+
+#include <poll.h>
+
+#include <bit>
+#include <chrono>
+#include <vector>
+
+using namespace tessera::gpu;
+using namespace tessera::gpu::test;
+using proto::Response;
+
+namespace {
+
+// Gallium's command encoding (virgl_protocol.h): a header dword, then the payload.
+constexpr uint32_t command(uint32_t cmd, uint32_t object, uint32_t length) {
+    return cmd | object << 8 | length << 16;
+}
+constexpr uint32_t create_object = 1, set_framebuffer_state = 5, clear = 7;
+constexpr uint32_t object_surface = 8;
+constexpr uint32_t clear_color0 = 1 << 2;
+constexpr uint32_t b8g8r8x8 = 2;
+
+// Clears resource `resource` (a B8G8R8X8 render target) to (r, g, b) through surface 1.
+std::vector<uint32_t> clear_stream(uint32_t resource, float r, float g, float b) {
+    return {command(create_object, object_surface, 5),
+            1,
+            resource,
+            b8g8r8x8,
+            0,
+            0,
+            command(set_framebuffer_state, 0, 3),
+            1,
+            0,
+            1,
+            command(clear, 0, 8),
+            clear_color0,
+            std::bit_cast<uint32_t>(r),
+            std::bit_cast<uint32_t>(g),
+            std::bit_cast<uint32_t>(b),
+            std::bit_cast<uint32_t>(1.0f),
+            0,
+            0,
+            0};
+}
+
+struct VirglGuest {
+    VirglGuest() {
+        auto created = VirglRenderer::create({});
+        if (!created) {
+            FAIL(created.error());
+        }
+        renderer = std::move(*created);
+        guest.emplace(with_renderer());
+    }
+    DeviceConfig with_renderer() {
+        auto config = two_scanouts();
+        config.renderer = renderer.get();
+        return config;
+    }
+    uint32_t control(const Bytes& request) { return guest->control(request); }
+    // Sends a fenced request and waits (on the renderer's poll fd) for its answer.
+    uint32_t fenced_and_done(const Bytes& request) {
+        size_t before = guest->ready.size();
+        if (auto now = guest->device.process_control(request, before + 1)) {
+            return response_type(*now); // answered at once: it failed
+        }
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (guest->ready.size() == before && std::chrono::steady_clock::now() < deadline) {
+            pollfd fd{renderer->poll_fd(), POLLIN, 0};
+            ::poll(&fd, fd.fd >= 0 ? 1 : 0, 100);
+            renderer->poll();
+        }
+        REQUIRE(guest->ready.size() == before + 1);
+        return response_type(guest->ready.back().response);
+    }
+
+    std::unique_ptr<VirglRenderer> renderer;
+    std::optional<GuestFixture> guest;
+};
+
+constexpr uint32_t ok = code(Response::ok_nodata);
+
+} // namespace
+
+TEST_CASE("A virgl guest's clear is rendered by virglrenderer and read back into its memory",
+          "[virgl]") {
+    VirglGuest g;
+    auto& device = g.guest->device;
+    REQUIRE(device.num_capsets() >= 1);
+    auto capset = device.process_control(get_capset(proto::capset_virgl2, 2));
+    REQUIRE(capset);
+    CHECK(response_type(*capset) == code(Response::ok_capset));
+
+    REQUIRE(g.control(ctx_create(1, "clear")) == ok);
+    REQUIRE(g.control(create_3d(1, {.format = b8g8r8x8, .width = 64, .height = 64})) == ok);
+    auto pages = scattered_pages(4); // 64 x 64 x 4 bytes
+    REQUIRE(g.control(attach(1, pages)) == ok);
+    REQUIRE(g.control(ctx_resource(true, 1, 1)) == ok);
+
+    auto stream = clear_stream(1, 0.2f, 0.4f, 0.6f);
+    CHECK(g.fenced_and_done(submit_3d(1, stream, 10)) == ok);
+    CHECK(g.fenced_and_done(
+              transfer_3d(false, 1, {0, 0, 0, 64, 64, 1}, in_context(1, 11), 0, 0, 256)) == ok);
+
+    // Pixel (x, y) lies in page y / 16 (four 4 KiB pages of 16 rows each), as B, G, R, X.
+    for (auto [x, y] : {std::pair{0u, 0u}, {63u, 15u}, {17u, 40u}, {63u, 63u}}) {
+        std::array<std::byte, 4> pixel{};
+        uint64_t addr = pages[y / 16].addr + (y % 16) * 256 + x * 4;
+        REQUIRE(g.guest->ram->translate_contiguous(addr, 4));
+        std::memcpy(pixel.data(), g.guest->ram->translate_contiguous(addr, 4)->data(), 4);
+        INFO("pixel " << x << "," << y);
+        CHECK(std::to_integer<int>(pixel[0]) == 153);
+        CHECK(std::to_integer<int>(pixel[1]) == 102);
+        CHECK(std::to_integer<int>(pixel[2]) == 51);
+    }
+
+    // The scanout readback path reads the same image.
+    std::vector<std::byte> row(8 * 4);
+    REQUIRE(g.renderer->read_pixels(1, 8, 8, 8, 1, 32, row));
+    CHECK(std::to_integer<int>(row[4 * 7 + 2]) == 51);
+}
+
+TEST_CASE("A hostile command stream is refused and costs only its own context", "[virgl]") {
+    VirglGuest g;
+    REQUIRE(g.control(ctx_create(1, "hostile")) == ok);
+    REQUIRE(g.control(ctx_create(2, "sane")) == ok);
+    REQUIRE(g.control(create_3d(1, {.format = b8g8r8x8, .width = 16, .height = 16})) == ok);
+    REQUIRE(g.control(create_3d(2, {.format = b8g8r8x8, .width = 16, .height = 16})) == ok);
+    REQUIRE(g.control(ctx_resource(true, 1, 1)) == ok);
+    REQUIRE(g.control(ctx_resource(true, 2, 2)) == ok);
+
+    // Objects of resources it has no right to, lengths past the end, unknown commands.
+    std::vector<uint32_t> garbage = clear_stream(2, 1, 0, 0); // resource 2 is not attached to 1
+    garbage.insert(garbage.end(), {command(create_object, object_surface, 0xffff), 7,
+                                   command(0xff, 0xff, 3), 1, 2, 3});
+    CHECK(g.fenced_and_done(submit_3d(1, garbage, 20)) == code(Response::err_invalid_parameter));
+
+    auto stream = clear_stream(2, 0, 1, 0);
+    CHECK(g.fenced_and_done(submit_3d(2, stream, 21)) == ok);
+    std::vector<std::byte> pixel(4);
+    REQUIRE(g.renderer->read_pixels(2, 3, 3, 1, 1, 4, pixel));
+    CHECK(std::to_integer<int>(pixel[1]) == 255); // green
+    CHECK(std::to_integer<int>(pixel[2]) == 0);
+}
