@@ -11,6 +11,7 @@
 namespace tessera::gpu {
 
 namespace gpu_feature {
+inline constexpr uint64_t virgl = 1ULL << 0;         // VIRTIO_GPU_F_VIRGL: 3D commands
 inline constexpr uint64_t edid = 1ULL << 1;          // VIRTIO_GPU_F_EDID
 inline constexpr uint64_t resource_uuid = 1ULL << 2; // VIRTIO_GPU_F_RESOURCE_UUID
 inline constexpr uint64_t resource_blob = 1ULL << 3; // VIRTIO_GPU_F_RESOURCE_BLOB

@@ -266,7 +266,14 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::Resou
 GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::ResourceUnref& c,
                                     ResponseToken token) {
     if (resources_3d_.contains(c.resource_id)) {
-        return unref_3d(c.resource_id);
+        drop_3d(c.resource_id);
+        if (!resources_.contains(c.resource_id)) {
+            if (callbacks_.on_resource_destroyed) {
+                callbacks_.on_resource_destroyed(c.resource_id);
+            }
+            return NoData{};
+        }
+        // Its display copy goes as a 2D resource does: once the display let go of it.
     }
     Resource* resource = live_resource(c.resource_id);
     if (resource == nullptr) {
@@ -290,6 +297,17 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::SetSc
         show(c.scanout_id, 0, {});
         return NoData{};
     }
+    const auto rendered_it = resources_3d_.find(c.resource_id);
+    const bool rendered = rendered_it != resources_3d_.end();
+    if (rendered) {
+        const auto& args = rendered_it->second.args;
+        if (c.rect.width == 0 || c.rect.height == 0 || !inside(c.rect, args.width, args.height)) {
+            return fail(Response::err_invalid_parameter, "scanout rect outside the resource");
+        }
+        if (auto made = make_display_copy(c.resource_id); !made) {
+            return std::unexpected(made.error());
+        }
+    }
     Resource* resource = live_resource(c.resource_id);
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
@@ -305,6 +323,9 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::SetSc
         // Unmappable pages are no error: the image is copied at each transfer then, as in QEMU.
         stop_reading_in_place(*resource);
     }
+    if (rendered) {
+        read_back(c.resource_id, {0, 0, resource->width(), resource->height()});
+    }
     show(
         c.scanout_id, c.resource_id,
         {resource->format(), resource->width(), resource->height(), resource->stride(), 0, c.rect});
@@ -313,6 +334,9 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::SetSc
 
 GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::ResourceFlush& c,
                                     ResponseToken token) {
+    if (resources_3d_.contains(c.resource_id) && !resources_.contains(c.resource_id)) {
+        return NoData{}; // a 3D resource no scanout ever showed: nothing to present
+    }
     const Resource* resource = live_resource(c.resource_id);
     if (resource == nullptr) {
         return fail(Response::err_invalid_resource_id, "no such resource");
@@ -324,6 +348,9 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::Res
         return fail(Response::err_invalid_parameter, "flush rect outside the resource");
     }
     ++stats_.flushes;
+    if (resource->read_back && on_any_scanout(c.resource_id)) {
+        read_back(c.resource_id, c.rect);
+    }
     for (uint32_t i = 0; i < scanouts_.size(); ++i) {
         if (scanouts_[i].resource_id != c.resource_id) {
             continue;
@@ -332,6 +359,9 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::Res
         if (damage.width != 0 && callbacks_.on_flush) {
             callbacks_.on_flush(i, *resource, damage);
         }
+    }
+    if (resource->read_back) {
+        return pace_3d_frame(h, c.resource_id, token);
     }
     return hold_fence(h, c.resource_id, token);
 }
@@ -806,7 +836,13 @@ void GpuDevice::signal_fence(ResponseToken token) {
     }
     PendingFence done = *it;
     fences_.erase(it);
-    answer_later(done.token, done.header);
+    if (!done.internal) {
+        answer_later(done.token, done.header);
+    }
+    if (done.paces_3d) {
+        ++rendered_frames_presented_;
+        answer_finished_3d();
+    }
 }
 
 void GpuDevice::answer_later(ResponseToken token, const proto::CtrlHeader& header) {
@@ -838,7 +874,9 @@ std::vector<ResponseToken> GpuDevice::reset() {
         dropped.push_back(p.token);
     }
     for (const auto& f : fences_) {
-        dropped.push_back(f.token);
+        if (!f.internal) {
+            dropped.push_back(f.token);
+        }
     }
     for (const auto& f : fences_3d_) {
         dropped.push_back(f.token);
@@ -846,6 +884,7 @@ std::vector<ResponseToken> GpuDevice::reset() {
     pending_.clear();
     fences_.clear();
     fences_3d_.clear();
+    rendered_frames_sent_ = rendered_frames_presented_ = 0;
     destroy_all_3d();
     std::vector<uint32_t> ids;
     for (const auto& [id, resource] : resources_) {

@@ -44,7 +44,10 @@
 //   each scanout the device reported through on_fence, i.e. when the frame was presented. The
 //   guest waits for that answer before it draws its next frame.
 // - a fenced 3D command (contexts, 3D resources, transfers, submits): answered once the
-//   renderer finished the work submitted before it, in the order the fences were made.
+//   renderer finished the work submitted before it, in the order the fences were made, and
+//   once every 3D frame flushed before it was presented. Linux fences no flush of a 3D
+//   scanout, so this is what paces a 3D guest to the display, as QEMU's virgl display does by
+//   holding its command queue until the frame was drawn: the guest's next frame waits.
 // reset() drops pending responses without answering (their rings are gone) and returns their
 // tokens. Every other response is complete when returned, fenced or not.
 namespace tessera::gpu {
@@ -114,10 +117,13 @@ struct DeviceStats {
     uint64_t cursor_commands = 0;
     uint64_t deferred_unrefs = 0;
     uint64_t blobs = 0;         // blob resources created
-    uint64_t fenced_frames = 0; // fenced flushes held until presented
+    uint64_t fenced_frames = 0; // fenced flushes held until presented, and read-back 3D
+                                // frames that later 3D fences waited for
     uint64_t submits = 0;       // 3D command buffers
     uint64_t submit_bytes = 0;
     uint64_t fenced_3d = 0; // 3D commands answered when the renderer finished them
+    uint64_t readbacks = 0; // 3D frames read back from the renderer for the display
+    uint64_t readback_bytes = 0;
 };
 
 // Chosen by the transport per request (e.g. its descriptor chain head), handed back with a
@@ -163,7 +169,7 @@ public:
     void set_callbacks(DeviceCallbacks callbacks) { callbacks_ = std::move(callbacks); }
     // The guest's memory; replaced when the memory table changes. Without it every command
     // touching backing fails with ERR_UNSPEC.
-    // 3D resources' backing is handed to the renderer anew.
+    // When it is new, 3D resources' backing is handed to the renderer anew.
     void set_guest_ram(std::shared_ptr<const GuestRam> ram);
 
     // One control-queue request. Returns the response, or nullopt when it is deferred (see
@@ -231,17 +237,24 @@ private:
     struct PendingFence {
         ResponseToken token;
         proto::CtrlHeader header;
-        uint32_t waiting; // scanouts yet to present the frame
+        uint32_t waiting;      // scanouts yet to present the frame
+        bool paces_3d = false; // a 3D frame: 3D fences made after it wait for it
+        bool internal = false; // no guest request waits for it (an unfenced flush)
     };
     struct Pending3dFence {
         ResponseToken token;
         proto::CtrlHeader header;
+        uint64_t after_frame = 0; // rendered_frames_sent_ when it was made
+        bool done = false;        // the renderer finished it
     };
+    // Tokens of the device's own present notices, apart from the transport's.
+    static constexpr ResponseToken internal_token = 1ull << 63;
     // A 3D resource: the renderer holds its image; the device its accounting and backing.
     struct Resource3d {
         proto::ResourceCreate3d args;
         uint64_t bytes = 0; // counted against the quota
         std::optional<Backing> backing;
+        uint64_t read_at = 0; // render_serial_ when last read back for the display
     };
 
     std::optional<std::vector<std::byte>> process(std::span<const std::byte> request, Queue queue,
@@ -272,12 +285,19 @@ private:
     Result handle(const proto::CtrlHeader& h, const proto::ResourceCreate3d& c);
     Result handle(const proto::CtrlHeader& h, const proto::Transfer3d& c);
     Result handle(const proto::CtrlHeader& h, const proto::Submit3d& c);
-    Result unref_3d(uint32_t id);
+    void drop_3d(uint32_t id); // the renderer's part; a display copy stays in resources_
+    // The display's copy of a 3D resource (a 2D resource with its id, made at its first
+    // SET_SCANOUT) and reading the renderer's image into it.
+    std::expected<void, Failure> make_display_copy(uint32_t id);
+    void read_back(uint32_t id, proto::Rect rect);
     Result attach_backing_3d(uint32_t id, std::span<const proto::MemEntry> entries);
     Result detach_backing_3d(uint32_t id);
     // A fenced 3D command that succeeded: its answer waits for the renderer's fence.
     Result fence_3d(const proto::CtrlHeader& h, ResponseToken token, Result done);
     void renderer_fence_done(uint64_t fence_id);
+    void answer_finished_3d(); // the 3D fences done and after presented frames, in order
+    // A flush of a read-back 3D frame: presented, it lets the 3D fences made after it go.
+    Result pace_3d_frame(const proto::CtrlHeader& h, uint32_t resource_id, ResponseToken token);
     bool give_backing_to_renderer(uint32_t id, const Backing& backing);
     void destroy_all_3d();
     [[nodiscard]] bool resource_id_taken(uint32_t id) const {
@@ -323,6 +343,10 @@ private:
     std::unordered_set<uint32_t> contexts_;
     std::unordered_map<uint32_t, Resource3d> resources_3d_;
     std::deque<Pending3dFence> fences_3d_;
+    uint64_t render_serial_ = 1;        // grows with each submit and upload: 3D images may differ
+    uint64_t rendered_frames_sent_ = 0; // read-back frames flushed to a shown scanout
+    uint64_t rendered_frames_presented_ = 0; // of those, presented (or replaced)
+    uint64_t next_internal_token_ = internal_token;
     uint64_t used_bytes_ = 0;
     uint64_t used_ranges_ = 0;
     uint64_t used_mappings_ = 0;

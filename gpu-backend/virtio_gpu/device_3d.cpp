@@ -18,8 +18,11 @@ log::Scope& cmd_log() {
     return scope;
 }
 
-// Gallium's texture targets (PIPE_BUFFER 0 .. PIPE_TEXTURE_CUBE_ARRAY 8).
+// Gallium's texture targets (PIPE_BUFFER 0, PIPE_TEXTURE_2D 2, PIPE_TEXTURE_RECT 5 ..
+// PIPE_TEXTURE_CUBE_ARRAY 8).
 constexpr uint32_t pipe_buffer = 0;
+constexpr uint32_t pipe_texture_2d = 2;
+constexpr uint32_t pipe_texture_rect = 5;
 constexpr uint32_t max_pipe_target = 8;
 constexpr uint32_t max_depth_or_layers = 2048;
 constexpr uint32_t max_mip_level = 14; // 16384 = 2^14
@@ -42,6 +45,9 @@ uint64_t accounted_bytes(const proto::ResourceCreate3d& c) {
 } // namespace
 
 void GpuDevice::set_guest_ram(std::shared_ptr<const GuestRam> ram) {
+    if (ram == ram_) {
+        return; // the transport hands it in at every kick
+    }
     ram_ = std::move(ram);
     // The renderer holds pointers into the old mappings: hand it the new ones, or none.
     for (auto& [id, resource] : resources_3d_) {
@@ -109,7 +115,12 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::Ctx
         return fail(Response::err_invalid_context_id, "no such context");
     }
     if (!resources_3d_.contains(c.resource_id)) {
-        return fail(Response::err_invalid_resource_id, "no such 3D resource");
+        // Linux attaches every buffer a 3D client opens, its dumb (2D) buffers too: the
+        // renderer never sees those, so there is nothing to attach.
+        if (live_resource(c.resource_id) != nullptr) {
+            return NoData{};
+        }
+        return fail(Response::err_invalid_resource_id, "no such resource");
     }
     if (c.attach) {
         renderer_->attach_resource(h.ctx_id, c.resource_id);
@@ -147,7 +158,7 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::Resou
     return NoData{};
 }
 
-GpuDevice::Result GpuDevice::unref_3d(uint32_t id) {
+void GpuDevice::drop_3d(uint32_t id) {
     auto it = resources_3d_.find(id);
     if (it->second.backing) {
         renderer_->detach_backing(id);
@@ -156,10 +167,53 @@ GpuDevice::Result GpuDevice::unref_3d(uint32_t id) {
     renderer_->destroy_resource(id);
     used_bytes_ -= it->second.bytes;
     resources_3d_.erase(it);
-    if (callbacks_.on_resource_destroyed) {
-        callbacks_.on_resource_destroyed(id);
+}
+
+std::expected<void, GpuDevice::Failure> GpuDevice::make_display_copy(uint32_t id) {
+    if (resources_.contains(id)) {
+        return {};
     }
-    return NoData{};
+    const auto& args = resources_3d_.at(id).args;
+    bool flat = (args.target == pipe_texture_2d || args.target == pipe_texture_rect) &&
+                args.depth <= 1 && args.array_size <= 1 && args.nr_samples <= 1;
+    if (!flat || !proto::is_known_format(args.format)) {
+        return fail(Response::err_invalid_parameter, "3D resource cannot be scanned out");
+    }
+    uint64_t bytes = uint64_t{args.width} * proto::bytes_per_pixel * args.height;
+    if (auto admitted = check_resource_quota(bytes); !admitted) {
+        return std::unexpected(admitted.error());
+    }
+    auto copy =
+        Resource::create(id, static_cast<proto::Format>(args.format), args.width, args.height);
+    if (!copy) {
+        return fail(Response::err_out_of_memory, "display copy allocation failed");
+    }
+    copy->read_back = true;
+    resources_.emplace(id, std::move(copy));
+    used_bytes_ += bytes;
+    return {};
+}
+
+// Once per new frame: a SET_SCANOUT right after a flush, or flushes with no rendering between
+// them, read nothing again.
+void GpuDevice::read_back(uint32_t id, proto::Rect rect) {
+    auto& rendered = resources_3d_.at(id);
+    Resource& copy = *resources_.at(id);
+    if (rendered.read_at == render_serial_ || rect.width == 0 || rect.height == 0) {
+        return;
+    }
+    auto out = copy.mutable_pixels().subspan(size_t{rect.y} * copy.stride() +
+                                             size_t{rect.x} * proto::bytes_per_pixel);
+    if (!renderer_->read_pixels(id, rect.x, rect.y, rect.width, rect.height, copy.stride(), out)) {
+        uint64_t dropped = 0;
+        if (log_limiter_.allow(dropped)) {
+            log::warn(cmd_log(), "3D resource {}: the renderer cannot read it back", id);
+        }
+        return;
+    }
+    rendered.read_at = render_serial_;
+    ++stats_.readbacks;
+    stats_.readback_bytes += uint64_t{rect.width} * proto::bytes_per_pixel * rect.height;
 }
 
 bool GpuDevice::give_backing_to_renderer(uint32_t id, const Backing& backing) {
@@ -230,6 +284,9 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::Tra
     if (!renderer_->transfer(h.ctx_id, c)) {
         return fail(Response::err_invalid_parameter, "renderer refused the transfer");
     }
+    if (c.to_host) {
+        ++render_serial_;
+    }
     ++stats_.transfers;
     return NoData{};
 }
@@ -240,6 +297,7 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::Sub
     }
     ++stats_.submits;
     stats_.submit_bytes += c.commands.size();
+    ++render_serial_;
     if (!c.commands.empty() && !renderer_->submit(h.ctx_id, c.commands)) {
         return fail(Response::err_invalid_parameter, "renderer rejected the command buffer");
     }
@@ -254,7 +312,7 @@ GpuDevice::Result GpuDevice::fence_3d(const proto::CtrlHeader& h, ResponseToken 
     if (!renderer_->create_fence(h.ctx_id, h.fence_id)) {
         return done; // nothing to wait for: the work is done as far as anyone can tell
     }
-    fences_3d_.push_back({token, h});
+    fences_3d_.push_back({token, h, rendered_frames_sent_});
     ++stats_.fenced_3d;
     return Deferred{};
 }
@@ -262,17 +320,44 @@ GpuDevice::Result GpuDevice::fence_3d(const proto::CtrlHeader& h, ResponseToken 
 void GpuDevice::renderer_fence_done(uint64_t fence_id) {
     // Fences complete in creation order: everything before this one is done too.
     auto is_this = [&](const Pending3dFence& f) { return f.header.fence_id == fence_id; };
-    if (std::ranges::none_of(fences_3d_, is_this)) {
+    auto last = std::ranges::find_if(fences_3d_, is_this);
+    if (last == fences_3d_.end()) {
         return; // dropped by a reset
     }
-    while (!fences_3d_.empty()) {
+    for (auto it = fences_3d_.begin(); it != std::next(last); ++it) {
+        it->done = true;
+    }
+    answer_finished_3d();
+}
+
+void GpuDevice::answer_finished_3d() {
+    while (!fences_3d_.empty() && fences_3d_.front().done &&
+           fences_3d_.front().after_frame <= rendered_frames_presented_) {
         auto fence = fences_3d_.front();
         fences_3d_.pop_front();
         answer_later(fence.token, fence.header);
-        if (is_this(fence)) {
-            break;
+    }
+}
+
+GpuDevice::Result GpuDevice::pace_3d_frame(const proto::CtrlHeader& h, uint32_t resource_id,
+                                           ResponseToken token) {
+    if (!callbacks_.on_fence || !on_any_scanout(resource_id)) {
+        return NoData{};
+    }
+    auto showing =
+        static_cast<uint32_t>(std::ranges::count(scanouts_, resource_id, &Scanout::resource_id));
+    bool fenced = (h.flags & proto::flag_fence) != 0;
+    PendingFence frame{fenced ? token : next_internal_token_++, h, showing, true, !fenced};
+    // Registered before the compositor hears of it, so that it may signal at once.
+    fences_.push_back(frame);
+    ++rendered_frames_sent_;
+    ++stats_.fenced_frames;
+    for (uint32_t i = 0; i < scanouts_.size(); ++i) {
+        if (scanouts_[i].resource_id == resource_id) {
+            callbacks_.on_fence(i, frame.token);
         }
     }
+    return fenced ? Result(Deferred{}) : Result(NoData{});
 }
 
 void GpuDevice::destroy_all_3d() {
@@ -285,7 +370,10 @@ void GpuDevice::destroy_all_3d() {
         ids.push_back(id);
     }
     for (uint32_t id : ids) {
-        (void)unref_3d(id);
+        drop_3d(id);
+        if (!resources_.contains(id) && callbacks_.on_resource_destroyed) {
+            callbacks_.on_resource_destroyed(id); // a display copy's goes with resources_
+        }
     }
 }
 

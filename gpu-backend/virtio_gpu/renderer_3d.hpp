@@ -55,9 +55,14 @@ public:
                              uint32_t height, uint32_t stride, std::span<std::byte> out) = 0;
 
     // A fence after everything submitted so far on `ctx_id`: on_fence_done(fence_id) is called
-    // once that work is done, fences in the order they were created.
+    // from poll() once that work is done, fences in the order they were created.
     virtual bool create_fence(uint32_t ctx_id, uint64_t fence_id) = 0;
     std::function<void(uint64_t fence_id)> on_fence_done;
+
+    // Readable when finished work waits to be retired; -1: call poll() on a timer instead.
+    [[nodiscard]] virtual int poll_fd() const { return -1; }
+    // Retires finished work (on_fence_done for the fences passed).
+    virtual void poll() {}
 };
 
 } // namespace tessera::gpu

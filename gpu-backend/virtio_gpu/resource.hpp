@@ -66,6 +66,9 @@ public:
     std::optional<std::array<uint8_t, 16>> uuid;
     bool unref_pending = false; // RESOURCE_UNREF received while displayed (device.hpp)
     bool layout_broken = false; // 2D: a transfer read the backing unlike the image's layout
+    // 2D: the display's copy of the 3D resource with the same id, read back from the renderer
+    // at each new frame (device_3d.cpp); the display may read it in place.
+    bool read_back = false;
     // Guest pages the compositor shows in place, mapped at the resource's first scanout: a
     // blob's, or a 2D image in its backing. Null for a 2D resource shown from pixels() or from
     // a backing that could not be mapped (then read through GpuDevice::read_image()).

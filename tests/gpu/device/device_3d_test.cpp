@@ -5,7 +5,9 @@
 
 #include <catch2/catch_test_macros.hpp>
 
+#include <algorithm>
 #include <array>
+#include <vector>
 
 using namespace tessera::gpu;
 using namespace tessera::gpu::test;
@@ -146,6 +148,11 @@ TEST_CASE("A 3D resource's backing is guest memory handed to the renderer; trans
     CHECK(g.renderer.attached.contains({1, 1}));
     CHECK(g.control(ctx_resource(true, 2, 1)) == code(Response::err_invalid_context_id));
     CHECK(g.control(ctx_resource(true, 1, 9)) == code(Response::err_invalid_resource_id));
+    // A 2D resource, as Linux attaches a 3D client's dumb buffers: nothing for the renderer.
+    REQUIRE(g.control(create_2d(9, xrgb, 8, 8)) == ok);
+    CHECK(g.control(ctx_resource(true, 1, 9)) == ok);
+    CHECK(g.control(ctx_resource(false, 1, 9)) == ok);
+    CHECK_FALSE(g.renderer.attached.contains({1, 9}));
 
     CHECK(g.control(transfer_3d(true, 1, {0, 0, 0, 64, 64, 1}, in_context(1))) ==
           code(Response::err_unspec)); // no backing yet
@@ -237,4 +244,178 @@ TEST_CASE("Fenced 3D commands are answered when the renderer finished them, in o
     CHECK(g.renderer.resources.empty());
     g.renderer.complete(15);
     CHECK(g.guest.ready.size() == 4);
+}
+
+namespace {
+
+// The texel the fake renderer reads back at (x, y) after `submits` command buffers.
+std::array<uint8_t, 4> fake_texel(const std::vector<std::byte>& image, uint32_t width, uint32_t x,
+                                  uint32_t y) {
+    const auto* t = image.data() + (size_t{y} * width + x) * 4;
+    return {static_cast<uint8_t>(t[0]), static_cast<uint8_t>(t[1]), static_cast<uint8_t>(t[2]),
+            static_cast<uint8_t>(t[3])};
+}
+
+} // namespace
+
+TEST_CASE("A 3D resource on a scanout is shown from a copy read back once per new frame", "[3d]") {
+    Guest3d g;
+    const std::array<uint32_t, 1> draw{0};
+    REQUIRE(g.control(ctx_create(1)) == ok);
+    REQUIRE(g.control(create_3d(5)) == ok); // 64 x 64
+    REQUIRE(g.control(submit_3d(1, draw)) == ok);
+
+    // A flush before any scanout showed it presents nothing and reads nothing.
+    CHECK(g.control(flush(5, {0, 0, 64, 64})) == ok);
+    CHECK(g.guest.device.stats().readbacks == 0);
+
+    REQUIRE(g.control(set_scanout(0, 5, {0, 0, 64, 64})) == ok);
+    REQUIRE(g.guest.scanouts.size() == 1);
+    REQUIRE(g.guest.scanouts[0].resource != nullptr);
+    CHECK(g.guest.scanouts[0].resource->read_back);
+    CHECK(g.guest.scanouts[0].resource->id() == 5);
+    CHECK(g.guest.device.stats().readbacks == 1);
+    auto shown = g.guest.displayed(5);
+    CHECK(fake_texel(shown, 64, 10, 20) == std::array<uint8_t, 4>{10, 20, 1, 0xff});
+
+    // The flush that follows the flip finds nothing new to read.
+    CHECK(g.control(flush(5, {0, 0, 64, 64})) == ok);
+    CHECK(g.guest.device.stats().readbacks == 1);
+    CHECK(g.guest.flushes.size() == 1);
+
+    // The next frame: only the damage is read again.
+    REQUIRE(g.control(submit_3d(1, draw)) == ok);
+    CHECK(g.control(flush(5, {8, 4, 16, 8})) == ok);
+    CHECK(g.guest.device.stats().readbacks == 2);
+    CHECK(g.guest.device.stats().readback_bytes == 64 * 64 * 4 + 16 * 8 * 4);
+    shown = g.guest.displayed(5);
+    CHECK(fake_texel(shown, 64, 8, 4) == std::array<uint8_t, 4>{8, 4, 2, 0xff});
+    CHECK(fake_texel(shown, 64, 23, 11)[2] == 2);
+    CHECK(fake_texel(shown, 64, 24, 4)[2] == 1); // outside the damage: the frame before
+    CHECK(fake_texel(shown, 64, 8, 12)[2] == 1);
+
+    // An upload changes the image as a command buffer does; a download does not.
+    REQUIRE(g.control(attach(5, scattered_pages(4))) == ok);
+    REQUIRE(g.control(transfer_3d(false, 5, {0, 0, 0, 64, 64, 1})) == ok);
+    CHECK(g.control(flush(5, {0, 0, 64, 64})) == ok);
+    CHECK(g.guest.device.stats().readbacks == 2);
+    REQUIRE(g.control(transfer_3d(true, 5, {0, 0, 0, 64, 64, 1})) == ok);
+    CHECK(g.control(flush(5, {0, 0, 64, 64})) == ok);
+    CHECK(g.guest.device.stats().readbacks == 3);
+
+    // A renderer that cannot read leaves the last frame shown; the guest is not failed.
+    g.renderer.fail_reads = true;
+    REQUIRE(g.control(submit_3d(1, draw)) == ok);
+    CHECK(g.control(flush(5, {0, 0, 64, 64})) == ok);
+    CHECK(g.guest.device.stats().readbacks == 3);
+    CHECK(fake_texel(g.guest.displayed(5), 64, 0, 0)[2] == 2);
+}
+
+TEST_CASE("A shown 3D resource's renderer image goes at UNREF, its display copy when the display "
+          "let go of it",
+          "[3d]") {
+    Guest3d g;
+    REQUIRE(g.control(create_3d(5)) == ok);
+    REQUIRE(g.control(set_scanout(0, 5, {0, 0, 64, 64})) == ok);
+    auto answer = g.guest.device.process_control(unref(5), 77);
+    CHECK_FALSE(answer.has_value()); // deferred while a scanout shows it
+    CHECK_FALSE(g.renderer.resources.contains(5));
+    CHECK(g.control(create_3d(5)) == code(Response::err_invalid_resource_id));
+    CHECK(g.control(flush(5, {0, 0, 64, 64})) == code(Response::err_invalid_resource_id));
+
+    REQUIRE(g.control(set_scanout(0, 0, {0, 0, 0, 0})) == ok);
+    REQUIRE(g.guest.ready.size() == 1);
+    CHECK(g.guest.ready[0].token == 77);
+    CHECK(g.guest.device.find_resource(5) == nullptr);
+    CHECK(g.control(create_3d(5)) == ok);
+}
+
+TEST_CASE("Only flat textures in a display format are scanned out, their copy within the quota",
+          "[3d]") {
+    Quota quota;
+    quota.max_resource_bytes = 64 * 64 * 4 + 1024; // the texture fits, its copy does not
+    Guest3d g(quota);
+    auto bad = code(Response::err_invalid_parameter);
+    REQUIRE(g.control(create_3d(1, {.target = 3, .width = 8, .height = 8, .depth = 4})) == ok);
+    CHECK(g.control(set_scanout(0, 1, {0, 0, 8, 8})) == bad);
+    REQUIRE(g.control(create_3d(2, {.format = 999, .width = 8, .height = 8})) == ok);
+    CHECK(g.control(set_scanout(0, 2, {0, 0, 8, 8})) == bad);
+    REQUIRE(g.control(create_3d(3, {.width = 8, .height = 8, .nr_samples = 4})) == ok);
+    CHECK(g.control(set_scanout(0, 3, {0, 0, 8, 8})) == bad);
+    CHECK(g.control(unref(1)) == ok);
+    CHECK(g.control(unref(2)) == ok);
+    CHECK(g.control(unref(3)) == ok);
+
+    REQUIRE(g.control(create_3d(4)) == ok); // 64 x 64
+    CHECK(g.control(set_scanout(0, 4, {0, 0, 65, 64})) == bad);
+    CHECK(g.control(set_scanout(0, 4, {0, 0, 64, 64})) == code(Response::err_out_of_memory));
+    CHECK(g.guest.scanouts.empty());
+    CHECK(g.guest.device.stats().readbacks == 0);
+}
+
+TEST_CASE("A reset drops 3D resources and their display copies, each reported gone once", "[3d]") {
+    Guest3d g;
+    std::vector<uint32_t> gone;
+    auto callbacks = g.guest.recording_callbacks();
+    callbacks.on_resource_destroyed = [&](uint32_t id) { gone.push_back(id); };
+    g.guest.device.set_callbacks(callbacks);
+    REQUIRE(g.control(create_3d(5)) == ok);
+    REQUIRE(g.control(create_3d(6)) == ok);
+    REQUIRE(g.control(set_scanout(1, 5, {0, 0, 64, 64})) == ok);
+    (void)g.guest.device.reset();
+    CHECK(g.renderer.resources.empty());
+    CHECK(g.guest.device.resource_count() == 0);
+    std::ranges::sort(gone);
+    CHECK(gone == std::vector<uint32_t>{5, 6});
+    CHECK(g.control(create_3d(5)) == ok);
+}
+
+TEST_CASE("A 3D guest is paced by its frames: fences made after a flushed frame wait until it "
+          "was presented",
+          "[3d]") {
+    Guest3d g;
+    std::vector<ResponseToken> presenting; // the frames the compositor was told to present
+    auto callbacks = g.guest.recording_callbacks();
+    callbacks.on_fence = [&](uint32_t, ResponseToken token) { presenting.push_back(token); };
+    g.guest.device.set_callbacks(callbacks);
+    const std::array<uint32_t, 1> draw{0};
+    REQUIRE(g.control(ctx_create(1)) == ok);
+    REQUIRE(g.control(create_3d(5)) == ok);
+    REQUIRE(g.control(set_scanout(0, 5, {0, 0, 64, 64})) == ok);
+
+    // Before any frame, a fence waits for the renderer only.
+    CHECK_FALSE(g.guest.device.process_control(submit_3d(1, draw, 1), 101));
+    g.renderer.complete(1);
+    REQUIRE(g.guest.ready.size() == 1);
+
+    // Linux's unfenced flush of a 3D scanout: answered at once, presented later.
+    CHECK(g.control(flush(5, {0, 0, 64, 64})) == ok);
+    REQUIRE(presenting.size() == 1);
+    CHECK(g.guest.device.stats().fenced_frames == 1);
+
+    // The next frame's rendering is done, but its fence waits for the frame before on screen.
+    CHECK_FALSE(g.guest.device.process_control(submit_3d(1, draw, 2), 102));
+    g.renderer.complete(2);
+    CHECK(g.guest.ready.size() == 1);
+    g.guest.device.signal_fence(presenting[0]);
+    REQUIRE(g.guest.ready.size() == 2);
+    CHECK(g.guest.ready[1].token == 102);
+
+    // A fenced flush is held until presented itself, and paces the same way.
+    CHECK_FALSE(g.guest.device.process_control(flush(5, {0, 0, 64, 64}, fenced(7)), 103));
+    REQUIRE(presenting.size() == 2);
+    CHECK(presenting[1] == 103);
+    CHECK_FALSE(g.guest.device.process_control(submit_3d(1, draw, 3), 104));
+    g.renderer.complete(3);
+    CHECK(g.guest.ready.size() == 2);
+    g.guest.device.signal_fence(103);
+    REQUIRE(g.guest.ready.size() == 4);
+    CHECK(g.guest.ready[2].token == 103);
+    CHECK(g.guest.ready[3].token == 104);
+
+    // A reset hands back the guest's tokens only, not the device's own present notices.
+    CHECK(g.control(flush(5, {0, 0, 64, 64})) == ok);
+    CHECK_FALSE(g.guest.device.process_control(submit_3d(1, draw, 4), 105));
+    auto dropped = g.guest.device.reset();
+    CHECK(dropped == std::vector<ResponseToken>{105});
 }

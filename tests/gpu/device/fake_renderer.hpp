@@ -73,10 +73,25 @@ public:
         submits.emplace_back(commands.begin(), commands.end());
         return true;
     }
-    bool read_pixels(uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t,
-                     std::span<std::byte>) override {
-        return false;
+    // Texel (x, y) of any resource reads as B = x, G = y, R = the command buffers submitted so
+    // far, X = 0xff: a frame read back tells where it came from and how new it is.
+    bool read_pixels(uint32_t, uint32_t x, uint32_t y, uint32_t width, uint32_t height,
+                     uint32_t stride, std::span<std::byte> out) override {
+        if (fail_reads || uint64_t{stride} * (height - 1) + uint64_t{width} * 4 > out.size()) {
+            return false;
+        }
+        for (uint32_t row = 0; row < height; ++row) {
+            for (uint32_t col = 0; col < width; ++col) {
+                auto* texel = out.data() + size_t{row} * stride + size_t{col} * 4;
+                texel[0] = static_cast<std::byte>(x + col);
+                texel[1] = static_cast<std::byte>(y + row);
+                texel[2] = static_cast<std::byte>(submits.size());
+                texel[3] = std::byte{0xff};
+            }
+        }
+        return true;
     }
+    bool fail_reads = false;
     bool create_fence(uint32_t, uint64_t fence_id) override {
         fences.push_back(fence_id);
         return true;
