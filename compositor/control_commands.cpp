@@ -140,6 +140,8 @@ json guest_json(const Guest& guest) {
             total.path = s.path;
         }
     }
+    // A 3D guest's frames are copied by its device process, as it reads them back.
+    total.bytes_copied += stats.readback_bytes;
     json item{{"name", guest.spec().name},
               {"socket", guest.socket_path()},
               {"state", Guest::state_name(guest.state())},
@@ -152,6 +154,10 @@ json guest_json(const Guest& guest) {
               {"transfer_bytes", stats.transfer_bytes},
               {"blobs", stats.blobs},
               {"fenced_frames", stats.fenced_frames},
+              {"three_d", guest.spec().three_d},
+              {"submits", stats.submits},
+              {"submit_bytes", stats.submit_bytes},
+              {"readback_bytes", stats.readback_bytes},
               {"frames", total.frames},
               {"presented", total.presented},
               {"replaced", total.replaced},

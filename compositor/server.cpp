@@ -23,6 +23,8 @@
 #include "xwayland.hpp"
 #include "zone_scene.hpp"
 
+#include <xf86drm.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <format>
@@ -235,6 +237,20 @@ std::expected<void, std::string> Server::start() {
 
 void Server::run() {
     wl_display_run(display_);
+}
+
+std::string Server::render_node() const {
+    int fd = wlr_renderer_get_drm_fd(renderer_);
+    if (fd < 0) {
+        return {};
+    }
+    char* name = drmGetRenderDeviceNameFromFd(fd);
+    if (name == nullptr) {
+        return {};
+    }
+    std::string node = name;
+    std::free(name);
+    return node;
 }
 
 const std::string& Server::control_socket_path() const {

@@ -74,6 +74,8 @@ public:
     [[nodiscard]] wlr_backend* backend() const { return backend_; }
     [[nodiscard]] wlr_session* session() const { return session_; }
     [[nodiscard]] wlr_renderer* renderer() const { return renderer_; }
+    // The renderer's GPU as a render node path; empty for a renderer without one (pixman).
+    [[nodiscard]] std::string render_node() const;
     [[nodiscard]] wlr_allocator* allocator() const { return allocator_; }
     [[nodiscard]] wlr_scene* scene() const { return scene_; }
     [[nodiscard]] wlr_output_layout* output_layout() const { return output_layout_; }

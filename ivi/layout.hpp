@@ -136,6 +136,8 @@ struct GuestSpec {
     // own beside `socket` (input_devices()): touch, a touchscreen per scanout; pointer, an
     // absolute pointer over scanout 0; keyboard.
     uint32_t input = input_none;
+    // 3D (virgl): its device process runs a renderer on the host's GPU, or on the CPU.
+    bool three_d = false;
     bool operator==(const GuestSpec&) const = default;
 };
 

@@ -868,7 +868,7 @@ private:
     GuestSpec read_guest(const Entry& entry) const {
         static constexpr std::string_view keys[] = {"socket",        "scanouts",    "max-resources",
                                                     "max-memory-mb", "socket-mode", "socket-group",
-                                                    "allow-users",   "input"};
+                                                    "allow-users",   "input",       "3d"};
         Field f{entry.node, join("guests", entry.key->str())};
         const auto& table = read_table(f);
         check_keys(table, f.path, keys);
@@ -904,6 +904,9 @@ private:
         if (auto input = field(table, f.path, "input")) {
             guest.input = read_input(input);
             check_input_sockets(input, guest);
+        }
+        if (auto three_d = field(table, f.path, "3d")) {
+            guest.three_d = read_bool(three_d);
         }
         return guest;
     }

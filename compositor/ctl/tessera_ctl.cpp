@@ -332,6 +332,9 @@ void print_guests(const json& guests) {
             if (s.value("dmabuf_imported", false)) {
                 path += " (imported)";
             }
+            // A read-back frame is copied by the device process: the guest's figure says so.
+            const json& copied = path == "readback" ? g.value("bytes_copied_per_frame", json())
+                                                    : s.value("bytes_copied_per_frame", json());
             std::println("{:<14} {:<11} {:>2}  {:<12} {:>9}  {:>9}  {:>7} {:>5.0f}  {:>9} {:>8}  "
                          "{:>13}  {:>9} {:>6}  {}",
                          name, state, s.value("index", 0),
@@ -341,7 +344,7 @@ void print_guests(const json& guests) {
                              : std::string("off"),
                          offered, s.value("frames", 0), s.value("fps", 0.0),
                          s.value("presented", 0), s.value("replaced", 0), latency,
-                         number_or_dash(s.value("bytes_copied_per_frame", json()), "{:.0f}"),
+                         number_or_dash(copied, "{:.0f}"),
                          number_or_dash(s.value("blits_per_frame", json()), "{:.2f}"), path);
         }
         for (const auto& input : g.value("inputs", json::array())) {

@@ -72,6 +72,8 @@ std::string describe_exit(const siginfo_t& info) {
             return "could not enter its sandbox";
         case out_of_memory:
             return "ran out of memory at its limit";
+        case no_renderer:
+            return "could not start its 3D renderer";
         case bad_start:
             return "could not start (tessera-device's fds)";
         case 127:
@@ -88,8 +90,12 @@ std::string describe_exit(const siginfo_t& info) {
 }
 
 // The environment of a device process: none, but the sanitizers' options for test builds.
-std::vector<std::string> device_environment() {
+std::vector<std::string> device_environment(bool three_d) {
     std::vector<std::string> env;
+    if (three_d) {
+        // The sandbox opens no files once the driver is loaded: no shader cache on disk.
+        env.emplace_back("MESA_SHADER_CACHE_DISABLE=true");
+    }
     for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"}) {
         if (const char* value = std::getenv(name)) {
             env.push_back(std::format("{}={}", name, value));
@@ -154,6 +160,14 @@ std::expected<void, std::string> DeviceLink::spawn(UniqueFd vmm_socket, UniqueFd
     // Private memory: what the device counts against the guest's quota (host pixels of 2D
     // resources, in memfds, count separately), plus room for the process itself.
     uint64_t memory_limit = config_.quota.max_resource_bytes + (256ull << 20);
+    if (config_.three_d) {
+        // The GL driver: its code generator, worker stacks and the renderer's own copies.
+        memory_limit += 1024ull << 20;
+        args.emplace_back("--3d");
+        if (!config_.render_node.empty()) {
+            args.insert(args.end(), {"--render-node", config_.render_node});
+        }
+    }
 #if defined(TESSERA_SANITIZED)
     memory_limit = 0; // the sanitizer's shadow memory is private memory too
 #endif
@@ -164,7 +178,7 @@ std::expected<void, std::string> DeviceLink::spawn(UniqueFd vmm_socket, UniqueFd
         argv.push_back(arg.data());
     }
     argv.push_back(nullptr);
-    auto env_strings = device_environment();
+    auto env_strings = device_environment(config_.three_d);
     std::vector<char*> envp;
     for (auto& e : env_strings) {
         envp.push_back(e.data());
@@ -644,7 +658,8 @@ std::optional<std::string> DeviceLink::take_scanout(const channel::Message& mess
         }
         return std::nullopt;
     }
-    if (m.source != channel::ScanoutSource::in_place && m.source != channel::ScanoutSource::copy) {
+    if (m.source != channel::ScanoutSource::in_place && m.source != channel::ScanoutSource::copy &&
+        m.source != channel::ScanoutSource::readback) {
         return "a bad scanout source";
     }
     auto lend = lends_.find(m.lend_id);
@@ -654,7 +669,8 @@ std::optional<std::string> DeviceLink::take_scanout(const channel::Message& mess
     const auto& i = m.image;
     LentFrame frame;
     frame.resource_id = m.resource_id;
-    frame.in_place = m.source == channel::ScanoutSource::in_place;
+    frame.read_back = m.source == channel::ScanoutSource::readback;
+    frame.in_place = m.source == channel::ScanoutSource::in_place || frame.read_back;
     frame.image = {
         static_cast<gpu::proto::Format>(i.format),        i.width, i.height, i.stride, i.offset,
         {i.rect_x, i.rect_y, i.rect_width, i.rect_height}};
@@ -671,7 +687,7 @@ std::optional<std::string> DeviceLink::take_scanout(const channel::Message& mess
     const auto& memory = lend->second.memory;
     uint64_t end = i.offset + uint64_t{i.stride} * (i.height - 1) + row;
     if (!memory || i.offset > memory->bytes().size() || end > memory->bytes().size() ||
-        (!frame.in_place && lend->second.kind != channel::LendKind::pixels)) {
+        ((!frame.in_place || frame.read_back) && lend->second.kind != channel::LendKind::pixels)) {
         // Memory that could not be mapped here, or an image past its end: nothing to show.
         if (events_.on_scanout) {
             events_.on_scanout(m.index, nullptr);

@@ -36,7 +36,8 @@ struct LentFrame {
     uint32_t resource_id = 0;
     std::shared_ptr<const gpu::BlobMemory> memory;
     gpu::ScanoutImage image;
-    bool in_place = true; // else: host pixels, copied as the guest flushes
+    bool in_place = true;   // else: host pixels, copied as the guest flushes
+    bool read_back = false; // in place: host pixels the device read back from its renderer
 };
 
 struct DeviceLinkEvents {
@@ -66,6 +67,10 @@ struct DeviceLinkConfig {
     bool in_process = false;
     std::string program;  // tessera-device
     std::string log_spec; // the device process's log levels
+    // 3D: the device process starts a renderer, on `render_node` (the compositor's GPU) or,
+    // empty, on whatever EGL surfaceless finds (a GPU, else llvmpipe). Not in-process.
+    bool three_d = false;
+    std::string render_node;
     std::chrono::milliseconds ping_period{500};
     std::chrono::milliseconds answer_timeout{3000}; // a device silent this long is ended
     std::chrono::milliseconds start_timeout{15000}; // likewise, one that never said anything

@@ -45,8 +45,9 @@ std::string device_program() {
 }
 
 gpu::DeviceStats device_stats_of(const gpu::channel::Stats& s) {
-    return {s.commands,        s.errors,          s.flushes, s.transfers,    s.transfer_bytes,
-            s.cursor_commands, s.deferred_unrefs, s.blobs,   s.fenced_frames};
+    return {s.commands,        s.errors,          s.flushes,   s.transfers,     s.transfer_bytes,
+            s.cursor_commands, s.deferred_unrefs, s.blobs,     s.fenced_frames, s.submits,
+            s.submit_bytes,    s.fenced_3d,       s.readbacks, s.readback_bytes};
 }
 
 gpu::BackendStats backend_stats_of(const gpu::channel::Stats& s) {
@@ -63,6 +64,11 @@ void add_stats(gpu::DeviceStats& sum, const gpu::DeviceStats& more) {
     sum.deferred_unrefs += more.deferred_unrefs;
     sum.blobs += more.blobs;
     sum.fenced_frames += more.fenced_frames;
+    sum.submits += more.submits;
+    sum.submit_bytes += more.submit_bytes;
+    sum.fenced_3d += more.fenced_3d;
+    sum.readbacks += more.readbacks;
+    sum.readback_bytes += more.readback_bytes;
 }
 
 void add_stats(gpu::BackendStats& sum, const gpu::BackendStats& more) {
@@ -437,6 +443,11 @@ DeviceLinkConfig Guest::link_config() {
     config.in_process = server_.options().devices_in_process;
     config.program = device_program();
     config.log_spec = log::current_spec(); // the levels now, as tessera-ctl may have set them
+    // A renderer parses what the guest sends: only ever behind the device process's wall.
+    config.three_d = spec_.three_d && !config.in_process;
+    if (config.three_d) {
+        config.render_node = server_.render_node();
+    }
     return config;
 }
 

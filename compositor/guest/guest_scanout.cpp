@@ -39,6 +39,8 @@ std::string_view frame_path_name(FramePath path) {
         return "data access";
     case FramePath::copy:
         return "copy";
+    case FramePath::readback:
+        return "readback";
     }
     return "?";
 }
@@ -201,7 +203,9 @@ void GuestScanout::show_blob(const LentFrame& frame) {
     copy_source_ = nullptr;
     pixman_region32_clear(&to_copy_);
     blob_ = hooks_.blob_buffer(frame);
-    path_ = blob_->memory().dmabuf() >= 0 ? FramePath::dmabuf : FramePath::data_access;
+    path_ = frame.read_back                 ? FramePath::readback
+            : blob_->memory().dmabuf() >= 0 ? FramePath::dmabuf
+                                            : FramePath::data_access;
     if (before && before->width == blob_->wlr()->width && before->height == blob_->wlr()->height) {
         // A page flip between blobs of one size: the flush that follows (Linux sends it with
         // the flip) damages the whole buffer, so the zone is composited once, not twice.

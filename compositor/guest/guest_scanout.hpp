@@ -28,6 +28,7 @@ enum class FramePath {
     dmabuf,      // guest memory (a blob, a 2D image in its backing) as a udmabuf dma-buf
     data_access, // guest memory mapped in place (no udmabuf)
     copy,        // a 2D image copied into a host buffer, at most once per output frame
+    readback,    // a 3D frame the device process read back from its renderer, shown in place
 };
 std::string_view frame_path_name(FramePath path);
 

@@ -30,13 +30,15 @@ std::vector<std::byte> read_request(const DescriptorChain& chain) {
 
 } // namespace
 
-DeviceModel gpu_device_model(uint32_t num_scanouts, uint64_t features) {
+DeviceModel gpu_device_model(uint32_t num_scanouts, uint32_t num_capsets, uint64_t features) {
     DeviceModel model;
     model.name = "virtio-gpu";
     model.queue_count = 2; // control and cursor
     model.features = features;
     model.takes_gpu_socket = true;
-    model.read_config = [num_scanouts] { return gpu_config(num_scanouts, /*num_capsets=*/0); };
+    model.read_config = [num_scanouts, num_capsets] {
+        return gpu_config(num_scanouts, num_capsets);
+    };
     model.write_config = write_gpu_config;
     return model;
 }
@@ -51,10 +53,11 @@ GuestBackend::GuestBackend(UniqueFd socket, DeviceConfig device_config, BackendC
     device_.set_callbacks(std::move(device_callbacks));
 
     // EDID: the guest takes the zone's size and refresh; blobs: its framebuffers stay in its own
-    // memory and are shown from there.
-    DeviceModel model = gpu_device_model(std::max(device_.num_scanouts(), 1u),
-                                         gpu_feature::edid | gpu_feature::resource_uuid |
-                                             gpu_feature::resource_blob);
+    // memory and are shown from there; VIRGL: with a renderer, its GL goes to the host's GPU.
+    DeviceModel model = gpu_device_model(
+        std::max(device_.num_scanouts(), 1u), device_.num_capsets(),
+        gpu_feature::edid | gpu_feature::resource_uuid | gpu_feature::resource_blob |
+            (device_.has_3d() ? gpu_feature::virgl : 0));
     ConnectionCallbacks connection_callbacks;
     connection_callbacks.add_fd = callbacks_.add_fd;
     connection_callbacks.remove_fd = callbacks_.remove_fd;

@@ -35,8 +35,8 @@ struct BackendStats {
 };
 
 // The transport's view of a virtio-gpu: control and cursor queues, these feature bits, its
-// config space, and the GPU socket vhost-user-gpu hands over.
-DeviceModel gpu_device_model(uint32_t num_scanouts, uint64_t features);
+// config space (with the renderer's capsets), and the GPU socket vhost-user-gpu hands over.
+DeviceModel gpu_device_model(uint32_t num_scanouts, uint32_t num_capsets, uint64_t features);
 
 class GuestBackend {
 public:

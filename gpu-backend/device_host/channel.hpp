@@ -149,6 +149,8 @@ enum class ScanoutSource : uint32_t {
     none = 0,     // the scanout shows nothing
     in_place = 1, // shown from the lent memory itself
     copy = 2,     // copied from the lent memory (host pixels) as the guest flushes
+    readback = 3, // shown from the lent memory (host pixels), which the device fills with a
+                  // 3D frame read back from its renderer at each flush
 };
 
 struct Scanout {
@@ -227,6 +229,7 @@ struct Stats {
     uint64_t sequence; // of the Ping answered; 0 when sent unasked
     uint64_t commands, errors, flushes, transfers, transfer_bytes, cursor_commands, deferred_unrefs,
         blobs, fenced_frames;
+    uint64_t submits, submit_bytes, fenced_3d, readbacks, readback_bytes; // 3D
     uint64_t requests, device_failures, resets;
     uint64_t rss_bytes;   // the device process's resident memory
     uint32_t input_count; // entries of `inputs` in use: the input devices attached now

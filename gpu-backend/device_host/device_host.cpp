@@ -45,9 +45,10 @@ channel::Image wire_image(const ScanoutImage& image) {
 } // namespace
 
 DeviceHost::DeviceHost(UniqueFd vmm_socket, UniqueFd channel, DeviceHostLoop loop,
-                       std::function<void(std::string_view reason)> on_finished)
+                       std::function<void(std::string_view reason)> on_finished,
+                       Renderer3d* renderer)
     : vmm_socket_(std::move(vmm_socket)), channel_(std::move(channel)), loop_(std::move(loop)),
-      on_finished_(std::move(on_finished)) {
+      on_finished_(std::move(on_finished)), renderer_(renderer) {
     if (!loop_.add_fd(channel_.get(), [this] { on_channel_readable(); })) {
         finished_ = true;
     }
@@ -55,6 +56,9 @@ DeviceHost::DeviceHost(UniqueFd vmm_socket, UniqueFd channel, DeviceHostLoop loo
 
 DeviceHost::~DeviceHost() {
     *alive_ = false;
+    if (renderer_watched_) {
+        loop_.remove_fd(renderer_->poll_fd());
+    }
     backend_.reset();
     if (channel_ && !finished_) {
         loop_.remove_fd(channel_.get());
@@ -209,6 +213,7 @@ void DeviceHost::start(const channel::Config& config, std::vector<UniqueFd> fds)
         udmabuf_ = std::make_unique<Udmabuf>(std::move(fds.front()), Udmabuf::Limits{}, "");
         device_config.udmabuf = udmabuf_.get();
     }
+    device_config.renderer = renderer_;
 
     BackendCallbacks callbacks;
     // Every event of the VMM's fds ends with after_event(): state changes go out at once.
@@ -282,6 +287,17 @@ void DeviceHost::start(const channel::Config& config, std::vector<UniqueFd> fds)
                                               std::move(callbacks));
     if (!backend_->connected()) {
         finish("the VMM's socket cannot be watched");
+        return;
+    }
+    // Finished 3D work answers the guest's fences from here.
+    if (renderer_ != nullptr && renderer_->poll_fd() >= 0) {
+        renderer_watched_ = loop_.add_fd(renderer_->poll_fd(), [this] {
+            renderer_->poll();
+            after_event();
+        });
+        if (!renderer_watched_) {
+            finish("the renderer's poll fd cannot be watched");
+        }
     }
 }
 
@@ -305,7 +321,7 @@ void DeviceHost::scanout(uint32_t index, const Resource* resource, const Scanout
         // The device hands out const resources; lending shares their pixels, which it owns.
         auto& shown = const_cast<Resource&>(*resource);
         bool in_place = resource->mapped_memory != nullptr;
-        auto lend_id = lend(shown, in_place);
+        auto lend_id = lend(shown, in_place); // a read-back frame: its pixels
         if (!lend_id) {
             log::warn(host_log(), "resource {} cannot be shown: its memory cannot be lent",
                       resource->id());
@@ -313,8 +329,9 @@ void DeviceHost::scanout(uint32_t index, const Resource* resource, const Scanout
             message.resource_id = resource->id();
             message.lend_id = *lend_id;
             message.serial = ++shown_serial_[resource->id()];
-            message.source =
-                in_place ? channel::ScanoutSource::in_place : channel::ScanoutSource::copy;
+            message.source = in_place              ? channel::ScanoutSource::in_place
+                             : resource->read_back ? channel::ScanoutSource::readback
+                                                   : channel::ScanoutSource::copy;
             displayed_.insert(resource->id());
         }
     }
@@ -430,6 +447,11 @@ void DeviceHost::send_stats(uint64_t sequence) {
         stats.deferred_unrefs = d.deferred_unrefs;
         stats.blobs = d.blobs;
         stats.fenced_frames = d.fenced_frames;
+        stats.submits = d.submits;
+        stats.submit_bytes = d.submit_bytes;
+        stats.fenced_3d = d.fenced_3d;
+        stats.readbacks = d.readbacks;
+        stats.readback_bytes = d.readback_bytes;
         const auto& b = backend_->stats();
         stats.requests = b.requests;
         stats.device_failures = b.device_failures;

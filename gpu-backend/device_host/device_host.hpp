@@ -5,6 +5,7 @@
 #include "gpu-backend/backend/input_backend.hpp"
 #include "gpu-backend/base/unique_fd.hpp"
 #include "gpu-backend/device_host/channel.hpp"
+#include "gpu-backend/virtio_gpu/renderer_3d.hpp"
 #include "gpu-backend/virtio_gpu/udmabuf.hpp"
 
 #include <cstdint>
@@ -34,9 +35,11 @@ struct DeviceHostLoop {
 class DeviceHost {
 public:
     // `on_finished(reason)`: the VMM or the compositor went, or the channel broke; the host is
-    // done and may be destroyed from there.
+    // done and may be destroyed from there. `renderer`: the guest's 3D renderer (it outlives
+    // the host), null for a guest without 3D.
     DeviceHost(UniqueFd vmm_socket, UniqueFd channel, DeviceHostLoop loop,
-               std::function<void(std::string_view reason)> on_finished);
+               std::function<void(std::string_view reason)> on_finished,
+               Renderer3d* renderer = nullptr);
     ~DeviceHost();
     DeviceHost(const DeviceHost&) = delete;
     DeviceHost& operator=(const DeviceHost&) = delete;
@@ -68,6 +71,8 @@ private:
     DeviceHostLoop loop_;
     std::function<void(std::string_view)> on_finished_;
     std::unique_ptr<Udmabuf> udmabuf_;
+    Renderer3d* renderer_;
+    bool renderer_watched_ = false;
     std::unique_ptr<GuestBackend> backend_;
     bool finished_ = false;
     std::optional<channel::DeviceState> state_sent_;

@@ -2,13 +2,16 @@
 //   fd 3: the VMM's vhost-user socket, accepted by tessera
 //   fd 4: its end of the channel to tessera (channel.hpp)
 // raises its sandbox (sandbox.hpp) and serves the guest's devices until the VMM or tessera
-// goes. It is not meant to be started by hand.
+// goes. With --3d it first starts the guest's 3D renderer (virglrenderer, on --render-node or
+// EGL surfaceless), so that the renderer's driver is loaded before the walls go up. It is not
+// meant to be started by hand.
 #include "gpu-backend/base/epoll_loop.hpp"
 #include "gpu-backend/base/fd_kind.hpp"
 #include "gpu-backend/base/log.hpp"
 #include "gpu-backend/device_host/device_host.hpp"
 #include "gpu-backend/device_host/exit_codes.hpp"
 #include "gpu-backend/device_host/sandbox.hpp"
+#include "gpu-backend/virgl/virgl_renderer.hpp"
 
 #include <csignal>
 #include <cstdlib>
@@ -33,6 +36,8 @@ struct Options {
     uint64_t log_origin_ns = 0; // the compositor's log clock
     gpu::SandboxLimits limits;
     bool sandbox = true;
+    bool three_d = false;
+    std::string render_node; // empty: EGL surfaceless
 };
 
 bool parse(int argc, char** argv, Options& options) {
@@ -53,6 +58,10 @@ bool parse(int argc, char** argv, Options& options) {
             options.limits.file_bytes = std::strtoull(file, nullptr, 10);
         } else if (arg == "--no-sandbox") {
             options.sandbox = false;
+        } else if (arg == "--3d") {
+            options.three_d = true;
+        } else if (const char* node = value("--render-node")) {
+            options.render_node = node;
         } else {
             return false;
         }
@@ -67,6 +76,15 @@ int run(const Options& options) {
             return gpu::device_exit::bad_start;
         }
     }
+    std::unique_ptr<gpu::VirglRenderer> renderer;
+    if (options.three_d) {
+        auto started = gpu::VirglRenderer::create({options.render_node});
+        if (!started) {
+            log::error(process_log, "no 3D: {}", started.error());
+            return gpu::device_exit::no_renderer;
+        }
+        renderer = std::move(*started);
+    }
     if (options.sandbox) {
 #if defined(TESSERA_SANITIZED)
         // LeakSanitizer's check at exit stops the process's threads with ptrace, which the
@@ -75,22 +93,27 @@ int run(const Options& options) {
         // (the unit tests and the fuzzers).
         __lsan_do_leak_check();
 #endif
-        if (auto error = gpu::enter_sandbox(options.limits)) {
+        gpu::SandboxLimits limits = options.limits;
+        limits.renderer = renderer != nullptr;
+        limits.render_node = !options.render_node.empty();
+        if (auto error = gpu::enter_sandbox(limits)) {
             log::error(process_log, "cannot enter the sandbox: {}", *error);
             return gpu::device_exit::no_sandbox;
         }
     }
     EpollLoop loop;
     bool done = false;
-    gpu::DeviceHost host(UniqueFd(gpu::device_exit::vmm_fd), UniqueFd(gpu::device_exit::channel_fd),
-                         {[&](int fd, std::function<void()> on_readable) {
-                              return !loop.add_fd(fd, std::move(on_readable));
-                          },
-                          [&](int fd) { loop.remove_fd(fd); }},
-                         [&](std::string_view reason) {
-                             log::debug(process_log, "done: {}", reason);
-                             done = true;
-                         });
+    gpu::DeviceHost host(
+        UniqueFd(gpu::device_exit::vmm_fd), UniqueFd(gpu::device_exit::channel_fd),
+        {[&](int fd, std::function<void()> on_readable) {
+             return !loop.add_fd(fd, std::move(on_readable));
+         },
+         [&](int fd) { loop.remove_fd(fd); }},
+        [&](std::string_view reason) {
+            log::debug(process_log, "done: {}", reason);
+            done = true;
+        },
+        renderer.get());
     while (!done) {
         loop.dispatch(-1);
     }

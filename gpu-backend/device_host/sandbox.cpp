@@ -1,5 +1,6 @@
 #include "gpu-backend/device_host/sandbox.hpp"
 
+#include <linux/sched.h>
 #include <linux/udmabuf.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
@@ -10,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 #include <format>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
 
 namespace tessera::gpu {
@@ -65,6 +68,15 @@ constexpr int allowed[] = {
     SCMP_SYS(exit_group),
 };
 
+// What a GL driver does after it was loaded: worker threads (clone, with CLONE_THREAD only; below),
+// their bookkeeping, and the CPU set it sizes its thread pool by.
+constexpr int allowed_for_renderer[] = {
+    SCMP_SYS(set_robust_list),   SCMP_SYS(rseq),       SCMP_SYS(sched_getaffinity),
+    SCMP_SYS(sched_setaffinity), SCMP_SYS(membarrier), SCMP_SYS(getcpu),
+    SCMP_SYS(sysinfo),           SCMP_SYS(uname),      SCMP_SYS(getuid),
+    SCMP_SYS(geteuid),           SCMP_SYS(getgid),     SCMP_SYS(getegid),
+};
+
 // Opened paths get an error, not death: a library probing a file copes with EACCES.
 constexpr int refused_with_eacces[] = {
     SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
@@ -74,7 +86,51 @@ struct FilterDeleter {
     void operator()(scmp_filter_ctx ctx) const { seccomp_release(ctx); }
 };
 
-std::optional<std::string> load_filter() {
+std::optional<std::string> add_rule(scmp_filter_ctx ctx, uint32_t action, int call,
+                                    std::initializer_list<scmp_arg_cmp> args = {}) {
+    int rc = seccomp_rule_add_array(ctx, action, call, static_cast<unsigned>(args.size()),
+                                    args.size() != 0 ? std::data(args) : nullptr);
+    if (rc != 0) {
+        return std::format("seccomp rule for call {}: {}", call, std::strerror(-rc));
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> allow_renderer(scmp_filter_ctx ctx, uint32_t default_action,
+                                          bool render_node) {
+    for (int call : allowed_for_renderer) {
+        if (auto error = add_rule(ctx, SCMP_ACT_ALLOW, call)) {
+            return error;
+        }
+    }
+    // Threads, never processes: clone with CLONE_THREAD; clone3 hides its flags in memory, so
+    // it answers ENOSYS and glibc falls back to clone.
+    if (auto error = add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone),
+                              {SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)})) {
+        return error;
+    }
+    if (default_action != SCMP_ACT_ERRNO(ENOSYS)) { // libseccomp refuses a rule that is the default
+        if (auto error = add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3))) {
+            return error;
+        }
+    }
+    // Thread names only.
+    if (auto error =
+            add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), {SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME)})) {
+        return error;
+    }
+    if (render_node) { // DRM's ioctls ('d'), on the render node the renderer opened
+        constexpr scmp_datum_t type_mask = 0xff00;
+        constexpr scmp_datum_t drm_type = static_cast<scmp_datum_t>('d') << 8;
+        if (auto error = add_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl),
+                                  {SCMP_A1(SCMP_CMP_MASKED_EQ, type_mask, drm_type)})) {
+            return error;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> load_filter(const SandboxLimits& limits) {
 #if defined(TESSERA_SANITIZED)
     // Sanitizer runtimes make calls of their own (reports, symbolization): they get ENOSYS
     // rather than death, so that a report still comes out.
@@ -112,6 +168,11 @@ std::optional<std::string> load_filter() {
                                       SCMP_A1(SCMP_CMP_EQ, request));
             rc != 0) {
             return std::format("seccomp rule for ioctl: {}", std::strerror(-rc));
+        }
+    }
+    if (limits.renderer) {
+        if (auto error = allow_renderer(ctx.get(), default_action, limits.render_node)) {
+            return error;
         }
     }
     // Signals to itself only (abort() raises SIGABRT with tgkill).
@@ -163,7 +224,7 @@ std::optional<std::string> enter_sandbox(const SandboxLimits& limits) {
     if (auto error = limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", limits.open_files)) {
         return error;
     }
-    return load_filter();
+    return load_filter(limits);
 }
 
 } // namespace tessera::gpu

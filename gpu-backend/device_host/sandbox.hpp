@@ -23,6 +23,11 @@ struct SandboxLimits {
     uint64_t memory_bytes = 0; // RLIMIT_DATA; 0: unlimited (sanitizer builds need it)
     uint64_t file_bytes = 0;   // RLIMIT_FSIZE
     uint64_t open_files = 1024;
+    // A 3D renderer runs in the process (its GL driver loaded already): it also gets threads
+    // (the driver's workers), naming them, and the CPU set queries of its scheduler; with
+    // `render_node`, the DRM ioctls on the render node it opened.
+    bool renderer = false;
+    bool render_node = false;
 };
 
 // Enters the sandbox; the error says which wall could not be raised (the process must not

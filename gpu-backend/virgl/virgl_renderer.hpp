@@ -34,11 +34,8 @@ public:
     VirglRenderer(const VirglRenderer&) = delete;
     VirglRenderer& operator=(const VirglRenderer&) = delete;
 
-    // Readable when finished work waits to be retired: then call poll(). -1 when virglrenderer
-    // has no such fd; poll() must then be called on a timer.
-    [[nodiscard]] int poll_fd() const;
-    // Retires finished work: on_fence_done() for each fence passed.
-    void poll();
+    [[nodiscard]] int poll_fd() const override;
+    void poll() override;
 
     [[nodiscard]] std::vector<Capset> capsets() const override;
     [[nodiscard]] std::vector<std::byte> capset(uint32_t id, uint32_t version) override;

@@ -117,6 +117,7 @@ max-resources = 64
 max-memory-mb = 512
 socket-group = "root"
 allow-users = ["nobody", 4343]
+3d = true
 
 [guests.nav]
 socket = "nav.sock"
@@ -209,7 +210,8 @@ TEST_CASE("a full layout fills every field", "[layout-file]") {
     REQUIRE(layout.guests.size() == 2);
     // A group opens the socket to it, users to everyone (the peer check keeps others out).
     CHECK(layout.guests[0] ==
-          GuestSpec{"ivi-vm", "/run/vms/ivi.sock", 2, 64, 512, 0666, 0, {65534, 4343}});
+          GuestSpec{
+              "ivi-vm", "/run/vms/ivi.sock", 2, 64, 512, 0666, 0, {65534, 4343}, input_none, true});
     CHECK(layout.guests[1] ==
           GuestSpec{"nav", "nav.sock", 1, 1024, 256, 0660, {}, {}, input_keyboard | input_touch});
     // Each input device has a socket of its own, named after the guest's.
@@ -730,4 +732,20 @@ zones.speed = { opacity = 0.5 }
     CHECK(parsed->profile_for_outputs({"centre"})->name == "alone");
     CHECK_FALSE(parsed->profile_for_outputs({"cluster"}));
     CHECK_FALSE(parsed->profile_for_outputs({}));
+}
+
+TEST_CASE("a guest's 3d is a boolean, off by default", "[layout-file]") {
+    auto guest = [](std::string_view keys) {
+        return minimal(std::format("[guests.g]\nsocket = \"g.sock\"\n{}\n", keys));
+    };
+    auto parsed = parse_layout(guest(""), "t.toml");
+    REQUIRE(parsed);
+    CHECK_FALSE(parsed->guests[0].three_d);
+    parsed = parse_layout(guest("3d = true"), "t.toml");
+    REQUIRE(parsed);
+    CHECK(parsed->guests[0].three_d);
+    auto error = error_of(guest("3d = \"yes\""));
+    CHECK(error.key == "guests.g.3d");
+    CHECK(contains(error.message, "boolean"));
+    CHECK(error.line == 9);
 }

@@ -28,7 +28,7 @@ inline uint32_t echo_chain(const DescriptorChain& chain) {
 
 // The transport's view of a virtio-gpu, as GuestBackend describes it.
 inline DeviceModel gpu_model(uint32_t num_scanouts = 1, uint64_t features = gpu_feature::edid) {
-    return gpu_device_model(num_scanouts, features);
+    return gpu_device_model(num_scanouts, /*num_capsets=*/0, features);
 }
 
 struct Harness {
