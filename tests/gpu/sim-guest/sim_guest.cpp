@@ -4,11 +4,15 @@
 // and flips it. 2D (default): at a fixed rate, transferring the rows that changed and flushing
 // once per frame. --blob: double-buffered blobs flipped as the Linux driver does (fenced
 // flush, then up to 50 ms for the fence), as fast as the fences come back unless --fps is given.
+// --virgl: a GL guest on virgl: double-buffered 3D render targets that the host's renderer
+// clears to each frame's colour (virgl_colour()) from a fenced Gallium command buffer, flipped
+// with an unfenced flush as Linux does (the next frame's fence is paced instead).
 // For tests, the benchmark and the demo where QEMU cannot run. Prints "mode S WxH", "frame N"
 // every 60 frames, and last "flips N late-fences M" and "done".
 #include <unistd.h>
 
 #include "frontend.hpp"
+#include "gallium_stream.hpp"
 #include "guest_driver.hpp"
 #include "guest_pattern.hpp"
 #include "test_loop.hpp"
@@ -48,19 +52,34 @@ struct Args {
     bool staged = false;     // 2D: each band drawn past the image and transferred from there
     bool cheap = false;      // 2D: flips transfer and flush the bands without drawing them again
     bool fixed_mode = false; // keeps its first mode when the device says the displays changed
+    bool virgl = false;      // 3D framebuffers rendered by the host (virgl)
 };
+
+// The rendering context of a --virgl guest, and (with --garbage) the one it sends hostile
+// command streams to.
+constexpr uint32_t virgl_context = 1;
+constexpr uint32_t hostile_context = 2;
+
+// Frame n of a --virgl guest: red steps through 16 values, green and blue stay.
+std::array<float, 3> virgl_colour(uint64_t n) {
+    return {static_cast<float>(n % 16) * 16.0f / 255.0f, 0.5f, 0.25f};
+}
 
 [[noreturn]] void usage(const char* error) {
     std::println(
         stderr,
         "tessera-sim-guest: {}\nusage: tessera-sim-guest --socket PATH [--fps F] "
-        "[--frames N [--hold]] [--garbage] [--cursor] [--blob [--rgbx] | --staged | --cheap] "
+        "[--frames N [--hold]] [--garbage] [--cursor] [--blob [--rgbx] | --staged | --cheap | "
+        "--virgl] "
         "[--fixed-mode] [--reboot-every N] [--hang-after N] [--fence-wait-ms N]\n  --fps 0 "
         "flips as fast as the device "
         "answers; --garbage sends malformed commands between frames; --cursor shows a 16x16 "
         "magenta cursor with its hotspot at 100,60 of scanout 0; --blob uses blob framebuffers "
         "and fenced flips (unpaced by itself unless --fps is given); --rgbx makes them R8G8B8X8 "
-        "(same picture); --staged draws each changed band into a staging area after the image "
+        "(same picture); --virgl renders each frame on the host through virgl (3D render "
+        "targets cleared to a colour that changes every frame: red (n mod 16) * 16, green 128, "
+        "blue 64) and flips them as blobs; --staged draws each changed band into a staging area "
+        "after the image "
         "and transfers it from there (legal, though no Linux guest does it: the image in guest "
         "memory stays frame 0); --cheap flips (2D) without drawing anything new, so that a "
         "flip costs the device its work and the guest almost nothing (for benchmarks); "
@@ -82,7 +101,8 @@ struct Flag {
     std::string_view name;
     bool Args::* member;
 };
-constexpr std::array<Flag, 8> flags{{
+constexpr std::array<Flag, 9> flags{{
+    {"--virgl", &Args::virgl},
     {"--garbage", &Args::garbage},
     {"--cursor", &Args::cursor},
     {"--blob", &Args::blob},
@@ -132,13 +152,16 @@ Args parse(int argc, char** argv) {
     if (args.rgbx && !args.blob) {
         usage("--rgbx needs --blob");
     }
+    if (args.virgl && (args.blob || args.staged || args.cheap)) {
+        usage("--virgl renders its own framebuffers: no --blob, --staged or --cheap");
+    }
     if ((args.staged || args.cheap) && args.blob) {
         usage("--staged and --cheap are for 2D framebuffers, not --blob");
     }
     if (args.hang_after > 0 && !args.blob) {
         usage("--hang-after needs --blob");
     }
-    if (args.blob && !args.fps_given) {
+    if ((args.blob || args.virgl) && !args.fps_given) {
         args.fps = 0; // the fences pace it
     }
     return args;
@@ -184,8 +207,19 @@ bool update_rows(GuestDriver& driver, const Screen& s, uint32_t y0, uint32_t y1,
 }
 
 // What a broken or hostile guest sends: unknown commands, truncated requests, bad ids,
-// rectangles outside resources. Each gets an error response; the device goes on.
-void send_garbage(GuestDriver& driver, uint64_t n) {
+// rectangles outside resources; with --virgl also command streams its renderer must refuse
+// (objects of resources not its own, lengths past the end, unknown commands) in a context of
+// their own. Each gets an error response; the device goes on.
+void send_garbage(GuestDriver& driver, uint64_t n, bool virgl) {
+    if (virgl) {
+        auto hostile = gallium::create_surface(n % 7 + 1, n % 5 + 1);
+        hostile.insert(hostile.end(),
+                       {gallium::header(gallium::create_object, gallium::object_surface, 0xffff),
+                        static_cast<uint32_t>(n), gallium::header(0xff, 0xff, 3), 1, 2, 3});
+        (void)driver.command(submit_3d(hostile_context, hostile));
+        (void)driver.command(submit_3d(99, hostile));
+        (void)driver.command(ctx_create(virgl_context));
+    }
     Bytes junk(40);
     for (size_t i = 0; i < junk.size(); ++i) {
         junk[i] = std::byte(static_cast<uint8_t>(n * 31 + i * 7));
@@ -194,6 +228,35 @@ void send_garbage(GuestDriver& driver, uint64_t n) {
     (void)driver.command(Bytes(7, std::byte{0xff}));
     (void)driver.command(flush(0xdead, {0, 0, 1u << 20, 1u << 20}));
     (void)driver.command(create_2d(0, 99, 1u << 30, 1u << 30));
+}
+
+// Renders frame n of a --virgl guest into `fb` (its surface has the resource's id).
+bool render_frame(GuestDriver& driver, const Framebuffer& fb, uint64_t n) {
+    auto [r, g, b] = virgl_colour(n);
+    auto stream = gallium::clear(fb.id, r, g, b);
+    return driver.render(virgl_context, stream);
+}
+
+// --virgl: two 3D framebuffers with a surface each, frame 0 rendered and shown.
+std::optional<Screen> start_rendered_screen(GuestDriver& driver, uint32_t index,
+                                            const ScanoutMode& mode) {
+    auto fb = driver.create_3d_framebuffer(virgl_context, mode.width, mode.height);
+    auto back = driver.create_3d_framebuffer(virgl_context, mode.width, mode.height);
+    if (!fb || !back) {
+        std::println(stderr, "tessera-sim-guest: cannot create {}x{} 3D framebuffers", mode.width,
+                     mode.height);
+        return std::nullopt;
+    }
+    using gallium::operator+;
+    auto surfaces =
+        gallium::create_surface(fb->id, fb->id) + gallium::create_surface(back->id, back->id);
+    if (!driver.render(virgl_context, surfaces) || !render_frame(driver, *fb, 0) ||
+        !driver.flip(index, *fb)) {
+        std::println(stderr, "tessera-sim-guest: the first 3D frame on scanout {} failed", index);
+        return std::nullopt;
+    }
+    std::println("mode {} {}x{}", index, mode.width, mode.height);
+    return Screen{index, *fb, back};
 }
 
 // Framebuffers of the mode's size with frame 0, shown on the scanout; says "mode I WxH".
@@ -207,6 +270,9 @@ std::optional<Screen> start_screen(GuestDriver& driver, const Args& args, uint32
         return args.blob ? driver.create_blob_framebuffer(mode.width, mode.height, format)
                          : driver.create_framebuffer(mode.width, mode.height, format, staging);
     };
+    if (args.virgl) {
+        return start_rendered_screen(driver, index, mode);
+    }
     auto fb = create();
     auto back = args.blob ? create() : std::nullopt;
     if (!fb || (args.blob && !back)) {
@@ -261,6 +327,11 @@ bool boot(GuestDriver& driver, const Args& args, std::vector<Screen>& screens) {
         return false;
     }
     screens.clear();
+    if (args.virgl && (!driver.ok(ctx_create(virgl_context, "tessera-sim-guest")) ||
+                       (args.garbage && !driver.ok(ctx_create(hostile_context, "hostile"))))) {
+        std::println(stderr, "tessera-sim-guest: no 3D context (is 3D on for this guest?)");
+        return false;
+    }
     for (uint32_t i = 0; i < modes->size(); ++i) {
         if (!(*modes)[i].enabled) {
             continue;
@@ -331,6 +402,9 @@ int main(int argc, char** argv) {
     if (args.blob) {
         options.features |= gpu_feature::resource_blob;
     }
+    if (args.virgl) {
+        options.features |= gpu_feature::virgl;
+    }
     std::optional<Frontend> frontend;
     try {
         frontend.emplace(loop, options);
@@ -372,8 +446,19 @@ int main(int argc, char** argv) {
                 // Draw the hidden buffer (it holds frame n - 2: only the two bands change) and
                 // flip to it.
                 std::swap(s.fb, *s.back);
-                draw_rows(*driver, s.fb, 0, h / 16, frame);
-                draw_rows(*driver, s.fb, 3 * h / 8, 5 * h / 8, frame);
+                if (s.fb.rendered) {
+                    // As Linux flips a 3D framebuffer: an unfenced flush. The next frame's
+                    // rendering fence is what waits for this one to be presented.
+                    if (!render_frame(*driver, s.fb, n) || !driver->flip(s.scanout, s.fb)) {
+                        std::println(stderr, "tessera-sim-guest: 3D frame {} failed", n);
+                        return 1;
+                    }
+                    ++flips;
+                    continue;
+                } else {
+                    draw_rows(*driver, s.fb, 0, h / 16, frame);
+                    draw_rows(*driver, s.fb, 3 * h / 8, 5 * h / 8, frame);
+                }
                 if (args.hang_after > 0 && n > args.hang_after) {
                     if (!driver->flip_blob_and_hang(s.scanout, s.fb)) {
                         std::println(stderr, "tessera-sim-guest: flip {} failed", n);
@@ -403,7 +488,7 @@ int main(int argc, char** argv) {
             ++flips;
         }
         if (args.garbage) {
-            send_garbage(*driver, n);
+            send_garbage(*driver, n, args.virgl);
         }
         if (n % 60 == 0) {
             std::println("frame {}", n);

@@ -153,6 +153,34 @@ std::optional<Framebuffer> GuestDriver::create_blob_framebuffer(uint32_t width, 
     return fb;
 }
 
+std::optional<Framebuffer> GuestDriver::create_3d_framebuffer(uint32_t ctx, uint32_t width,
+                                                              uint32_t height) {
+    Framebuffer fb{next_resource_++, width, height, 0};
+    fb.rendered = true;
+    uint64_t size = uint64_t{width} * height * 4;
+    fb.gpa = frontend_.alloc(size, page_size);
+    // PIPE_TEXTURE_2D, B8G8R8X8, a render target for the display.
+    Resource3dShape shape{.target = 2,
+                          .format = fb.format,
+                          .bind = (1u << 1) | (1u << 18),
+                          .width = width,
+                          .height = height};
+    std::vector<proto::MemEntry> entries;
+    for (uint64_t offset = 0; offset < size; offset += page_size) {
+        entries.push_back(
+            {fb.gpa + offset, static_cast<uint32_t>(std::min(page_size, size - offset))});
+    }
+    if (!ok(create_3d(fb.id, shape)) || !ok(attach(fb.id, entries)) ||
+        !ok(ctx_resource(true, ctx, fb.id))) {
+        return std::nullopt;
+    }
+    return fb;
+}
+
+bool GuestDriver::render(uint32_t ctx, std::span<const uint32_t> stream, int timeout_ms) {
+    return ok(submit_3d(ctx, stream, next_fence_++), timeout_ms);
+}
+
 void GuestDriver::write(const Framebuffer& fb, uint64_t offset, std::span<const std::byte> bytes) {
     if (!fb.blob()) {
         frontend_.write(fb.gpa + offset, bytes);
@@ -181,7 +209,7 @@ void GuestDriver::draw(const Framebuffer& fb,
 // A page flip up to its flush: the transfer, and the scanout set when the framebuffer changes.
 bool GuestDriver::show(uint32_t scanout, const Framebuffer& fb) {
     Rect whole{0, 0, fb.width, fb.height};
-    if (!ok(transfer(fb.id, whole, 0))) {
+    if (!fb.rendered && !ok(transfer(fb.id, whole, 0))) {
         return false;
     }
     if (shown_.size() <= scanout) {

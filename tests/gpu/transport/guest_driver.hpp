@@ -14,8 +14,9 @@
 // after a while as Linux does), framebuffers as 2D resources whose backing is guest RAM in
 // page-sized entries or as guest-memory blobs in scattered pages, page flips as
 // TRANSFER_TO_HOST_2D, SET_SCANOUT / SET_SCANOUT_BLOB (when the framebuffer changes) and
-// RESOURCE_FLUSH (fenced for blobs). Requests use a few buffers in guest RAM, each reused once
-// its answer came, so a driver can flip forever.
+// RESOURCE_FLUSH (fenced for blobs and 3D framebuffers). With virgl, framebuffers may also be 3D
+// resources rendered by command buffers (as Mesa's virgl driver makes a GBM buffer). Requests use a
+// few buffers in guest RAM, each reused once its answer came, so a driver can flip forever.
 namespace tessera::gpu::test {
 
 struct ScanoutMode {
@@ -31,6 +32,7 @@ struct Framebuffer {
     uint64_t gpa = 0;            // 2D: contiguous in guest RAM, rows of width * 4 bytes
     std::vector<uint64_t> pages; // blob: its pages in order (rows packed across them)
     uint32_t format = static_cast<uint32_t>(proto::Format::b8g8r8x8); // blob: shown as
+    bool rendered = false; // a 3D resource (virgl): its image is the host renderer's
 
     [[nodiscard]] bool blob() const { return !pages.empty(); }
 };
@@ -69,6 +71,12 @@ public:
     std::optional<Framebuffer>
     create_blob_framebuffer(uint32_t width, uint32_t height,
                             uint32_t format = static_cast<uint32_t>(proto::Format::b8g8r8x8));
+    // A 3D render target of this size (B8G8R8X8) that the display can show, with guest pages
+    // as its backing, attached to context `ctx`; nullopt when refused.
+    std::optional<Framebuffer> create_3d_framebuffer(uint32_t ctx, uint32_t width, uint32_t height);
+    // Submits a command buffer to `ctx` with a fence and waits for it, as a GL client's buffer
+    // swap waits before its page flip: true when the host renderer finished it without error.
+    bool render(uint32_t ctx, std::span<const uint32_t> stream, int timeout_ms = 5000);
     // Writes every pixel of the framebuffer in guest RAM (not yet transferred).
     void draw(const Framebuffer& fb, const std::function<uint32_t(uint32_t x, uint32_t y)>& pixel);
     // Writes bytes at `offset` into the framebuffer's memory, across its pages.
@@ -76,7 +84,8 @@ public:
     // Transfers the whole framebuffer, shows it on the scanout and flushes it.
     bool flip(uint32_t scanout, const Framebuffer& fb);
     // The Linux blob page flip: TRANSFER_TO_HOST_2D, SET_SCANOUT_BLOB when the framebuffer
-    // changes, RESOURCE_FLUSH with a fence, then up to fence_wait_ms for the fence.
+    // changes, RESOURCE_FLUSH with a fence, then up to fence_wait_ms for the fence. For a 3D
+    // framebuffer: SET_SCANOUT when it changes, then the same fenced flush.
     BlobFlip flip_blob(uint32_t scanout, const Framebuffer& fb,
                        int fence_wait_ms = fence_timeout_ms);
     // Shows the framebuffer and sends its fenced flush without waiting for the answer, which

@@ -2,6 +2,7 @@
 // (llvmpipe where there is no GPU) and read back into guest memory, fenced as a guest driver
 // waits for it; a hostile stream costs only its own context.
 #include "device/device_fixture.hpp"
+#include "gallium_stream.hpp"
 
 #include "gpu-backend/virgl/virgl_renderer.hpp"
 
@@ -9,7 +10,6 @@
 
 #include <poll.h>
 
-#include <bit>
 #include <chrono>
 #include <vector>
 
@@ -19,36 +19,12 @@ using proto::Response;
 
 namespace {
 
-// Gallium's command encoding (virgl_protocol.h): a header dword, then the payload.
-constexpr uint32_t command(uint32_t cmd, uint32_t object, uint32_t length) {
-    return cmd | object << 8 | length << 16;
-}
-constexpr uint32_t create_object = 1, set_framebuffer_state = 5, clear = 7;
-constexpr uint32_t object_surface = 8;
-constexpr uint32_t clear_color0 = 1 << 2;
-constexpr uint32_t b8g8r8x8 = 2;
+using gallium::format_b8g8r8x8;
+using gallium::operator+;
 
 // Clears resource `resource` (a B8G8R8X8 render target) to (r, g, b) through surface 1.
 std::vector<uint32_t> clear_stream(uint32_t resource, float r, float g, float b) {
-    return {command(create_object, object_surface, 5),
-            1,
-            resource,
-            b8g8r8x8,
-            0,
-            0,
-            command(set_framebuffer_state, 0, 3),
-            1,
-            0,
-            1,
-            command(clear, 0, 8),
-            clear_color0,
-            std::bit_cast<uint32_t>(r),
-            std::bit_cast<uint32_t>(g),
-            std::bit_cast<uint32_t>(b),
-            std::bit_cast<uint32_t>(1.0f),
-            0,
-            0,
-            0};
+    return gallium::create_surface(1, resource) + gallium::clear(1, r, g, b);
 }
 
 struct VirglGuest {
@@ -100,7 +76,7 @@ TEST_CASE("A virgl guest's clear is rendered by virglrenderer and read back into
     CHECK(response_type(*capset) == code(Response::ok_capset));
 
     REQUIRE(g.control(ctx_create(1, "clear")) == ok);
-    REQUIRE(g.control(create_3d(1, {.format = b8g8r8x8, .width = 64, .height = 64})) == ok);
+    REQUIRE(g.control(create_3d(1, {.format = format_b8g8r8x8, .width = 64, .height = 64})) == ok);
     auto pages = scattered_pages(4); // 64 x 64 x 4 bytes
     REQUIRE(g.control(attach(1, pages)) == ok);
     REQUIRE(g.control(ctx_resource(true, 1, 1)) == ok);
@@ -122,25 +98,36 @@ TEST_CASE("A virgl guest's clear is rendered by virglrenderer and read back into
         CHECK(std::to_integer<int>(pixel[2]) == 51);
     }
 
-    // The scanout readback path reads the same image.
-    std::vector<std::byte> row(8 * 4);
-    REQUIRE(g.renderer->read_pixels(1, 8, 8, 8, 1, 32, row));
-    CHECK(std::to_integer<int>(row[4 * 7 + 2]) == 51);
+    // Shown on a scanout, the frame is read back once into the display's copy.
+    REQUIRE(g.control(set_scanout(0, 1, {0, 0, 64, 64})) == ok);
+    CHECK(device.stats().readbacks == 1);
+    auto shown = g.guest->displayed(1);
+    REQUIRE(shown.size() == 64 * 64 * 4);
+    CHECK(std::to_integer<int>(shown[(40 * 64 + 17) * 4 + 2]) == 51);
+
+    // The next frame reaches the copy at its flush.
+    CHECK(g.fenced_and_done(submit_3d(1, gallium::clear(1, 1, 0, 0), 12)) == ok);
+    CHECK(g.control(flush(1, {0, 0, 64, 64})) == ok);
+    CHECK(device.stats().readbacks == 2);
+    shown = g.guest->displayed(1);
+    CHECK(std::to_integer<int>(shown[(63 * 64 + 63) * 4 + 2]) == 255);
+    CHECK(std::to_integer<int>(shown[(63 * 64 + 63) * 4 + 1]) == 0);
 }
 
 TEST_CASE("A hostile command stream is refused and costs only its own context", "[virgl]") {
     VirglGuest g;
     REQUIRE(g.control(ctx_create(1, "hostile")) == ok);
     REQUIRE(g.control(ctx_create(2, "sane")) == ok);
-    REQUIRE(g.control(create_3d(1, {.format = b8g8r8x8, .width = 16, .height = 16})) == ok);
-    REQUIRE(g.control(create_3d(2, {.format = b8g8r8x8, .width = 16, .height = 16})) == ok);
+    REQUIRE(g.control(create_3d(1, {.format = format_b8g8r8x8, .width = 16, .height = 16})) == ok);
+    REQUIRE(g.control(create_3d(2, {.format = format_b8g8r8x8, .width = 16, .height = 16})) == ok);
     REQUIRE(g.control(ctx_resource(true, 1, 1)) == ok);
     REQUIRE(g.control(ctx_resource(true, 2, 2)) == ok);
 
     // Objects of resources it has no right to, lengths past the end, unknown commands.
     std::vector<uint32_t> garbage = clear_stream(2, 1, 0, 0); // resource 2 is not attached to 1
-    garbage.insert(garbage.end(), {command(create_object, object_surface, 0xffff), 7,
-                                   command(0xff, 0xff, 3), 1, 2, 3});
+    garbage.insert(garbage.end(),
+                   {gallium::header(gallium::create_object, gallium::object_surface, 0xffff), 7,
+                    gallium::header(0xff, 0xff, 3), 1, 2, 3});
     CHECK(g.fenced_and_done(submit_3d(1, garbage, 20)) == code(Response::err_invalid_parameter));
 
     auto stream = clear_stream(2, 0, 1, 0);

@@ -13,12 +13,14 @@ VM could not run it (the reason is printed). Python's standard library only.
 """
 
 import argparse
+import ctypes
 import glob
 import hashlib
 import importlib.util
 import os
 import re
 import shutil
+import signal
 import select
 import shlex
 import struct
@@ -297,13 +299,20 @@ def stop(proc):
             proc.wait()
 
 
+def die_with_parent():
+    """In QEMU's child before exec: SIGKILL when run-in-vm.py itself dies (even by SIGKILL, as a
+    test harness ends it), so that no VM outlives its runner."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+
+
 def run_vm(cmd, timeout):
     """Boot, stream the console to stdout, return the exit status for run-in-vm.py."""
     start = time.monotonic()
     deadline = start + timeout
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     except OSError as e:
         raise Error(f"cannot start {cmd[0]}: {e}") from None
     out = sys.stdout.buffer
