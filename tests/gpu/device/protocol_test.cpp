@@ -111,7 +111,9 @@ TEST_CASE("blob commands decode; 3D and capset commands are known but unsupporte
 TEST_CASE("3D commands decode to their fields; a command buffer is capped, whole dwords and all "
           "there",
           "[cmd-protocol]") {
-    const auto& created = decoded_as<proto::CtxCreate>(proto::decode(ctx_create(3, "glmark2")));
+    // The name and the command buffer are views into the request: it must outlive them.
+    const Bytes create_request = ctx_create(3, "glmark2");
+    const auto created = decoded_as<proto::CtxCreate>(proto::decode(create_request));
     CHECK(created.debug_name == "glmark2");
     CHECK(decoded_as<proto::ResourceCreate3d>(proto::decode(create_3d(5, {.width = 9}))).width ==
           9);
@@ -120,7 +122,8 @@ TEST_CASE("3D commands decode to their fields; a command buffer is capped, whole
     CHECK((!t.to_host && t.resource_id == 5 && t.box == proto::Box{1, 2, 3, 4, 5, 6}));
 
     const std::array<uint32_t, 2> dwords{1, 2};
-    const auto& submit = decoded_as<proto::Submit3d>(proto::decode(submit_3d(1, dwords)));
+    const Bytes submit_request = submit_3d(1, dwords);
+    const auto submit = decoded_as<proto::Submit3d>(proto::decode(submit_request));
     CHECK(submit.commands.size() == 8);
 
     auto with_size = [](uint32_t size, size_t sent) {
