@@ -687,7 +687,8 @@ std::optional<std::string> DeviceLink::take_scanout(const channel::Message& mess
     const auto& memory = lend->second.memory;
     uint64_t end = i.offset + uint64_t{i.stride} * (i.height - 1) + row;
     if (!memory || i.offset > memory->bytes().size() || end > memory->bytes().size() ||
-        ((!frame.in_place || frame.read_back) && lend->second.kind != channel::LendKind::pixels)) {
+        (m.source != channel::ScanoutSource::in_place &&
+         lend->second.kind != channel::LendKind::pixels)) { // copies and readbacks: host pixels
         // Memory that could not be mapped here, or an image past its end: nothing to show.
         if (events_.on_scanout) {
             events_.on_scanout(m.index, nullptr);

@@ -143,22 +143,22 @@ std::optional<std::string> load_filter(const SandboxLimits& limits) {
         return "seccomp_init failed";
     }
     for (int call : allowed) {
-        if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, call, 0); rc != 0) {
-            return std::format("seccomp rule for call {}: {}", call, std::strerror(-rc));
+        if (auto error = add_rule(ctx.get(), SCMP_ACT_ALLOW, call)) {
+            return error;
         }
     }
 #if defined(TESSERA_SANITIZED)
     // UBSan's vptr check probes memory by writing it into a pipe: without one every check of a
     // type not seen before the sandbox fails ("invalid vptr").
     for (int call : {SCMP_SYS(pipe), SCMP_SYS(pipe2)}) {
-        if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, call, 0); rc != 0) {
-            return std::format("seccomp rule for call {}: {}", call, std::strerror(-rc));
+        if (auto error = add_rule(ctx.get(), SCMP_ACT_ALLOW, call)) {
+            return error;
         }
     }
 #endif
     for (int call : refused_with_eacces) {
-        if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EACCES), call, 0); rc != 0) {
-            return std::format("seccomp rule for call {}: {}", call, std::strerror(-rc));
+        if (auto error = add_rule(ctx.get(), SCMP_ACT_ERRNO(EACCES), call)) {
+            return error;
         }
     }
     // ioctl: udmabuf's two requests only.

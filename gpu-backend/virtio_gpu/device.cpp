@@ -360,10 +360,7 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::Res
             callbacks_.on_flush(i, *resource, damage);
         }
     }
-    if (resource->read_back) {
-        return pace_3d_frame(h, c.resource_id, token);
-    }
-    return hold_fence(h, c.resource_id, token);
+    return hold_fence(h, c.resource_id, token, resource->read_back);
 }
 
 GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::TransferToHost2d& c) {
@@ -809,8 +806,9 @@ std::expected<void, GpuDevice::Failure> GpuDevice::map_in_place(Resource& resour
 }
 
 GpuDevice::Result GpuDevice::hold_fence(const proto::CtrlHeader& h, uint32_t resource_id,
-                                        ResponseToken token) {
-    if ((h.flags & proto::flag_fence) == 0 || !callbacks_.on_fence) {
+                                        ResponseToken token, bool paces_3d) {
+    const bool fenced = (h.flags & proto::flag_fence) != 0;
+    if ((!fenced && !paces_3d) || !callbacks_.on_fence) {
         return NoData{};
     }
     auto showing =
@@ -818,15 +816,20 @@ GpuDevice::Result GpuDevice::hold_fence(const proto::CtrlHeader& h, uint32_t res
     if (showing == 0) {
         return NoData{}; // nothing to present: the frame is as done as it gets
     }
+    // An unfenced 3D frame is presented all the same, under a token of the device's own.
+    PendingFence frame{fenced ? token : next_internal_token_++, h, showing, paces_3d, !fenced};
     // Registered before the compositor hears of it, so that it may signal at once.
-    fences_.push_back({token, h, showing});
+    fences_.push_back(frame);
+    if (paces_3d) {
+        ++rendered_frames_sent_;
+    }
     ++stats_.fenced_frames;
     for (uint32_t i = 0; i < scanouts_.size(); ++i) {
         if (scanouts_[i].resource_id == resource_id) {
-            callbacks_.on_fence(i, token);
+            callbacks_.on_fence(i, frame.token);
         }
     }
-    return Deferred{};
+    return fenced ? Result(Deferred{}) : Result(NoData{});
 }
 
 void GpuDevice::signal_fence(ResponseToken token) {

@@ -296,8 +296,6 @@ private:
     Result fence_3d(const proto::CtrlHeader& h, ResponseToken token, Result done);
     void renderer_fence_done(uint64_t fence_id);
     void answer_finished_3d(); // the 3D fences done and after presented frames, in order
-    // A flush of a read-back 3D frame: presented, it lets the 3D fences made after it go.
-    Result pace_3d_frame(const proto::CtrlHeader& h, uint32_t resource_id, ResponseToken token);
     bool give_backing_to_renderer(uint32_t id, const Backing& backing);
     void destroy_all_3d();
     [[nodiscard]] bool resource_id_taken(uint32_t id) const {
@@ -314,7 +312,10 @@ private:
     void answer_pending(uint32_t id, Wait wait);
     void answer_later(ResponseToken token, const proto::CtrlHeader& header); // a held OK
     // Holds a fenced command's answer until the scanouts showing `resource_id` presented it.
-    Result hold_fence(const proto::CtrlHeader& h, uint32_t resource_id, ResponseToken token);
+    // `paces_3d`: a read-back 3D frame, fenced or not; presented, it lets the 3D fences made
+    // after it go.
+    Result hold_fence(const proto::CtrlHeader& h, uint32_t resource_id, ResponseToken token,
+                      bool paces_3d = false);
     std::expected<void, Failure> map_in_place(Resource& resource, uint64_t size);
     void unmap(Resource& resource);
     bool read_image_in_backing(const Resource& resource, uint64_t offset,

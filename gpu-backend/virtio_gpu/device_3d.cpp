@@ -339,27 +339,6 @@ void GpuDevice::answer_finished_3d() {
     }
 }
 
-GpuDevice::Result GpuDevice::pace_3d_frame(const proto::CtrlHeader& h, uint32_t resource_id,
-                                           ResponseToken token) {
-    if (!callbacks_.on_fence || !on_any_scanout(resource_id)) {
-        return NoData{};
-    }
-    auto showing =
-        static_cast<uint32_t>(std::ranges::count(scanouts_, resource_id, &Scanout::resource_id));
-    bool fenced = (h.flags & proto::flag_fence) != 0;
-    PendingFence frame{fenced ? token : next_internal_token_++, h, showing, true, !fenced};
-    // Registered before the compositor hears of it, so that it may signal at once.
-    fences_.push_back(frame);
-    ++rendered_frames_sent_;
-    ++stats_.fenced_frames;
-    for (uint32_t i = 0; i < scanouts_.size(); ++i) {
-        if (scanouts_[i].resource_id == resource_id) {
-            callbacks_.on_fence(i, frame.token);
-        }
-    }
-    return fenced ? Result(Deferred{}) : Result(NoData{});
-}
-
 void GpuDevice::destroy_all_3d() {
     for (uint32_t ctx : contexts_) {
         renderer_->destroy_context(ctx);
