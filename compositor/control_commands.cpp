@@ -158,6 +158,7 @@ json guest_json(const Guest& guest) {
               {"submits", stats.submits},
               {"submit_bytes", stats.submit_bytes},
               {"readback_bytes", stats.readback_bytes},
+              {"exported_textures", stats.exports},
               {"frames", total.frames},
               {"presented", total.presented},
               {"replaced", total.replaced},

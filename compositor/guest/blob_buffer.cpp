@@ -38,7 +38,7 @@ const wlr_buffer_impl BlobBuffer::impl = {
             attributes->width = buffer->width;
             attributes->height = buffer->height;
             attributes->format = self->drm_format_;
-            attributes->modifier = DRM_FORMAT_MOD_LINEAR;
+            attributes->modifier = self->image_.modifier;
             attributes->n_planes = 1;
             attributes->offset[0] = static_cast<uint32_t>(self->image_.offset);
             attributes->stride[0] = self->image_.stride;
@@ -53,6 +53,9 @@ const wlr_buffer_impl BlobBuffer::impl = {
                 return false; // the guest's pages: only the guest writes them
             }
             auto* self = from(buffer);
+            if (self->image_.modifier != gpu::proto::modifier_linear) {
+                return false; // tiled as the GPU likes it: for the GPU to read
+            }
             *data = const_cast<std::byte*>(self->memory_->bytes().data() + self->image_.offset);
             *format = self->drm_format_;
             *stride = self->image_.stride;

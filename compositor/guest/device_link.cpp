@@ -671,15 +671,20 @@ std::optional<std::string> DeviceLink::take_scanout(const channel::Message& mess
     frame.resource_id = m.resource_id;
     frame.read_back = m.source == channel::ScanoutSource::readback;
     frame.in_place = m.source == channel::ScanoutSource::in_place || frame.read_back;
-    frame.image = {
-        static_cast<gpu::proto::Format>(i.format),        i.width, i.height, i.stride, i.offset,
-        {i.rect_x, i.rect_y, i.rect_width, i.rect_height}};
+    frame.image = {static_cast<gpu::proto::Format>(i.format),
+                   i.width,
+                   i.height,
+                   i.stride,
+                   i.offset,
+                   {i.rect_x, i.rect_y, i.rect_width, i.rect_height},
+                   i.modifier,
+                   i.bottom_up != 0};
     // The image must lie in the memory, its rect in the image.
     uint64_t row = uint64_t{i.width} * gpu::proto::bytes_per_pixel;
     bool valid = gpu::proto::is_known_format(i.format) && i.width > 0 && i.height > 0 &&
                  i.width <= 16384 && i.height <= 16384 && i.stride >= row && i.rect_width > 0 &&
                  i.rect_height > 0 && i.rect_x <= i.width && i.rect_width <= i.width - i.rect_x &&
-                 i.rect_y <= i.height && i.rect_height <= i.height - i.rect_y;
+                 i.rect_y <= i.height && i.rect_height <= i.height - i.rect_y && i.bottom_up <= 1;
     if (!valid) {
         return "a bad scanout image";
     }
@@ -688,7 +693,9 @@ std::optional<std::string> DeviceLink::take_scanout(const channel::Message& mess
     uint64_t end = i.offset + uint64_t{i.stride} * (i.height - 1) + row;
     if (!memory || i.offset > memory->bytes().size() || end > memory->bytes().size() ||
         (m.source != channel::ScanoutSource::in_place &&
-         lend->second.kind != channel::LendKind::pixels)) { // copies and readbacks: host pixels
+         lend->second.kind != channel::LendKind::pixels) || // copies and readbacks: host pixels
+        (i.modifier != gpu::proto::modifier_linear &&
+         lend->second.kind != channel::LendKind::dmabuf)) { // a layout only dma-bufs carry
         // Memory that could not be mapped here, or an image past its end: nothing to show.
         if (events_.on_scanout) {
             events_.on_scanout(m.index, nullptr);

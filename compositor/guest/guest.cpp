@@ -45,9 +45,9 @@ std::string device_program() {
 }
 
 gpu::DeviceStats device_stats_of(const gpu::channel::Stats& s) {
-    return {s.commands,        s.errors,          s.flushes,   s.transfers,     s.transfer_bytes,
-            s.cursor_commands, s.deferred_unrefs, s.blobs,     s.fenced_frames, s.submits,
-            s.submit_bytes,    s.fenced_3d,       s.readbacks, s.readback_bytes};
+    return {s.commands,        s.errors,          s.flushes,   s.transfers,      s.transfer_bytes,
+            s.cursor_commands, s.deferred_unrefs, s.blobs,     s.fenced_frames,  s.submits,
+            s.submit_bytes,    s.fenced_3d,       s.readbacks, s.readback_bytes, s.exports};
 }
 
 gpu::BackendStats backend_stats_of(const gpu::channel::Stats& s) {
@@ -69,6 +69,7 @@ void add_stats(gpu::DeviceStats& sum, const gpu::DeviceStats& more) {
     sum.fenced_3d += more.fenced_3d;
     sum.readbacks += more.readbacks;
     sum.readback_bytes += more.readback_bytes;
+    sum.exports += more.exports;
 }
 
 void add_stats(gpu::BackendStats& sum, const gpu::BackendStats& more) {

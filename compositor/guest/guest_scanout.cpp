@@ -193,6 +193,7 @@ void GuestScanout::show_copy(const LentFrame& frame) {
     pixman_region32_init_rect(&to_copy_, static_cast<int>(image.rect.x),
                               static_cast<int>(image.rect.y), image.rect.width, image.rect.height);
     wlr_scene_buffer_set_buffer(frame_node_, copy_);
+    wlr_scene_buffer_set_transform(frame_node_, WL_OUTPUT_TRANSFORM_NORMAL);
 }
 
 // A blob framebuffer: shown in place, from the one buffer the guest's blob has.
@@ -217,6 +218,10 @@ void GuestScanout::show_blob(const LentFrame& frame) {
     } else {
         wlr_scene_buffer_set_buffer(frame_node_, blob_->wlr());
     }
+    // A 3D renderer's texture in OpenGL's row order: shown upside down, it is the guest's image.
+    wlr_scene_buffer_set_transform(frame_node_, frame.image.bottom_up
+                                                    ? WL_OUTPUT_TRANSFORM_FLIPPED_180
+                                                    : WL_OUTPUT_TRANSFORM_NORMAL);
     if (copy_) {
         wlr_buffer_drop(copy_); // a frozen or 2D frame before
         copy_ = nullptr;

@@ -22,7 +22,7 @@
 // (DeviceLink), and a device process that breaks the format is ended.
 namespace tessera::gpu::channel {
 
-inline constexpr uint16_t version = 3; // 2: log_levels; 3: input devices
+inline constexpr uint16_t version = 4; // 2: log_levels; 3: input devices; 4: exported 3D frames
 // A message and its fds at most; a lend's piece table is the largest body.
 inline constexpr size_t max_message = 160 * 1024;
 inline constexpr size_t max_fds = 8;
@@ -112,7 +112,7 @@ struct Memory {
 };
 
 enum class LendKind : uint32_t {
-    dmabuf = 1, // the fd is a dma-buf of guest memory (udmabuf)
+    dmabuf = 1, // the fd is a dma-buf: of guest memory (udmabuf), or a 3D renderer's texture
     pieces,     // the memory lies in pieces of the guest RAM of `generation`
     pixels,     // the fd is a sealed memfd of host pixels the device writes
 };
@@ -143,11 +143,14 @@ struct Image {
     uint32_t stride;
     uint64_t offset;
     uint32_t rect_x, rect_y, rect_width, rect_height;
+    uint64_t modifier;  // DRM format modifier: 0 (linear) but for a 3D frame a GPU exported
+    uint32_t bottom_up; // 1: rows stored bottom first (a 3D renderer's texture): shown flipped
+    uint32_t pad;
 };
 
 enum class ScanoutSource : uint32_t {
     none = 0,     // the scanout shows nothing
-    in_place = 1, // shown from the lent memory itself
+    in_place = 1, // shown from the lent memory itself (a 3D renderer's texture too)
     copy = 2,     // copied from the lent memory (host pixels) as the guest flushes
     readback = 3, // shown from the lent memory (host pixels), which the device fills with a
                   // 3D frame read back from its renderer at each flush
@@ -229,7 +232,7 @@ struct Stats {
     uint64_t sequence; // of the Ping answered; 0 when sent unasked
     uint64_t commands, errors, flushes, transfers, transfer_bytes, cursor_commands, deferred_unrefs,
         blobs, fenced_frames;
-    uint64_t submits, submit_bytes, fenced_3d, readbacks, readback_bytes; // 3D
+    uint64_t submits, submit_bytes, fenced_3d, readbacks, readback_bytes, exports; // 3D
     uint64_t requests, device_failures, resets;
     uint64_t rss_bytes;   // the device process's resident memory
     uint32_t input_count; // entries of `inputs` in use: the input devices attached now

@@ -39,7 +39,10 @@ channel::Image wire_image(const ScanoutImage& image) {
             image.rect.x,
             image.rect.y,
             image.rect.width,
-            image.rect.height};
+            image.rect.height,
+            image.modifier,
+            image.bottom_up ? 1u : 0u,
+            0};
 }
 
 } // namespace
@@ -320,7 +323,7 @@ void DeviceHost::scanout(uint32_t index, const Resource* resource, const Scanout
     if (resource) {
         // The device hands out const resources; lending shares their pixels, which it owns.
         auto& shown = const_cast<Resource&>(*resource);
-        bool in_place = resource->mapped_memory != nullptr;
+        bool in_place = resource->mapped_memory != nullptr || resource->exported() != nullptr;
         auto lend_id = lend(shown, in_place); // a read-back frame: its pixels
         if (!lend_id) {
             log::warn(host_log(), "resource {} cannot be shown: its memory cannot be lent",
@@ -340,19 +343,23 @@ void DeviceHost::scanout(uint32_t index, const Resource* resource, const Scanout
 }
 
 std::optional<uint32_t> DeviceHost::lend(Resource& resource, bool in_place) {
-    if (in_place) {
+    if (in_place && resource.mapped_memory) {
         return lend_memory(resource.mapped_memory);
     }
     if (auto it = pixel_lends_.find(resource.id()); it != pixel_lends_.end()) {
         return it->second;
     }
-    int fd = resource.share_pixels();
+    // Lent once, for the resource's life: host pixels, or the renderer's exported texture.
+    const ExportedImage* exported = resource.exported();
+    int fd = exported ? exported->dmabuf.get() : resource.share_pixels();
     if (fd < 0) {
         return std::nullopt;
     }
     uint32_t id = next_lend_++;
     send(channel::Outgoing(channel::Type::lend)
-             .add(channel::Lend{id, channel::LendKind::pixels, 0, 0, resource.size_bytes()})
+             .add(exported
+                      ? channel::Lend{id, channel::LendKind::dmabuf, 0, 0, exported->size}
+                      : channel::Lend{id, channel::LendKind::pixels, 0, 0, resource.size_bytes()})
              .add_fd(fd));
     pixel_lends_[resource.id()] = id;
     return id;
@@ -452,6 +459,7 @@ void DeviceHost::send_stats(uint64_t sequence) {
         stats.fenced_3d = d.fenced_3d;
         stats.readbacks = d.readbacks;
         stats.readback_bytes = d.readback_bytes;
+        stats.exports = d.exports;
         const auto& b = backend_->stats();
         stats.requests = b.requests;
         stats.device_failures = b.device_failures;

@@ -83,7 +83,8 @@ private:
     };
     std::map<uint32_t, MemoryLend> memory_lends_;
     std::unordered_map<const BlobMemory*, uint32_t> lend_of_memory_;
-    std::unordered_map<uint32_t, uint32_t> pixel_lends_; // resource id -> lend id
+    // Lends made once per resource (host pixels, exported textures): resource id -> lend id.
+    std::unordered_map<uint32_t, uint32_t> pixel_lends_;
     uint32_t next_lend_ = 1;
     // Guest RAM as last sent (Memory), to know when it changed.
     std::weak_ptr<const GuestMemory> memory_sent_;

@@ -1,12 +1,15 @@
 #include "gpu-backend/virgl/virgl_renderer.hpp"
 
 #include "gpu-backend/base/log.hpp"
+#include "gpu-backend/virtio_gpu/protocol.hpp"
 
 extern "C" { // the header has no C++ guard of its own
 #include <virgl/virglrenderer.h>
 }
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -17,6 +20,11 @@ extern "C" { // the header has no C++ guard of its own
 struct virgl_box {
     uint32_t x, y, z, w, h, d;
 };
+
+// virglrenderer's resource flag (virgl_hw.h): the texture's first row is the image's top, as
+// Linux's console asks for its buffers. Without it (what its 3D driver makes), OpenGL's order:
+// the first row in memory is the image's bottom.
+constexpr uint32_t virgl_resource_y_0_top = 1;
 
 namespace tessera::gpu {
 namespace {
@@ -100,8 +108,12 @@ VirglRenderer::create(VirglOptions options) {
             live_options.render_node.empty() ? "EGL surfaceless" : live_options.render_node,
             error));
     }
-    log::info(virgl_log(), "virglrenderer on {}",
-              live_options.render_node.empty() ? "EGL surfaceless" : live_options.render_node);
+    renderer->learn_row_order();
+    log::info(virgl_log(), "virglrenderer on {}; scanouts {}",
+              live_options.render_node.empty() ? "EGL surfaceless" : live_options.render_node,
+              renderer->cannot_export_.empty()
+                  ? "shown from its textures (dma-bufs)"
+                  : std::format("read back ({})", renderer->cannot_export_));
     return renderer;
 }
 
@@ -258,6 +270,93 @@ bool VirglRenderer::create_fence(uint32_t ctx_id, uint64_t fence_id) {
     }
     fences_.push_back({virgl_id, fence_id});
     return true;
+}
+
+std::expected<ExportedImage, std::string> VirglRenderer::export_image(uint32_t resource_id) {
+    if (!cannot_export_.empty()) {
+        return std::unexpected(cannot_export_);
+    }
+    virgl_renderer_resource_info_ext info{};
+    info.version = VIRGL_RENDERER_RESOURCE_INFO_EXT_VERSION;
+    if (virgl_renderer_resource_get_info_ext(static_cast<int>(resource_id), &info) != 0) {
+        return std::unexpected("the renderer has no texture for it");
+    }
+    if (!info.has_dmabuf_export) {
+        return std::unexpected("the GL driver cannot export its textures as dma-bufs");
+    }
+    if (info.planes > 1 || info.base.drm_fourcc == 0) {
+        return std::unexpected(std::format("{} planes of format {:#x}", info.planes,
+                                           static_cast<uint32_t>(info.base.drm_fourcc)));
+    }
+    int fd = -1;
+    int stride = 0;
+    int offset = 0;
+    if (virgl_renderer_get_fd_for_texture2(info.base.tex_id, &fd, &stride, &offset) != 0 ||
+        fd < 0) {
+        return std::unexpected("the GL driver did not export the texture");
+    }
+    ExportedImage image;
+    image.dmabuf = UniqueFd(fd);
+    off_t size = ::lseek(fd, 0, SEEK_END);
+    if (size <= 0 || stride <= 0 || offset < 0) {
+        return std::unexpected("the exported dma-buf has no size or layout");
+    }
+    image.drm_format = static_cast<uint32_t>(info.base.drm_fourcc);
+    image.modifier = info.modifiers;
+    image.stride = static_cast<uint32_t>(stride);
+    image.offset = static_cast<uint32_t>(offset);
+    image.size = static_cast<uint64_t>(size);
+    // Where the probe could not tell, OpenGL's convention (as QEMU's display assumes).
+    bool y_0_top = (info.base.flags & virgl_resource_y_0_top) != 0;
+    image.bottom_up = bottom_up_[y_0_top ? 1 : 0].value_or(!y_0_top);
+    return image;
+}
+
+// Uploads a 1x2 texture whose top row (as the guest's transfers see it) differs from its bottom
+// one, exports it and looks where that row lies. The guest's rendering follows the same order
+// as its transfers (virglrenderer keeps them consistent), so this tells how scanouts are stored.
+// Runs before any guest resource exists: the probe's ids are free.
+void VirglRenderer::learn_row_order() {
+    for (uint32_t y_0_top : {0u, 1u}) {
+        const uint32_t id = 1 + y_0_top;
+        virgl_renderer_resource_create_args args{.handle = id,
+                                                 .target = 2, // PIPE_TEXTURE_2D
+                                                 .format =
+                                                     static_cast<uint32_t>(proto::Format::b8g8r8x8),
+                                                 .bind = (1u << 1) | (1u << 18),
+                                                 .width = 1,
+                                                 .height = 2,
+                                                 .depth = 1,
+                                                 .array_size = 1,
+                                                 .last_level = 0,
+                                                 .nr_samples = 0,
+                                                 .flags = y_0_top};
+        if (virgl_renderer_resource_create(&args, nullptr, 0) != 0) {
+            cannot_export_ = "the renderer cannot make a texture";
+            return;
+        }
+        std::array<uint32_t, 2> rows{0xffffffff, 0xff000000}; // top white, bottom black
+        iovec iov{rows.data(), sizeof(rows)};
+        virgl_box box{0, 0, 0, 1, 2, 1};
+        bool uploaded = virgl_renderer_transfer_write_iov(id, 0, 0, 4, 0, &box, 0, &iov, 1) == 0;
+        auto exported = uploaded ? export_image(id)
+                                 : std::unexpected(std::string("the probe texture took no upload"));
+        if (!exported) {
+            cannot_export_ = exported.error();
+        } else if (exported->modifier == proto::modifier_linear) {
+            void* view =
+                mmap(nullptr, exported->size, PROT_READ, MAP_SHARED, exported->dmabuf.get(), 0);
+            if (view != MAP_FAILED) {
+                const auto* first_row = static_cast<const uint8_t*>(view) + exported->offset;
+                bottom_up_[y_0_top] = first_row[1] == 0; // green: 0 in black, 255 in white
+                munmap(view, exported->size);
+            }
+        }
+        virgl_renderer_resource_unref(id);
+        if (!cannot_export_.empty()) {
+            return;
+        }
+    }
 }
 
 } // namespace tessera::gpu

@@ -4,10 +4,12 @@
 
 #include <sys/uio.h>
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <expected>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -53,12 +55,19 @@ public:
     bool read_pixels(uint32_t resource_id, uint32_t x, uint32_t y, uint32_t width, uint32_t height,
                      uint32_t stride, std::span<std::byte> out) override;
     bool create_fence(uint32_t ctx_id, uint64_t fence_id) override;
+    [[nodiscard]] std::expected<ExportedImage, std::string>
+    export_image(uint32_t resource_id) override;
 
     // virglrenderer's callback: its fence `fence` and all before it are done.
     void fence_written(uint32_t fence);
 
 private:
     VirglRenderer() = default;
+    // How the driver stores a texture's rows, by the guest's Y_0_TOP flag (0, 1): learnt at start
+    // from a small texture uploaded and exported; unset where that cannot be seen.
+    void learn_row_order();
+    std::array<std::optional<bool>, 2> bottom_up_;
+    std::string cannot_export_; // why not, when the driver exports nothing
 
     std::unordered_map<uint32_t, std::vector<iovec>> backing_; // virglrenderer keeps pointers
     // virglrenderer's fences are 32-bit: ours, in creation order, by the id given to it.

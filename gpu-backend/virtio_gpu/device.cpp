@@ -304,7 +304,7 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::SetSc
         if (c.rect.width == 0 || c.rect.height == 0 || !inside(c.rect, args.width, args.height)) {
             return fail(Response::err_invalid_parameter, "scanout rect outside the resource");
         }
-        if (auto made = make_display_copy(c.resource_id); !made) {
+        if (auto made = make_display_view(c.resource_id); !made) {
             return std::unexpected(made.error());
         }
     }
@@ -323,8 +323,14 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::SetSc
         // Unmappable pages are no error: the image is copied at each transfer then, as in QEMU.
         stop_reading_in_place(*resource);
     }
-    if (rendered) {
+    if (resource->read_back) {
         read_back(c.resource_id, {0, 0, resource->width(), resource->height()});
+    }
+    if (const auto* exported = resource->exported()) {
+        show(c.scanout_id, c.resource_id,
+             {resource->format(), resource->width(), resource->height(), exported->stride,
+              exported->offset, c.rect, exported->modifier, exported->bottom_up});
+        return NoData{};
     }
     show(
         c.scanout_id, c.resource_id,
@@ -360,7 +366,8 @@ GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader& h, const proto::Res
             callbacks_.on_flush(i, *resource, damage);
         }
     }
-    return hold_fence(h, c.resource_id, token, resource->read_back);
+    return hold_fence(h, c.resource_id, token,
+                      resource->read_back || resource->exported() != nullptr);
 }
 
 GpuDevice::Result GpuDevice::handle(const proto::CtrlHeader&, const proto::TransferToHost2d& c) {
@@ -531,6 +538,8 @@ GpuDevice::Result GpuDevice::handle(const proto::CursorCommand& c) {
                 !resource->backing->read(*ram_, 0, next.pixels)) {
                 return fail(Response::err_invalid_parameter, "blob too small for a cursor");
             }
+        } else if (resource->exported()) {
+            return fail(Response::err_invalid_parameter, "the renderer's texture is no cursor");
         } else {
             if (resource->width() > max_cursor_size || resource->height() > max_cursor_size) {
                 return fail(Response::err_invalid_parameter, "cursor larger than 64x64");

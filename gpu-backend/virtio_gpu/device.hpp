@@ -83,7 +83,9 @@ struct DeviceConfig {
 };
 
 // How a scanout reads its resource: `rect` of a `width` x `height` image in `format`, rows
-// `stride` bytes apart from `offset`. For a 2D resource: its own size and packed rows.
+// `stride` bytes apart from `offset`. For a 2D resource: its own size and packed rows. Guest
+// memory is linear and top row first; a 3D frame the renderer exported is laid out as its driver
+// says (`modifier`, `bottom_up`).
 struct ScanoutImage {
     proto::Format format = proto::Format::b8g8r8x8;
     uint32_t width = 0;
@@ -91,6 +93,8 @@ struct ScanoutImage {
     uint32_t stride = 0;
     uint64_t offset = 0;
     proto::Rect rect;
+    uint64_t modifier = proto::modifier_linear;
+    bool bottom_up = false; // rows stored bottom first, as OpenGL keeps a texture's
     bool operator==(const ScanoutImage&) const = default;
 };
 
@@ -124,6 +128,7 @@ struct DeviceStats {
     uint64_t fenced_3d = 0; // 3D commands answered when the renderer finished them
     uint64_t readbacks = 0; // 3D frames read back from the renderer for the display
     uint64_t readback_bytes = 0;
+    uint64_t exports = 0; // 3D resources shown from the renderer's own texture (a dma-buf)
 };
 
 // Chosen by the transport per request (e.g. its descriptor chain head), handed back with a
@@ -286,9 +291,11 @@ private:
     Result handle(const proto::CtrlHeader& h, const proto::Transfer3d& c);
     Result handle(const proto::CtrlHeader& h, const proto::Submit3d& c);
     void drop_3d(uint32_t id); // the renderer's part; a display copy stays in resources_
-    // The display's copy of a 3D resource (a 2D resource with its id, made at its first
-    // SET_SCANOUT) and reading the renderer's image into it.
-    std::expected<void, Failure> make_display_copy(uint32_t id);
+    // The display's view of a 3D resource (a 2D resource with its id, made at its first
+    // SET_SCANOUT): the renderer's texture exported as a dma-buf where it can, else a copy the
+    // renderer's image is read back into.
+    std::expected<void, Failure> make_display_view(uint32_t id);
+    std::unique_ptr<Resource> exported_view(uint32_t id);
     void read_back(uint32_t id, proto::Rect rect);
     Result attach_backing_3d(uint32_t id, std::span<const proto::MemEntry> entries);
     Result detach_backing_3d(uint32_t id);
@@ -354,6 +361,7 @@ private:
     DeviceStats stats_;
     std::mt19937_64 uuid_random_;
     LogLimiter log_limiter_;
+    bool told_why_not_exported_ = false; // said once per guest: it is the host's nature
 };
 
 } // namespace tessera::gpu

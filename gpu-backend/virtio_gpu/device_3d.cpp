@@ -169,7 +169,7 @@ void GpuDevice::drop_3d(uint32_t id) {
     resources_3d_.erase(it);
 }
 
-std::expected<void, GpuDevice::Failure> GpuDevice::make_display_copy(uint32_t id) {
+std::expected<void, GpuDevice::Failure> GpuDevice::make_display_view(uint32_t id) {
     if (resources_.contains(id)) {
         return {};
     }
@@ -178,6 +178,11 @@ std::expected<void, GpuDevice::Failure> GpuDevice::make_display_copy(uint32_t id
                 args.depth <= 1 && args.array_size <= 1 && args.nr_samples <= 1;
     if (!flat || !proto::is_known_format(args.format)) {
         return fail(Response::err_invalid_parameter, "3D resource cannot be scanned out");
+    }
+    if (auto view = exported_view(id)) {
+        resources_.emplace(id, std::move(view));
+        ++stats_.exports;
+        return {};
     }
     uint64_t bytes = uint64_t{args.width} * proto::bytes_per_pixel * args.height;
     if (auto admitted = check_resource_quota(bytes); !admitted) {
@@ -192,6 +197,32 @@ std::expected<void, GpuDevice::Failure> GpuDevice::make_display_copy(uint32_t id
     resources_.emplace(id, std::move(copy));
     used_bytes_ += bytes;
     return {};
+}
+
+// The renderer's texture as the display will show it, or null (said once) when the host's
+// driver cannot export it in a layout the display takes: then frames are read back. Its memory
+// is the renderer's, already counted in the quota as the 3D resource.
+std::unique_ptr<Resource> GpuDevice::exported_view(uint32_t id) {
+    const auto& args = resources_3d_.at(id).args;
+    auto image = renderer_->export_image(id);
+    std::string why_not;
+    if (!image) {
+        why_not = image.error();
+    } else if (auto format = proto::format_of_drm_fourcc(image->drm_format); !format) {
+        why_not = std::format("the driver lays it out as DRM format {:#x}", image->drm_format);
+    } else if (image->stride < args.width * proto::bytes_per_pixel ||
+               image->offset + uint64_t{image->stride} * (args.height - 1) +
+                       uint64_t{args.width} * proto::bytes_per_pixel >
+                   image->size) {
+        why_not = "its dma-buf is smaller than its image";
+    } else {
+        return Resource::create_exported(id, *format, args.width, args.height, std::move(*image));
+    }
+    if (!told_why_not_exported_) {
+        told_why_not_exported_ = true;
+        log::info(cmd_log(), "3D frames are read back for the display: {}", why_not);
+    }
+    return nullptr;
 }
 
 // Once per new frame: a SET_SCANOUT right after a flush, or flushes with no rendering between

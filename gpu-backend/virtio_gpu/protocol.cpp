@@ -321,6 +321,16 @@ uint32_t drm_fourcc(Format format) {
     return 0;
 }
 
+std::optional<Format> format_of_drm_fourcc(uint32_t code) {
+    for (Format format : {Format::b8g8r8a8, Format::b8g8r8x8, Format::a8r8g8b8, Format::x8r8g8b8,
+                          Format::r8g8b8a8, Format::x8b8g8r8, Format::a8b8g8r8, Format::r8g8b8x8}) {
+        if (drm_fourcc(format) == code) {
+            return format;
+        }
+    }
+    return std::nullopt;
+}
+
 std::expected<Command, DecodeError> decode(std::span<const std::byte> request) {
     if (request.size() < header_size) {
         return fail({}, Response::err_unspec, "truncated header");

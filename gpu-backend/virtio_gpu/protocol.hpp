@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <variant>
@@ -95,6 +96,10 @@ inline constexpr uint32_t bytes_per_pixel = 4;
 // The DRM fourcc describing the same memory layout (DRM codes are little-endian packed words:
 // virtio B8G8R8X8 is DRM_FORMAT_XRGB8888).
 [[nodiscard]] uint32_t drm_fourcc(Format format);
+// The guest format laid out as the DRM fourcc `fourcc` is, if there is one.
+[[nodiscard]] std::optional<Format> format_of_drm_fourcc(uint32_t fourcc);
+// DRM_FORMAT_MOD_LINEAR: rows of pixels one after the other, readable where they lie.
+inline constexpr uint64_t modifier_linear = 0;
 
 struct CtrlHeader {
     uint32_t type = 0;

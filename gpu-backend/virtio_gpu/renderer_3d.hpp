@@ -1,11 +1,14 @@
 #pragma once
 
+#include "gpu-backend/base/unique_fd.hpp"
 #include "gpu-backend/virtio_gpu/protocol_3d.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -19,6 +22,17 @@ struct Capset {
     uint32_t id = 0;
     uint32_t max_version = 0;
     uint32_t max_size = 0;
+};
+
+// A render target's pixels as a dma-buf that the display shows as it is: no copy.
+struct ExportedImage {
+    UniqueFd dmabuf;
+    uint32_t drm_format = 0; // DRM fourcc, as the driver lays the pixels out
+    uint64_t modifier = 0;   // DRM format modifier (0: linear)
+    uint32_t stride = 0;
+    uint32_t offset = 0;
+    uint64_t size = 0;      // of the dma-buf
+    bool bottom_up = false; // rows stored bottom first (OpenGL's order): shown flipped
 };
 
 class Renderer3d {
@@ -53,6 +67,14 @@ public:
     // readback path of a 3D scanout where no dma-buf can be exported).
     virtual bool read_pixels(uint32_t resource_id, uint32_t x, uint32_t y, uint32_t width,
                              uint32_t height, uint32_t stride, std::span<std::byte> out) = 0;
+
+    // The render target `resource_id` (flat, 2D) as a dma-buf, valid for as long as the
+    // resource lives: where the renderer's driver can export its textures (a GPU render node).
+    // The error says why not; the display then reads frames back with read_pixels().
+    [[nodiscard]] virtual std::expected<ExportedImage, std::string>
+    export_image(uint32_t /*resource_id*/) {
+        return std::unexpected("this renderer exports no images");
+    }
 
     // A fence after everything submitted so far on `ctx_id`: on_fence_done(fence_id) is called
     // from poll() once that work is done, fences in the order they were created.

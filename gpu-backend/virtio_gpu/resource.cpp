@@ -21,6 +21,15 @@ std::unique_ptr<Resource> Resource::create(uint32_t id, proto::Format format, ui
         new Resource(id, format, width, height, std::unique_ptr<std::byte, Free>(pixels)));
 }
 
+std::unique_ptr<Resource> Resource::create_exported(uint32_t id, proto::Format format,
+                                                    uint32_t width, uint32_t height,
+                                                    ExportedImage image) {
+    auto resource = std::unique_ptr<Resource>(
+        new Resource(id, format, width, height, std::unique_ptr<std::byte, Free>()));
+    resource->exported_ = std::move(image);
+    return resource;
+}
+
 std::unique_ptr<Resource> Resource::create_blob(uint32_t id, uint64_t size, Backing backing) {
     auto resource = std::unique_ptr<Resource>(
         new Resource(id, proto::Format::b8g8r8x8, 0, 0, std::unique_ptr<std::byte, Free>()));
@@ -36,7 +45,7 @@ Resource::~Resource() {
 }
 
 int Resource::share_pixels() {
-    if (is_blob()) {
+    if (is_blob() || exported_) {
         return -1;
     }
     if (pixels_fd_) {

@@ -4,6 +4,7 @@
 #include "gpu-backend/virtio_gpu/backing.hpp"
 #include "gpu-backend/virtio_gpu/blob_memory.hpp"
 #include "gpu-backend/virtio_gpu/protocol.hpp"
+#include "gpu-backend/virtio_gpu/renderer_3d.hpp"
 
 #include <array>
 #include <cstddef>
@@ -31,6 +32,13 @@ public:
     [[nodiscard]] static std::unique_ptr<Resource> create(uint32_t id, proto::Format format,
                                                           uint32_t width, uint32_t height);
 
+    // The display's view of the 3D resource with the same id, which its renderer exported as a
+    // dma-buf of its own texture (device_3d.cpp): no pixels of its own, nothing ever copied.
+    [[nodiscard]] static std::unique_ptr<Resource> create_exported(uint32_t id,
+                                                                   proto::Format format,
+                                                                   uint32_t width, uint32_t height,
+                                                                   ExportedImage image);
+
     // A blob of guest memory; `backing` holds at least `size` bytes.
     [[nodiscard]] static std::unique_ptr<Resource> create_blob(uint32_t id, uint64_t size,
                                                                Backing backing);
@@ -47,7 +55,11 @@ public:
     // 2D only (zero for blobs). Bytes per row: width * 4, rows packed, as QEMU and the guest's
     // transfers assume.
     [[nodiscard]] uint32_t stride() const { return width_ * proto::bytes_per_pixel; }
-    [[nodiscard]] size_t size_bytes() const { return size_t{stride()} * height_; }
+    [[nodiscard]] size_t size_bytes() const { return exported_ ? 0 : size_t{stride()} * height_; }
+    // The renderer's texture this view shows; null for every other resource.
+    [[nodiscard]] const ExportedImage* exported() const {
+        return exported_ ? &*exported_ : nullptr;
+    }
     [[nodiscard]] std::span<const std::byte> pixels() const { return {pixel_data(), size_bytes()}; }
     // 2D only: the host pixels as a sealed memfd (shrinking and growing sealed) that another
     // process may map: made on the first call, after which transfers write there. -1 when it
@@ -94,6 +106,7 @@ private:
     uint64_t blob_size_ = 0;
     UniqueFd pixels_fd_;
     std::byte* shared_pixels_ = nullptr; // the memfd's mapping, once shared
+    std::optional<ExportedImage> exported_;
 
 public:
     ~Resource();

@@ -146,12 +146,12 @@ inline Bytes ctx_resource(bool attach, uint32_t ctx, uint32_t id) {
 // A 2D texture (PIPE_TEXTURE_2D) bound as a render target, as Mesa makes a scanout buffer.
 struct Resource3dShape {
     uint32_t target = 2, format = 2, bind = 2, width = 64, height = 64, depth = 1, array_size = 1,
-             last_level = 0, nr_samples = 0;
+             last_level = 0, nr_samples = 0, flags = 0;
 };
 inline Bytes create_3d(uint32_t id, Resource3dShape s = {}, Fence f = {}) {
     Request r(proto::cmd_type::resource_create_3d, f);
     r.u32(id).u32(s.target).u32(s.format).u32(s.bind).u32(s.width).u32(s.height).u32(s.depth);
-    return r.u32(s.array_size).u32(s.last_level).u32(s.nr_samples).u32(0).u32(0);
+    return r.u32(s.array_size).u32(s.last_level).u32(s.nr_samples).u32(s.flags).u32(0);
 }
 inline Bytes transfer_3d(bool to_host, uint32_t id, proto::Box box, Fence f = {},
                          uint64_t offset = 0, uint32_t level = 0, uint32_t stride = 0) {

@@ -4,6 +4,7 @@
 #include "fake_renderer.hpp"
 
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
 
 #include <algorithm>
 #include <array>
@@ -418,4 +419,67 @@ TEST_CASE("A 3D guest is paced by its frames: fences made after a flushed frame 
     CHECK_FALSE(g.guest.device.process_control(submit_3d(1, draw, 4), 105));
     auto dropped = g.guest.device.reset();
     CHECK(dropped == std::vector<ResponseToken>{105});
+}
+
+TEST_CASE("Where the renderer exports a scanout's texture, the display shows it as it is: nothing "
+          "read back, its flush paces the guest",
+          "[3d]") {
+    Guest3d g;
+    std::vector<ResponseToken> presenting;
+    auto callbacks = g.guest.recording_callbacks();
+    callbacks.on_fence = [&](uint32_t, ResponseToken token) { presenting.push_back(token); };
+    g.guest.device.set_callbacks(callbacks);
+    // As llvmpipe keeps B8G8R8X8: in RGBA order, rows padded.
+    g.renderer.exports = FakeRenderer::Layout{
+        .drm_format = proto::drm_fourcc(proto::Format::r8g8b8a8), .stride = 320, .size = 320 * 64};
+    const std::array<uint32_t, 1> draw{0};
+    REQUIRE(g.control(ctx_create(1)) == ok);
+    REQUIRE(g.control(create_3d(5)) == ok); // 64 x 64 B8G8R8X8
+    REQUIRE(g.control(submit_3d(1, draw)) == ok);
+    REQUIRE(g.control(set_scanout(0, 5, {0, 0, 64, 64})) == ok);
+
+    REQUIRE(g.guest.scanouts.size() == 1);
+    const auto& shown = g.guest.scanouts[0];
+    REQUIRE(shown.resource != nullptr);
+    REQUIRE(shown.resource->exported() != nullptr);
+    CHECK_FALSE(shown.resource->read_back);
+    CHECK(shown.image.format == proto::Format::r8g8b8a8);
+    CHECK(shown.image.stride == 320);
+    CHECK(shown.image.width == 64);
+    CHECK(shown.image.modifier == proto::modifier_linear);
+    CHECK(g.guest.device.stats().exports == 1);
+
+    // Frames are never read back; a flush is a frame that paces the guest.
+    CHECK(g.control(flush(5, {0, 0, 64, 64})) == ok);
+    CHECK(g.guest.device.stats().readbacks == 0);
+    REQUIRE(presenting.size() == 1);
+    CHECK_FALSE(g.guest.device.process_control(submit_3d(1, draw, 2), 102));
+    g.renderer.complete(2);
+    CHECK(g.guest.ready.empty());
+    g.guest.device.signal_fence(presenting[0]);
+    REQUIRE(g.guest.ready.size() == 1);
+
+    // Flipping back to it exports nothing again; it is no cursor and takes no 2D transfer.
+    REQUIRE(g.control(set_scanout(0, 5, {0, 0, 64, 64})) == ok);
+    CHECK(g.renderer.exported == std::vector<uint32_t>{5});
+    CHECK(g.guest.cursor_queue(cursor(true, 0, 0, 0, 5)) == code(Response::err_invalid_parameter));
+    CHECK(g.guest.cursors.empty());
+    CHECK(g.control(transfer(5, {0, 0, 64, 64}, 0)) != ok);
+}
+
+TEST_CASE("An exported texture the display cannot take is read back instead", "[3d]") {
+    auto layout = GENERATE(
+        FakeRenderer::Layout{.drm_format = 0x3231564e, .stride = 256, .size = 256 * 64},  // NV12
+        FakeRenderer::Layout{.drm_format = 0x34325258, .stride = 128, .size = 256 * 64},  // narrow
+        FakeRenderer::Layout{.drm_format = 0x34325258, .stride = 256, .size = 256 * 63}); // short
+    Guest3d g;
+    g.renderer.exports = layout;
+    REQUIRE(g.control(create_3d(5)) == ok);
+    REQUIRE(g.control(set_scanout(0, 5, {0, 0, 64, 64})) == ok);
+    REQUIRE(g.guest.scanouts.size() == 1);
+    REQUIRE(g.guest.scanouts[0].resource != nullptr);
+    CHECK(g.guest.scanouts[0].resource->exported() == nullptr);
+    CHECK(g.guest.scanouts[0].resource->read_back);
+    CHECK(g.guest.device.stats().readbacks == 1);
+    CHECK(g.guest.device.stats().exports == 0);
 }

@@ -2,9 +2,14 @@
 
 #include "gpu-backend/virtio_gpu/renderer_3d.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <expected>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -92,6 +97,31 @@ public:
         return true;
     }
     bool fail_reads = false;
+
+    // Exports, when `exports` is set, each texture as a memfd of `exported_size(width, height)`
+    // bytes laid out as `exported`.
+    struct Layout {
+        uint32_t drm_format = 0;
+        uint32_t stride = 0;
+        uint32_t offset = 0;
+        uint64_t size = 0;
+        uint64_t modifier = 0;
+    };
+    std::optional<Layout> exports;
+    std::vector<uint32_t> exported; // resource ids, in order
+    [[nodiscard]] std::expected<ExportedImage, std::string>
+    export_image(uint32_t resource_id) override {
+        if (!exports) {
+            return std::unexpected("not exporting");
+        }
+        UniqueFd fd(memfd_create("fake-texture", MFD_CLOEXEC));
+        if (!fd || ftruncate(fd.get(), static_cast<off_t>(exports->size)) != 0) {
+            return std::unexpected("no memfd");
+        }
+        exported.push_back(resource_id);
+        return ExportedImage{std::move(fd),   exports->drm_format, exports->modifier,
+                             exports->stride, exports->offset,     exports->size};
+    }
     bool create_fence(uint32_t, uint64_t fence_id) override {
         fences.push_back(fence_id);
         return true;

@@ -7,8 +7,10 @@
 #include "gpu-backend/virgl/virgl_renderer.hpp"
 
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/generators/catch_generators.hpp>
 
 #include <poll.h>
+#include <sys/mman.h>
 
 #include <chrono>
 #include <vector>
@@ -136,4 +138,87 @@ TEST_CASE("A hostile command stream is refused and costs only its own context", 
     REQUIRE(g.renderer->read_pixels(2, 3, 3, 1, 1, 4, pixel));
     CHECK(std::to_integer<int>(pixel[1]) == 255); // green
     CHECK(std::to_integer<int>(pixel[2]) == 0);
+}
+
+// Where the GL driver can export its textures (a GPU render node: TESSERA_RENDER_NODE names one;
+// llvmpipe where /dev/udmabuf exists), a guest's scanout buffer reaches the display as a dma-buf
+// of the renderer's own texture, with the order of its rows said: OpenGL keeps a texture's first
+// row at the bottom unless the guest asked for top first (VIRGL_RESOURCE_Y_0_TOP, which Linux's
+// console asks for and its 3D driver does not).
+TEST_CASE("A scanout render target is exported as a dma-buf where the GL driver can",
+          "[virgl][virgl-export]") {
+    const char* node = std::getenv("TESSERA_RENDER_NODE");
+    auto created = VirglRenderer::create({.render_node = node != nullptr ? node : ""});
+    REQUIRE(created);
+    auto& renderer = **created;
+    REQUIRE(renderer.create_context(1, proto::capset_virgl2, "export"));
+    const bool top_first = GENERATE(false, true);
+    INFO((top_first ? "top row first" : "bottom row first"));
+    constexpr uint32_t width = 64;
+    constexpr uint32_t height = 32;
+    proto::ResourceCreate3d args{};
+    args.resource_id = 1;
+    args.target = 2;
+    args.format = format_b8g8r8x8;
+    args.bind = 2 | (1u << 18); // render target, scanout
+    args.width = width;
+    args.height = height;
+    args.depth = 1;
+    args.array_size = 1;
+    args.flags = top_first ? 1 : 0;
+    REQUIRE(renderer.create_resource(args));
+    renderer.attach_resource(1, 1);
+
+    // The guest's image: its top row red, the rest blue (B, G, R, X).
+    std::vector<std::byte> image(size_t{width} * 4 * height);
+    for (size_t i = 0; i < image.size(); i += 4) {
+        bool top = i < width * 4;
+        image[i] = std::byte{top ? uint8_t{0} : uint8_t{255}};
+        image[i + 2] = std::byte{top ? uint8_t{255} : uint8_t{0}};
+        image[i + 3] = std::byte{255};
+    }
+    std::array<std::span<std::byte>, 1> backing{std::span(image)};
+    REQUIRE(renderer.attach_backing(1, backing));
+    proto::Transfer3d upload{.to_host = true,
+                             .box = {0, 0, 0, width, height, 1},
+                             .offset = 0,
+                             .resource_id = 1,
+                             .level = 0,
+                             .stride = width * 4,
+                             .layer_stride = 0};
+    REQUIRE(renderer.transfer(1, upload));
+    std::vector<std::byte> pixel(4);
+    REQUIRE(renderer.read_pixels(1, 0, 0, 1, 1, 4, pixel)); // read back: the guest's order
+    CHECK(std::to_integer<int>(pixel[2]) == 255);
+
+    auto exported = renderer.export_image(1);
+    if (!exported) {
+        SKIP("this host's GL driver exports no textures: " << exported.error());
+    }
+    // The driver may keep B8G8R8X8 as RGBA (GLES has no BGRA render targets): the fourcc says.
+    auto format = proto::format_of_drm_fourcc(exported->drm_format);
+    REQUIRE(format);
+    CHECK(exported->stride >= width * 4);
+    CHECK(exported->size >= uint64_t{exported->stride} * height);
+    WARN("exported as DRM format " << std::hex << exported->drm_format << ", modifier "
+                                   << exported->modifier
+                                   << (exported->bottom_up ? ", bottom up" : ", top down"));
+    if (exported->modifier != proto::modifier_linear) {
+        return; // tiled: for a GPU to read
+    }
+    bool blue_first = *format == proto::Format::b8g8r8x8 || *format == proto::Format::b8g8r8a8;
+    void* view = mmap(nullptr, exported->size, PROT_READ, MAP_SHARED, exported->dmabuf.get(), 0);
+    REQUIRE(view != MAP_FAILED);
+    const auto* bytes = static_cast<const uint8_t*>(view) + exported->offset;
+    uint32_t red_row = exported->bottom_up ? height - 1 : 0;
+    for (uint32_t y : {0u, 1u, height - 2, height - 1}) {
+        for (uint32_t x : {0u, 17u, width - 1}) {
+            const uint8_t* p = bytes + size_t{y} * exported->stride + size_t{x} * 4;
+            INFO("pixel " << x << "," << y << " of the texture's memory");
+            CHECK(int{p[blue_first ? 2 : 0]} == (y == red_row ? 255 : 0));
+            CHECK(int{p[blue_first ? 0 : 2]} == (y == red_row ? 0 : 255));
+        }
+    }
+    munmap(view, exported->size);
+    renderer.detach_backing(1);
 }

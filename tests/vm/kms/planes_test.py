@@ -48,16 +48,17 @@ def wait_for(what, predicate, timeout=20.0, interval=0.1):
 
 
 def layout(zones, guests, profiles=""):
-    """zones: [(name, (x, y, w, h), extra)]; guests: [(name, scanouts)]; rules map scanout i of
-    each guest to the zones in order."""
+    """zones: [(name, (x, y, w, h), extra)]; guests: [(name, scanouts[, extra])]; rules map
+    scanout i of each guest to the zones in order."""
     text = "[outputs.main]\nindex = 0\n\n"
     for name, (x, y, w, h), extra in zones:
         text += (f'[zones.{name}]\noutput = "main"\n'
                  f"rect = {{ x = {x}, y = {y}, width = {w}, height = {h} }}\n"
                  f'background = "#203040"\nfit = "stretch"\n{extra}\n')
     zone_names = iter(z[0] for z in zones)
-    for guest, scanouts in guests:
-        text += f'[guests.{guest}]\nsocket = "/tmp/{guest}.sock"\nscanouts = {scanouts}\n\n'
+    for guest, scanouts, *extra in guests:
+        text += (f'[guests.{guest}]\nsocket = "/tmp/{guest}.sock"\nscanouts = {scanouts}\n'
+                 f'{"".join(extra)}\n\n')
         for scanout in range(scanouts):
             text += (f'[[rules]]\nzone = "{next(zone_names)}"\nguest = "{guest}"\n'
                      f"scanout = {scanout}\n\n")
@@ -407,6 +408,39 @@ def case_2d_guest_on_plane(build):
         t.stop()
 
 
+def case_virgl_export(build):
+    """A 3D guest (virgl) whose renderer, llvmpipe, exports its textures through /dev/udmabuf:
+    its frames are shown from the renderer's own textures as dma-bufs, nothing read back or
+    copied, each paced to the display. vkms's planes take no XB24 (llvmpipe keeps B8G8R8X8 as
+    RGBA), so each frame is the one blit; the zone verifies against the texture's pixels."""
+    t = Tessera(build, layout([("a", ZONE, "")], [("vm", 1, "3d = true")], ""), "virgl.log")
+    try:
+        t.guest("vm", "--virgl", "--fps", "10", blob=False)
+        wait_for("the 3D guest's frames", lambda: t.zone("a")["plane"] + t.zone("a")["blit"] >= 10,
+                 timeout=60)
+        before = t.stats()["guests"][0]
+        time.sleep(3)
+        guest = t.stats()["guests"][0]
+        scanout = guest["scanouts"][0]
+        check(guest["exported_textures"] >= 1, f"no texture exported: {guest}\n{t.log_tail()}")
+        check(guest["readback_bytes"] == 0, f"{guest['readback_bytes']} bytes read back")
+        check(scanout["path"] == "dma-buf", f"path {scanout['path']}")
+        check(guest["bytes_copied"] == 0, f"{guest['bytes_copied']} bytes copied")
+        frames = guest["frames"] - before["frames"]
+        presented = guest["presented"] - before["presented"]
+        check(frames >= 15, f"only {frames} frames in 3 s")
+        check(abs(frames - presented) <= 2, f"{frames} frames, {presented} presented")
+        zone = t.zone("a")
+        check(zone["copy"] == 0, f"zone a: {zone}")
+        verified = t.ctl("verify", "zone", "a")
+        check(verified["result"] == "match", f"verify zone a: {verified}")
+        print(f"  3D guest: {frames} frames in 3 s from {guest['exported_textures']} exported "
+              f"textures, 0 bytes read back or copied, {zone['plane']} on a plane, "
+              f"{zone['blit']} blitted")
+    finally:
+        t.stop()
+
+
 def case_same_screen_either_path(build):
     """A guest that holds one frame: the screen's CRC is the same with the zone on a plane and
     composited, unscaled and scaled."""
@@ -646,6 +680,7 @@ CASES = {
     "priorities": case_priorities,
     "refused-format": case_refused_format,
     "native-feedback": case_native_feedback,
+    "virgl-export": case_virgl_export,
 }
 
 
