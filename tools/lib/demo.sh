@@ -3,9 +3,13 @@
 # With a display (WAYLAND_DISPLAY or DISPLAY set) tessera opens as a nested window. Without one
 # it runs headless, writes screenshots of the cockpit in its two profiles to PNG files and
 # prints each guest zone's frame rate.
-# The VMs are QEMU (vhost-user-gpu-pci, TCG) booting the Debian kernel with the page-flipping
-# test guest of tests/vm/guest/; where QEMU or a kernel is missing, tessera-sim-guest (the
-# in-repo vhost-user frontend) plays each VM instead.
+# The VMs are QEMU (vhost-user-gpu-pci, TCG) booting the Debian kernel. The cluster VM runs the
+# page-flipping test guest of tests/vm/guest/ (2D). The IVI VM (3d = true) boots the build root
+# shared read-only (tests/vm/rig/run-in-vm.py) and runs Debian's kmscube on its centre screen,
+# rendered on the host through virgl, while the test guest shows its passenger screen and draws
+# where it is touched: the flipper holds the guest's display and leases kmscube the centre
+# screen. Where QEMU or a kernel is missing, tessera-sim-guest (the in-repo vhost-user frontend)
+# plays each VM instead (the IVI VM's screens then rendered through virgl too).
 # Whether it finishes, fails or is interrupted (SIGINT, SIGTERM, SIGHUP), it ends tessera by pid
 # and tessera ends the VMs and the status bar it started.
 # Runs inside the build environment (see tools/dev).
@@ -56,9 +60,11 @@ if command -v qemu-system-x86_64 >/dev/null && [[ -n $kernel ]]; then
 	say "building the guest initramfs (tests/vm/guest/)"
 	mkdir -p "$guest_dir"
 	cc -static -O2 -o "$guest_dir/flipper" tests/vm/guest/flipper.c
+	cc -shared -fPIC -O2 -o "$guest_dir/drm-lease-open.so" tests/vm/guest/drm-lease-open.c -ldl
 	tests/vm/guest/make-initramfs.py --program "$guest_dir/flipper" \
 		--kernel-version "${kernel#/boot/vmlinuz-}" --output "$guest_dir/initramfs.cpio" >/dev/null
 	vm_kind=qemu
+	command -v kmscube >/dev/null || say "kmscube is not installed: the IVI VM runs the 2D test guest"
 else
 	say "QEMU or a kernel is missing: simulated guests (tessera-sim-guest) play the VMs"
 	vm_kind=sim
@@ -75,13 +81,39 @@ vm_command() { # name, scanouts, touchscreens
 		inputs+=" -chardev socket,id=touch$i,path=\$XDG_RUNTIME_DIR/tessera-$1-touch-$i.sock"
 		inputs+=" -device vhost-user-input-pci,chardev=touch$i"
 	done
-	echo "qemu-system-x86_64 -accel tcg -cpu max -m 256M" \
+	echo "exec qemu-system-x86_64 -accel tcg -cpu max -m 256M" \
 		"-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem" \
 		"-chardev socket,id=gpu,path=$socket -device vhost-user-gpu-pci,chardev=gpu,max_outputs=$2" \
 		"$inputs -vga none -nic none -display none -monitor none -serial null" \
 		"-kernel $kernel -initrd $guest_dir/initramfs.cpio" \
 		"-append 'console=ttyS0 quiet tessera.input=$3'"
 }
+
+# The IVI VM with 3D: the build root shared in, kmscube on a lease of the centre screen (scanout
+# 0), the test guest on the passenger screen (scanout 1) with both touchscreens. QEMU ends with
+# the runner, which tessera ends. Its console joins tessera's log.
+ivi_3d_command() {
+	local socket='$XDG_RUNTIME_DIR/tessera-ivi-vm'
+	local qemu="-object memory-backend-memfd,id=mem,size=1G,share=on -numa node,memdev=mem"
+	qemu+=" -chardev socket,id=gpu,path=$socket.sock -device vhost-user-gpu-pci,chardev=gpu,max_outputs=2"
+	for i in 0 1; do
+		qemu+=" -chardev socket,id=touch$i,path=$socket-touch-$i.sock -device vhost-user-input-pci,chardev=touch$i"
+	done
+	local args= word
+	for word in $qemu; do args+=" --qemu-arg=$word"; done
+	echo "exec python3 $repo/tests/vm/rig/run-in-vm.py --out $build/demo/vm-rig --work $guest_dir" \
+		"--memory 1G --smp 2 --timeout 86400 --kmod virtio-gpu --kmod virtio_input --kmod evdev$args" \
+		"-- $guest_dir/flipper --scanout 1 --inputs 2 --lease-scanout 0 -- kmscube >&2"
+}
+ivi_vm=$(vm_command ivi-vm 2 2)
+ivi_3d=1
+if [[ $vm_kind == sim ]]; then
+	ivi_vm+=" --virgl"
+elif command -v kmscube >/dev/null; then
+	ivi_vm=$(ivi_3d_command)
+else
+	ivi_3d=0
+fi
 
 cat >"$runtime/status.sh" <<'SH'
 while true; do printf '\r  tessera cockpit demo   %s ' "$(date '+%a %d %b  %T')"; sleep 1; done
@@ -90,7 +122,7 @@ SH
 clients=(
 	-s "foot --app-id tessera-status -o colors.background=101018 -o pad=8x4 sh $runtime/status.sh"
 	-s "$(vm_command cluster-vm 1 0)"
-	-s "$(vm_command ivi-vm 2 2)"
+	-s "$ivi_vm"
 )
 
 if [[ -n ${WAYLAND_DISPLAY:-} || -n ${DISPLAY:-} ]]; then
@@ -151,6 +183,24 @@ wait_frames() { # the number of frames, zones...
 	exit 1
 }
 wait_frames 30
+# The IVI VM's centre screen from its host renderer: kmscube takes a while to load its GL
+# driver in a TCG guest (the screen shows the guest's console until then).
+gpu_rendered() {
+	tessera-ctl --json guests 2>/dev/null | python3 -c '
+import json, sys
+g = next(g for g in json.load(sys.stdin)["guests"] if g["name"] == "ivi-vm")
+print(int(g["submits"] > 0 and g["scanouts"][0]["path"] in ("readback", "dma-buf")))' 2>/dev/null || echo 0
+}
+if ((ivi_3d)); then
+	say "waiting for the IVI VM's GPU-rendered frames (virgl) on the centre screen"
+	for _ in $(seq 1800); do
+		(($(gpu_rendered))) && break
+		kill -0 "$tessera_pid" 2>/dev/null || { cat "$log"; say "tessera exited early"; exit 1; }
+		sleep 0.1
+	done
+	(($(gpu_rendered))) || { tessera-ctl guests; say "no GPU-rendered frame within 3 minutes"; exit 1; }
+	wait_frames $(($(frames_shown centre) + 30)) centre
+fi
 
 mkdir -p "$(dirname "$out")"
 driving=${out%.png}-driving.png
@@ -162,18 +212,21 @@ wait_frames $(($(frames_shown passenger) + 2)) passenger
 tessera-ctl screenshot output HEADLESS-1 "$out" >/dev/null
 say "profile 'parked' (three screens): $out"
 
-# A touch in the middle of the centre screen (the IVI VM's first screen): the guest draws a
-# magenta marker where it is touched, and the next screenshot shows it there.
+# A touch on the screen the test guest shows (the IVI VM's passenger screen when kmscube has
+# its centre one): the guest draws a magenta marker where it is touched, and the next
+# screenshot shows it there.
+touch_zone=centre
+((ivi_3d)) && touch_zone=passenger
 if [[ $vm_kind == qemu ]]; then
 	read -r tx ty < <(tessera-ctl --json zones | python3 -c '
 import json, sys
-z = next(z for z in json.load(sys.stdin)["zones"] if z["name"] == "centre")
-print(z["x"] + z["width"] // 2, z["y"] + z["height"] // 2)')
+z = next(z for z in json.load(sys.stdin)["zones"] if z["name"] == sys.argv[1])
+print(z["x"] + z["width"] // 2, z["y"] + z["height"] // 2)' "$touch_zone")
 	tessera-ctl touch down 1 "$tx" "$ty" >/dev/null
 	tessera-ctl touch up 1 >/dev/null
 	touched=${out%.png}-touch.png
 	for _ in $(seq 300); do
-		wait_frames $(($(frames_shown centre) + 2)) centre
+		wait_frames $(($(frames_shown "$touch_zone") + 2)) "$touch_zone"
 		if python3 - "$tx" "$ty" <<'PY'; then
 import base64, json, os, socket, sys
 x, y = int(sys.argv[1]), int(sys.argv[2])
@@ -186,7 +239,7 @@ i = (y * reply["width"] + x) * 4
 sys.exit(0 if rgba[i:i + 3] == bytes([255, 0, 255]) else 1)
 PY
 			tessera-ctl screenshot output HEADLESS-1 "$touched" >/dev/null
-			say "touched the centre screen at $tx,$ty: the guest drew its marker there: $touched"
+			say "touched the $touch_zone screen at $tx,$ty: the guest drew its marker there: $touched"
 			break
 		fi
 	done

@@ -36,6 +36,18 @@
  * tessera.input=N: waits for N of tessera's virtio-input devices and logs their events, and
  * draws a 16x16 magenta marker centred on the last touch or pointer position (guest-input.h).
  *
+ * Not pid 1 (in a prepared system, e.g. the VM rig's shared root, tests/vm/rig/), it mounts and
+ * loads nothing and takes options instead of the kernel command line:
+ *     flipper [--scanout N] [--inputs N] [--lease-scanout M -- PROGRAM [ARGS...]]
+ *   --scanout N        drives connector N (in the card's order; a virtio-gpu scanout's index)
+ *   --inputs N         as tessera.input=N
+ *   --lease-scanout M  leases connector M, its CRTC and their planes to PROGRAM (a DRM lease:
+ *                      the card has one master, and PROGRAM gets an fd that is master of just
+ *                      those), started with the lease in TESSERA_DRM_LEASE_FD and
+ *                      drm-lease-open.so (beside it) preloaded, which hands that fd to
+ *                      PROGRAM's open() of /dev/dri/card0. Lets a program that knows nothing of
+ *                      leases (kmscube) have one screen while the flipper shows the other.
+ *
  * Frame numbering: frame 0 is the one shown by SETCRTC; frame n (n >= 1) is the one
  * shown by the n-th page flip. "frame N" is logged when flip N has completed.
  *
@@ -171,6 +183,35 @@ static void read_wanted_mode(uint32_t* width, uint32_t* height) {
     char tail;
     if (sscanf(value, "%ux%u%c", width, height, &tail) != 2)
         fail("bad kernel command line option 'tessera.mode=%s'", value);
+}
+
+struct options {
+    int scanout;       // -1: the first connected connector
+    int inputs;        // -1: from the kernel command line
+    int lease_scanout; // -1: no lease
+    char** program;    // what gets the lease
+};
+
+static struct options parse_options(int argc, char** argv) {
+    struct options o = {-1, -1, -1, NULL};
+    for (int i = 1; i < argc; i++) {
+        int* value = strcmp(argv[i], "--scanout") == 0         ? &o.scanout
+                     : strcmp(argv[i], "--inputs") == 0        ? &o.inputs
+                     : strcmp(argv[i], "--lease-scanout") == 0 ? &o.lease_scanout
+                                                               : NULL;
+        if (value && i + 1 < argc) {
+            *value = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--") == 0 && i + 1 < argc) {
+            o.program = &argv[i + 1];
+            break;
+        } else {
+            fail("usage: flipper [--scanout N] [--inputs N] [--lease-scanout M -- PROGRAM...]");
+        }
+    }
+    if ((o.lease_scanout >= 0) != (o.program != NULL) || o.scanout < -1 || o.inputs < -1 ||
+        o.inputs > 8 || (o.lease_scanout >= 0 && o.lease_scanout == o.scanout))
+        fail("--lease-scanout M needs -- PROGRAM and another --scanout");
+    return o;
 }
 
 static int drm_ioctl(int fd, unsigned long req, void* arg) {
@@ -460,20 +501,91 @@ static void set_mode(int fd, uint32_t crtc, struct connector_info* conn, struct 
         fail("SETCRTC crtc %u connector %u %ux%u: %s", crtc, conn->id, w, h, strerror(errno));
 }
 
-int main(void) {
+// The planes that can show on CRTC number `crtc_index`, into ids (at most max); their count.
+static uint32_t planes_of_crtc(int fd, uint32_t crtc_index, uint32_t* ids, uint32_t max) {
+    struct drm_set_client_cap universal = {.capability = DRM_CLIENT_CAP_UNIVERSAL_PLANES,
+                                           .value = 1};
+    if (drm_ioctl(fd, DRM_IOCTL_SET_CLIENT_CAP, &universal) != 0)
+        fail("universal planes: %s", strerror(errno));
+    uint32_t all[64];
+    struct drm_mode_get_plane_res res = {.plane_id_ptr = (uintptr_t)all, .count_planes = 64};
+    if (drm_ioctl(fd, DRM_IOCTL_MODE_GETPLANERESOURCES, &res) != 0)
+        fail("GETPLANERESOURCES: %s", strerror(errno));
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < res.count_planes && i < 64 && count < max; i++) {
+        struct drm_mode_get_plane plane = {.plane_id = all[i]};
+        if (drm_ioctl(fd, DRM_IOCTL_MODE_GETPLANE, &plane) == 0 &&
+            (plane.possible_crtcs & (1u << crtc_index)))
+            ids[count++] = all[i];
+    }
+    return count;
+}
+
+// Leases connector `index` (with the first CRTC it can use and that CRTC's planes) to
+// `program`, started with the lease's fd and drm-lease-open.so (see the top of this file).
+static void start_leased(int fd, const uint32_t* connectors, uint32_t count_connectors,
+                         const uint32_t* crtcs, uint32_t count_crtcs, int index, char** program) {
+    struct connector_info conn = {0};
+    if ((uint32_t)index >= count_connectors || !get_connector(fd, connectors[index], &conn))
+        fail("connector %d to lease is not connected", index);
+    uint32_t crtc = find_crtc(fd, &conn, crtcs, count_crtcs);
+    uint32_t crtc_index = 0;
+    while (crtc_index < count_crtcs && crtcs[crtc_index] != crtc)
+        crtc_index++;
+    if (!crtc || crtc_index == count_crtcs)
+        fail("no CRTC for connector %d to lease", index);
+    uint32_t objects[16] = {conn.id, crtc};
+    uint32_t count = 2 + planes_of_crtc(fd, crtc_index, objects + 2, 14);
+    struct drm_mode_create_lease lease = {.object_ids = (uintptr_t)objects, .object_count = count};
+    if (drm_ioctl(fd, DRM_IOCTL_MODE_CREATE_LEASE, &lease) != 0)
+        fail("CREATE_LEASE of connector %d: %s", index, strerror(errno));
+    // Its stdin: a pipe that never has a byte (kmscube ends at the first key).
+    int keys[2];
+    char self[512], preload[600], lease_fd[16];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (pipe(keys) != 0 || n <= 0)
+        fail("pipe or /proc/self/exe: %s", strerror(errno));
+    self[n] = '\0';
+    *strrchr(self, '/') = '\0';
+    snprintf(preload, sizeof(preload), "%s/drm-lease-open.so", self);
+    snprintf(lease_fd, sizeof(lease_fd), "%u", lease.fd);
+    pid_t child = fork();
+    if (child < 0)
+        fail("fork: %s", strerror(errno));
+    if (child == 0) {
+        dup2(keys[0], STDIN_FILENO);
+        setenv("TESSERA_DRM_LEASE_FD", lease_fd, 1);
+        setenv("LD_PRELOAD", preload, 1);
+        execvp(program[0], program);
+        fail("exec %s: %s", program[0], strerror(errno));
+    }
+    close(keys[0]); // the write end stays open, unused, for as long as the flipper runs
+    close((int)lease.fd);
+    logmsg("leased connector %u (crtc %u, %u planes) to %s, pid %d", conn.id, crtc, count - 2,
+           program[0], (int)child);
+    free(conn.encoders);
+}
+
+int main(int argc, char** argv) {
     setup_console();
-    mount_fs("proc", "/proc", "proc");
-    mount_fs("sysfs", "/sys", "sysfs");
-    mkdir("/dev", 0755);
-    if (mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL) != 0 && errno != EBUSY)
-        fail("mount devtmpfs on /dev: %s", strerror(errno));
-    setup_console();
+    const int init = getpid() == 1;
+    const struct options options =
+        init ? (struct options){-1, -1, -1, NULL} : parse_options(argc, argv);
+    if (init) {
+        mount_fs("proc", "/proc", "proc");
+        mount_fs("sysfs", "/sys", "sysfs");
+        mkdir("/dev", 0755);
+        if (mount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL) != 0 && errno != EBUSY)
+            fail("mount devtmpfs on /dev: %s", strerror(errno));
+        setup_console();
+    }
     logmsg("start t=%.3f", now_s());
 
     const uint64_t reboot_after = read_reboot_after();
     read_wanted_mode(&wanted_width, &wanted_height);
-    const int input_wanted = wanted_inputs();
-    (void)load_modules();
+    const int input_wanted = options.inputs >= 0 ? options.inputs : wanted_inputs();
+    if (init)
+        (void)load_modules();
     wait_for_card();
 
     int fd = open(CARD_PATH, O_RDWR | O_CLOEXEC);
@@ -497,9 +609,18 @@ int main(void) {
         res2.count_connectors < res.count_connectors ? res2.count_connectors : res.count_connectors;
     uint32_t count_crtcs = res2.count_crtcs < res.count_crtcs ? res2.count_crtcs : res.count_crtcs;
 
+    if (options.lease_scanout >= 0)
+        start_leased(fd, connectors, count_connectors, crtcs, count_crtcs, options.lease_scanout,
+                     options.program);
+
     struct connector_info conn = {0};
     int found = 0;
-    for (uint32_t i = 0; i < count_connectors && !found; i++)
+    if (options.scanout >= 0) {
+        if ((uint32_t)options.scanout >= count_connectors)
+            fail("no connector %d (%u connectors)", options.scanout, count_connectors);
+        found = get_connector(fd, connectors[options.scanout], &conn);
+    }
+    for (uint32_t i = 0; i < count_connectors && !found && options.scanout < 0; i++)
         found = get_connector(fd, connectors[i], &conn);
     if (!found)
         fail("no connected connector with modes (%u connectors)", count_connectors);

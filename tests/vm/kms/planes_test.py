@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Hardware planes on a real KMS device: tessera on vkms (DRM backend, 8 overlay planes) with
-simulated blob guests whose buffers are udmabuf dma-bufs, and a native client sharing dumb
-buffers of vkms as dma-bufs (tessera-dmabuf-client). Runs inside the KMS test VM (see run.sh
+simulated blob guests whose buffers are udmabuf dma-bufs, a 3D guest shown from its renderer's
+exported textures, and a native client sharing dumb buffers of vkms as dma-bufs
+(tessera-dmabuf-client). Runs inside the KMS test VM (see run.sh
 next to it); each case starts its own tessera, guests and clients.
 
 What is read back: tessera-ctl stats (per zone frame paths, per output frames composited and
