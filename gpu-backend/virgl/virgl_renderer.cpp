@@ -303,6 +303,14 @@ std::expected<ExportedImage, std::string> VirglRenderer::export_image(uint32_t r
     }
     image.drm_format = static_cast<uint32_t>(info.base.drm_fourcc);
     image.modifier = info.modifiers;
+    // Without a render node tessera draws with the CPU (pixman), which reads rows of pixels:
+    // a GPU that EGL surfaceless found may lay its textures out otherwise.
+    if (live_options.render_node.empty() && image.modifier != proto::modifier_linear) {
+        return std::unexpected(std::format(
+            "its textures are laid out for a GPU (modifier {:#x}) and tessera reads pixels with "
+            "the CPU",
+            image.modifier));
+    }
     image.stride = static_cast<uint32_t>(stride);
     image.offset = static_cast<uint32_t>(offset);
     image.size = static_cast<uint64_t>(size);

@@ -22,8 +22,9 @@
 namespace tessera::gpu {
 
 struct VirglOptions {
-    // A DRM render node to render on ("/dev/dri/renderD128"); empty: EGL surfaceless, which is
-    // llvmpipe where the host has no GPU.
+    // A DRM render node to render on ("/dev/dri/renderD128"), the one tessera renders on;
+    // empty: EGL surfaceless, which is llvmpipe where the host has no GPU (tessera then draws
+    // with the CPU, so only linear textures are shown without a copy).
     std::string render_node;
 };
 

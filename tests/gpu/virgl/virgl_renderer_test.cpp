@@ -100,8 +100,15 @@ TEST_CASE("A virgl guest's clear is rendered by virglrenderer and read back into
         CHECK(std::to_integer<int>(pixel[2]) == 51);
     }
 
-    // Shown on a scanout, the frame is read back once into the display's copy.
+    // Shown on a scanout, the frame is read back once into the display's copy: where the GL
+    // driver cannot export its textures (else they are shown as they are, see [virgl-export]).
     REQUIRE(g.control(set_scanout(0, 1, {0, 0, 64, 64})) == ok);
+    REQUIRE(device.find_resource(1) != nullptr);
+    if (device.find_resource(1)->exported() != nullptr) {
+        CHECK(device.stats().exports == 1);
+        CHECK(device.stats().readbacks == 0);
+        SKIP("this host's GL driver exports its textures: nothing is read back");
+    }
     CHECK(device.stats().readbacks == 1);
     auto shown = g.guest->displayed(1);
     REQUIRE(shown.size() == 64 * 64 * 4);
