@@ -324,7 +324,7 @@ void DeviceHost::scanout(uint32_t index, const Resource* resource, const Scanout
         // The device hands out const resources; lending shares their pixels, which it owns.
         auto& shown = const_cast<Resource&>(*resource);
         bool in_place = resource->mapped_memory != nullptr || resource->exported() != nullptr;
-        auto lend_id = lend(shown, in_place); // a read-back frame: its pixels
+        auto lend_id = lend(shown);
         if (!lend_id) {
             log::warn(host_log(), "resource {} cannot be shown: its memory cannot be lent",
                       resource->id());
@@ -342,8 +342,8 @@ void DeviceHost::scanout(uint32_t index, const Resource* resource, const Scanout
     forget_expired();
 }
 
-std::optional<uint32_t> DeviceHost::lend(Resource& resource, bool in_place) {
-    if (in_place && resource.mapped_memory) {
+std::optional<uint32_t> DeviceHost::lend(Resource& resource) {
+    if (resource.mapped_memory) {
         return lend_memory(resource.mapped_memory);
     }
     if (auto it = pixel_lends_.find(resource.id()); it != pixel_lends_.end()) {

@@ -54,7 +54,9 @@ private:
 
     // Device callbacks.
     void scanout(uint32_t index, const Resource* resource, const ScanoutImage& image);
-    std::optional<uint32_t> lend(Resource& resource, bool in_place);
+    // The lend showing `resource`: its mapped guest memory, its host pixels (a copy or a
+    // read-back frame) or the renderer's exported texture.
+    std::optional<uint32_t> lend(Resource& resource);
     std::optional<uint32_t> lend_memory(const std::shared_ptr<const BlobMemory>& memory);
     bool send_memory();
     void forget_expired();

@@ -21,9 +21,9 @@ struct virgl_box {
     uint32_t x, y, z, w, h, d;
 };
 
-// virglrenderer's resource flag (virgl_hw.h): the texture's first row is the image's top, as
-// Linux's console asks for its buffers. Without it (what its 3D driver makes), OpenGL's order:
-// the first row in memory is the image's bottom.
+// virglrenderer's resource flag (virgl_hw.h), which Linux's console sets on its buffers and its
+// 3D driver does not. It changes the order in which the texture's rows are stored; which order
+// each value gives is the driver's, learnt at start (learn_row_order()).
 constexpr uint32_t virgl_resource_y_0_top = 1;
 
 namespace tessera::gpu {
@@ -38,6 +38,11 @@ VirglRenderer* live = nullptr; // virglrenderer's state is the process's: one at
 VirglOptions live_options;
 
 void write_fence(void* cookie, uint32_t fence);
+
+std::string_view where_it_renders() {
+    return live_options.render_node.empty() ? std::string_view("EGL surfaceless")
+                                            : std::string_view(live_options.render_node);
+}
 
 int open_render_node(void*) {
     if (live_options.render_node.empty()) {
@@ -103,14 +108,11 @@ VirglRenderer::create(VirglOptions options) {
     live = renderer.get();
     if (int error = virgl_renderer_init(renderer.get(), flags, &callbacks); error != 0) {
         live = nullptr;
-        return std::unexpected(std::format(
-            "virglrenderer did not start on {} (error {})",
-            live_options.render_node.empty() ? "EGL surfaceless" : live_options.render_node,
-            error));
+        return std::unexpected(
+            std::format("virglrenderer did not start on {} (error {})", where_it_renders(), error));
     }
     renderer->learn_row_order();
-    log::info(virgl_log(), "virglrenderer on {}; scanouts {}",
-              live_options.render_node.empty() ? "EGL surfaceless" : live_options.render_node,
+    log::info(virgl_log(), "virglrenderer on {}; scanouts {}", where_it_renders(),
               renderer->cannot_export_.empty()
                   ? "shown from its textures (dma-bufs)"
                   : std::format("read back ({})", renderer->cannot_export_));

@@ -121,8 +121,8 @@ struct DeviceStats {
     uint64_t cursor_commands = 0;
     uint64_t deferred_unrefs = 0;
     uint64_t blobs = 0;         // blob resources created
-    uint64_t fenced_frames = 0; // fenced flushes held until presented, and read-back 3D
-                                // frames that later 3D fences waited for
+    uint64_t fenced_frames = 0; // fenced flushes held until presented, and 3D frames (read
+                                // back or exported) that later 3D fences waited for
     uint64_t submits = 0;       // 3D command buffers
     uint64_t submit_bytes = 0;
     uint64_t fenced_3d = 0; // 3D commands answered when the renderer finished them
@@ -319,8 +319,8 @@ private:
     void answer_pending(uint32_t id, Wait wait);
     void answer_later(ResponseToken token, const proto::CtrlHeader& header); // a held OK
     // Holds a fenced command's answer until the scanouts showing `resource_id` presented it.
-    // `paces_3d`: a read-back 3D frame, fenced or not; presented, it lets the 3D fences made
-    // after it go.
+    // `paces_3d`: a 3D frame (read back or exported), fenced or not; presented, it lets the 3D
+    // fences made after it go.
     Result hold_fence(const proto::CtrlHeader& h, uint32_t resource_id, ResponseToken token,
                       bool paces_3d = false);
     std::expected<void, Failure> map_in_place(Resource& resource, uint64_t size);
@@ -352,7 +352,7 @@ private:
     std::unordered_map<uint32_t, Resource3d> resources_3d_;
     std::deque<Pending3dFence> fences_3d_;
     uint64_t render_serial_ = 1;        // grows with each submit and upload: 3D images may differ
-    uint64_t rendered_frames_sent_ = 0; // read-back frames flushed to a shown scanout
+    uint64_t rendered_frames_sent_ = 0; // 3D frames flushed to a shown scanout
     uint64_t rendered_frames_presented_ = 0; // of those, presented (or replaced)
     uint64_t next_internal_token_ = internal_token;
     uint64_t used_bytes_ = 0;

@@ -105,13 +105,13 @@ ivi_3d_command() {
 		"--memory 1G --smp 2 --timeout 86400 --kmod virtio-gpu --kmod virtio_input --kmod evdev$args" \
 		"-- $guest_dir/flipper --scanout 1 --inputs 2 --lease-scanout 0 -- kmscube >&2"
 }
-ivi_vm=$(vm_command ivi-vm 2 2)
 ivi_3d=1
 if [[ $vm_kind == sim ]]; then
-	ivi_vm+=" --virgl"
+	ivi_vm="$(vm_command ivi-vm 2 2) --virgl"
 elif command -v kmscube >/dev/null; then
 	ivi_vm=$(ivi_3d_command)
 else
+	ivi_vm=$(vm_command ivi-vm 2 2)
 	ivi_3d=0
 fi
 
